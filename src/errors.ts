@@ -1,0 +1,52 @@
+/**
+ * Stable error codes. Apps branch on `error.code`, never on the message text, so a code is never
+ * renamed or reused once published.
+ */
+export type ErrorCode =
+  /** Bytes from the network are malformed: bad framing, bad msgpack, a field of the wrong type. */
+  | 'BAD_MESSAGE'
+  /** A message or envelope names a protocol version this build does not speak. */
+  | 'UNSUPPORTED_VERSION'
+  /** An envelope, message or field is over its size limit. */
+  | 'MESSAGE_TOO_LARGE'
+  /** Authentication failed: forged, tampered, truncated, or sealed for another key. */
+  | 'DECRYPT_FAILED'
+  /** A message that was already accepted, or is older than the replay window. */
+  | 'REPLAYED'
+  /** An invitation whose lifetime has passed. */
+  | 'STALE'
+  /** An envelope that belongs to another call or session. */
+  | 'WRONG_CALL'
+  /** A key of the wrong length, or a peer key that yields a low-order shared secret. */
+  | 'BAD_KEY'
+  /** An operation that the handshake's current step does not allow. */
+  | 'HANDSHAKE_STATE'
+  /** The object was disposed and its keys wiped. */
+  | 'DISPOSED'
+  /** libsodium was used before `ready()` resolved. */
+  | 'NOT_READY'
+  /** A per-key message counter would wrap. */
+  | 'COUNTER_EXHAUSTED'
+  /** The transport is closed or cannot deliver. */
+  | 'TRANSPORT_CLOSED'
+  /** An argument passed by the app is invalid. */
+  | 'INVALID_ARGUMENT';
+
+/**
+ * The only error type sealcall throws or reports. `code` is stable; `message` is for humans and
+ * never contains key material or SDP.
+ */
+export class SealcallError extends Error {
+  override readonly name = 'SealcallError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** True when `error` is a {@link SealcallError}, optionally with the given code. */
+export function isSealcallError(error: unknown, code?: ErrorCode): error is SealcallError {
+  return error instanceof SealcallError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,31 @@
+/**
+ * sealcall: end-to-end encrypted peer-to-peer calls whose signaling travels over any chat
+ * transport. Start with `await ready()` and `generateIdentity()`.
+ *
+ * @packageDocumentation
+ */
+export { SealcallError, isSealcallError, type ErrorCode } from './errors.js';
+
+export { ready } from './crypto/sodium.js';
+export { generateIdentity, identityFromSecretKey, type Identity } from './crypto/identity.js';
+export {
+  OutgoingHandshake,
+  IncomingHandshake,
+  sealOneShot,
+  openOneShot,
+  type HandshakeKeys,
+  type OutgoingHandshakeOptions,
+  type IncomingHandshakeOptions,
+} from './crypto/signaling-handshake.js';
+export { SignalingSession } from './crypto/signaling-session.js';
+export { ReplayCache, type ReplayCacheOptions } from './crypto/replay-cache.js';
+export { parseEnvelope, EnvelopeKind, ENVELOPE_BUCKETS, type EnvelopeHeader } from './crypto/envelope.js';
+export { NoiseKKHandshake, type NoiseKKOptions, type NoiseTransportKeys } from './crypto/noise/handshake-kk.js';
+export type { CipherState } from './crypto/noise/cipher-state.js';
+
+export { encodeMessage, decodeMessage } from './protocol/codec.js';
+export { LIMITS } from './protocol/limits.js';
+export * from './protocol/messages.js';
+
+export type { ChatTransport, PeerId } from './transport/chat-transport.js';
+export { fromTextTransport, TEXT_PREFIX, type TextChatTransport } from './transport/text-transport.js';

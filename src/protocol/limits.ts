@@ -1,0 +1,24 @@
+/**
+ * Size limits for untrusted input. Everything from the network is checked against these before
+ * it is decoded any further, so a hostile peer or relay cannot make us allocate or loop much.
+ */
+export const LIMITS = {
+  /** Largest encoded signaling message (msgpack bytes, before encryption and padding). */
+  messageBytes: 60 * 1024,
+  /** Largest SDP string in an offer, answer or renegotiation. */
+  sdpChars: 32 * 1024,
+  /** Most ICE candidates one message may carry. */
+  candidatesPerMessage: 64,
+  /** Longest candidate line. */
+  candidateChars: 512,
+  /** Longest `sdpMid`. */
+  sdpMidChars: 64,
+  /** Most entries in a capability list. */
+  capabilityEntries: 16,
+  /** Longest capability name. */
+  capabilityChars: 32,
+  /** Longest invitation lifetime a caller may ask for (10 minutes). */
+  inviteLifetimeMs: 10 * 60 * 1000,
+  /** How far a peer's clock may be off before its invitations are refused as stale. */
+  clockSkewMs: 5 * 60 * 1000,
+} as const;

@@ -1,0 +1,144 @@
+/**
+ * The signaling messages of one call, in the order of DESIGN.md's call flow. These are the
+ * plaintexts inside encrypted envelopes; the transport never sees them.
+ */
+
+/** Version of the message schema. A peer rejects any other with `UNSUPPORTED_VERSION`. */
+export const PROTOCOL_VERSION = 1;
+
+/** What a call carries. */
+export type CallMedia = 'audio' | 'video';
+
+/** Why a call ended. Exact strings, part of the public contract. */
+export const END_REASONS = [
+  'hangup',
+  'remote-hangup',
+  'rejected',
+  'busy',
+  'no-answer',
+  'cancelled',
+  'answered-elsewhere',
+  'declined-elsewhere',
+  'ice-failed',
+  'connect-timeout',
+  'media-failed',
+  'protocol-error',
+  'transport-failed',
+] as const;
+
+/** Why a call ended. */
+export type EndReason = (typeof END_REASONS)[number];
+
+/** Optional features a peer supports, exchanged inside the encrypted handshake. */
+export interface Capabilities {
+  /** Frame-encryption suites the peer can run, most preferred first (empty: transport only). */
+  frameEncryption: string[];
+}
+
+/** One ICE candidate, as `RTCIceCandidateInit` carries it. */
+export interface IceCandidate {
+  candidate: string;
+  sdpMid: string | null;
+  sdpMLineIndex: number | null;
+}
+
+interface MessageBase<T extends string> {
+  /** Schema version, always {@link PROTOCOL_VERSION} when sent by this build. */
+  v: typeof PROTOCOL_VERSION;
+  type: T;
+  /** 32 lowercase hex characters; equal to the call id in the envelope header. */
+  callId: string;
+  /** Per call and direction, from 0; lets the receiver restore order. */
+  seq: number;
+}
+
+/** Caller → callee, inside Noise message 1. Carries no SDP and no address. */
+export interface InviteMessage extends MessageBase<'invite'> {
+  media: CallMedia;
+  capabilities: Capabilities;
+  /** Caller's clock when sent (ms since epoch); with `lifetimeMs` it bounds when it may ring. */
+  sentAt: number;
+  lifetimeMs: number;
+}
+
+/** Callee → caller, inside Noise message 2: the invitation is ringing. */
+export interface RingingMessage extends MessageBase<'ringing'> {
+  capabilities: Capabilities;
+}
+
+/** Callee → caller, inside Noise message 2: declined. */
+export type RejectMessage = MessageBase<'reject'>;
+
+/** Callee → caller, inside Noise message 2: already in a call. */
+export type BusyMessage = MessageBase<'busy'>;
+
+/** Caller → callee: withdraw the invitation before it was answered. */
+export type CancelMessage = MessageBase<'cancel'>;
+
+/** Callee → caller after accepting: the SDP offer with the candidates gathered so far. */
+export interface OfferMessage extends MessageBase<'offer'> {
+  sdp: string;
+  candidates: IceCandidate[];
+}
+
+/** Caller → callee: the SDP answer with the candidates gathered so far. */
+export interface AnswerMessage extends MessageBase<'answer'> {
+  sdp: string;
+  candidates: IceCandidate[];
+}
+
+/** Either side: later candidates in a batch; `end` marks end-of-candidates. */
+export interface IceMessage extends MessageBase<'ice'> {
+  candidates: IceCandidate[];
+  end: boolean;
+}
+
+/** Either side: the call is over. */
+export interface EndMessage extends MessageBase<'end'> {
+  reason: EndReason;
+}
+
+/**
+ * Either side, after connecting: a renegotiation step (ICE restart, added tracks). Exactly one of
+ * `description` and `request` is set.
+ */
+export interface RenegotiateMessage extends MessageBase<'renegotiate'> {
+  description?: { type: 'offer' | 'answer'; sdp: string };
+  request?: { iceRestart: boolean; addTransceiver?: CallMedia };
+}
+
+/** Either side: the sender's confirmed mute and camera state, for the other side's UI. */
+export interface MediaStateMessage extends MessageBase<'media-state'> {
+  audioMuted: boolean;
+  videoEnabled: boolean;
+}
+
+/** Either side: the sender switched its frame-encryption key to key id `kid`. */
+export interface KeyUpdateMessage extends MessageBase<'key-update'> {
+  kid: number;
+}
+
+/** Every signaling message. */
+export type Message =
+  | InviteMessage
+  | RingingMessage
+  | RejectMessage
+  | BusyMessage
+  | CancelMessage
+  | OfferMessage
+  | AnswerMessage
+  | IceMessage
+  | EndMessage
+  | RenegotiateMessage
+  | MediaStateMessage
+  | KeyUpdateMessage;
+
+/** The `type` of a message. */
+export type MessageType = Message['type'];
+
+/** A message as the sender writes it, before `v` is stamped on by the encoder. */
+export type OutgoingMessage = Message extends infer M
+  ? M extends Message
+    ? Omit<M, 'v'>
+    : never
+  : never;

@@ -1,0 +1,13 @@
+/** How the app names a contact on its chat transport (a user id, a queue address, …). */
+export type PeerId = string;
+
+/**
+ * The app's existing chat channel, as sealcall needs it. sealcall hands it opaque, padded
+ * ciphertext and assumes it may delay, duplicate, reorder and lose messages.
+ */
+export interface ChatTransport {
+  /** Sends bytes to a contact. Resolves when handed off (not when delivered). */
+  send(to: PeerId, payload: Uint8Array): Promise<void>;
+  /** Subscribes to incoming bytes; returns the unsubscribe function. */
+  onMessage(handler: (from: PeerId, payload: Uint8Array) => void): () => void;
+}

@@ -1,0 +1,95 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isSealcallError } from '../src/errors.js';
+import { ready } from '../src/crypto/sodium.js';
+import { ENVELOPE_BUCKETS, parseEnvelope } from '../src/crypto/envelope.js';
+import { ReplayCache } from '../src/crypto/replay-cache.js';
+import { IncomingHandshake, openOneShot, sealOneShot } from '../src/crypto/signaling-handshake.js';
+import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
+import { seededRandom } from '../src/transport/seeded-random.js';
+import { handshakePair, text } from './helpers/crypto.js';
+
+// `npm run fuzz` raises the count; a failure prints the seed to replay it with SEALCALL_FUZZ_SEED.
+const RUNS = Number(process.env.SEALCALL_FUZZ_RUNS ?? 10_000);
+const SEED = Number(process.env.SEALCALL_FUZZ_SEED ?? 0x5ea1ca11);
+
+beforeAll(() => ready());
+
+type Random = () => number;
+const int = (random: Random, n: number): number => Math.floor(random() * n);
+const bytes = (random: Random, n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(random, 256));
+
+/** A hostile variant of `seed`: bit flips, truncation, extension, random header fields. */
+function mutate(random: Random, seed: Uint8Array): Uint8Array {
+  const out = seed.slice();
+  switch (int(random, 6)) {
+    case 0: // a few bit flips anywhere
+      for (let i = int(random, 4) + 1; i > 0; i--) out[int(random, out.length)]! ^= 1 << int(random, 8);
+      return out;
+    case 1: // truncate
+      return out.subarray(0, int(random, out.length));
+    case 2: // extend
+      return Uint8Array.from([...out, ...bytes(random, int(random, 64) + 1)]);
+    case 3: // random header, genuine body
+      out.set(bytes(random, 34));
+      out[0] = 1;
+      return out;
+    case 4: // random body at a bucket length with a plausible header
+      return Uint8Array.from([1, int(random, 6), ...out.subarray(2, 34), ...bytes(random, ENVELOPE_BUCKETS[int(random, 3)]! - 34)]);
+    default: // entirely random bytes
+      return bytes(random, int(random, 600));
+  }
+}
+
+/** Runs `fn`, which may fail only with a SealcallError. Returns whether it succeeded. */
+function survives(fn: () => unknown, input: Uint8Array, seed: number): boolean {
+  try {
+    fn();
+    return true;
+  } catch (error) {
+    if (!isSealcallError(error)) {
+      throw new Error(`non-SealcallError for input ${Buffer.from(input).toString('hex')} (seed ${seed}): ${String(error)}`, {
+        cause: error,
+      });
+    }
+    return false;
+  }
+}
+
+describe(`fuzzing (${RUNS} inputs per target, seed ${SEED})`, () => {
+  it('envelope decoder and every opener survive random and mutated envelopes without state corruption', () => {
+    const random = seededRandom(SEED);
+    const pair = handshakePair();
+    const genuine = [pair.invite, pair.reply, pair.caller.seal(text('t')), sealOneShot({ identity: pair.alice, remotePublicKey: pair.bob.publicKey, callId: pair.outgoing.callId, payload: text('c') })];
+    const cache = new ReplayCache();
+    let accepted = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const input = mutate(random, genuine[int(random, genuine.length)]!);
+      survives(() => parseEnvelope(input), input, SEED);
+      const keys = { identity: pair.bob, remotePublicKey: pair.alice.publicKey };
+      if (survives(() => pair.callee.open(input), input, SEED)) accepted++;
+      if (survives(() => IncomingHandshake.open({ ...keys, envelope: input, replayCache: cache }).dispose(), input, SEED)) accepted++;
+      if (survives(() => openOneShot({ ...keys, envelope: input, replayCache: cache }), input, SEED)) accepted++;
+      if (survives(() => pair.outgoing.accept(input), input, SEED)) accepted++;
+    }
+    // Mutations may reproduce a genuine envelope once (then it is a replay), never more.
+    expect(accepted).toBeLessThanOrEqual(genuine.length);
+    // The real session is undisturbed: a fresh genuine message still opens, both ways.
+    expect(new TextDecoder().decode(pair.callee.open(pair.caller.seal(text('after'))))).toBe('after');
+    expect(new TextDecoder().decode(pair.caller.open(pair.callee.seal(text('back'))))).toBe('back');
+  });
+
+  it('message decoder survives random and mutated msgpack', () => {
+    const random = seededRandom(SEED + 1);
+    const callId = '01'.repeat(16);
+    const seeds = [
+      encodeMessage({ type: 'invite', callId, seq: 0, media: 'audio', capabilities: { frameEncryption: ['a', 'b'] }, sentAt: 5, lifetimeMs: 9 }),
+      encodeMessage({ type: 'ice', callId, seq: 3, end: false, candidates: [{ candidate: 'candidate:x', sdpMid: '0', sdpMLineIndex: 0 }] }),
+      encodeMessage({ type: 'renegotiate', callId, seq: 3, request: { iceRestart: true, addTransceiver: 'audio' } }),
+    ];
+    for (let i = 0; i < RUNS; i++) {
+      const seed = seeds[int(random, seeds.length)]!;
+      const input = int(random, 4) === 0 ? bytes(random, int(random, 200)) : mutate(random, seed).subarray(0, seed.length + 8);
+      survives(() => decodeMessage(input), input, SEED + 1);
+    }
+  });
+});

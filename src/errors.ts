@@ -30,7 +30,21 @@ export type ErrorCode =
   /** The transport is closed or cannot deliver. */
   | 'TRANSPORT_CLOSED'
   /** An argument passed by the app is invalid. */
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  /** The operation does not fit the call's current state (e.g. accepting an outgoing call). */
+  | 'INVALID_STATE'
+  /** A peer id the app's contacts do not know. */
+  | 'UNKNOWN_CONTACT'
+  /** No RTCPeerConnection: not a browser, and no `wrtc` implementation was passed. */
+  | 'WEBRTC_UNAVAILABLE'
+  /** The peer connection failed (SDP rejected, data channel error, …). */
+  | 'PEER_CONNECTION_FAILED'
+  /** The user or OS refused microphone access. */
+  | 'MIC_PERMISSION_DENIED'
+  /** The user or OS refused camera access. */
+  | 'CAMERA_PERMISSION_DENIED'
+  /** No usable microphone or camera, or capture failed. */
+  | 'MEDIA_UNAVAILABLE';
 
 /**
  * The only error type sealcall throws or reports. `code` is stable; `message` is for humans and

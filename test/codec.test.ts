@@ -15,7 +15,8 @@ const examples: OutgoingMessage[] = [
   { type: 'ringing', callId, seq: 0, capabilities: { frameEncryption: [] } },
   { type: 'reject', callId, seq: 0 },
   { type: 'busy', callId, seq: 0 },
-  { type: 'cancel', callId, seq: 1 },
+  { type: 'cancel', callId, seq: 0, reason: 'no-answer' },
+  { type: 'cancel', callId, seq: 0, reason: 'answered-elsewhere', keepSession: '0123456789abcdef' },
   { type: 'offer', callId, seq: 1, sdp: 'v=0\r\n', candidates: [candidate] },
   { type: 'answer', callId, seq: 1, sdp: 'v=0\r\n', candidates: [] },
   { type: 'ice', callId, seq: 2, candidates: [candidate, { candidate: 'c', sdpMid: null, sdpMLineIndex: null }], end: true },
@@ -82,6 +83,8 @@ describe('message codec', () => {
       expect(codeOf(raw(missing)), `missing ${key}`).toBe('BAD_MESSAGE');
     }
     expect(codeOf(raw({ v: 1, type: 'end', callId, seq: 0, reason: 'bored' }))).toBe('BAD_MESSAGE');
+    expect(codeOf(raw({ v: 1, type: 'cancel', callId, seq: 0, reason: 'hangup' }))).toBe('BAD_MESSAGE');
+    expect(codeOf(raw({ v: 1, type: 'cancel', callId, seq: 0, reason: 'cancelled', keepSession: 'xyz' }))).toBe('BAD_MESSAGE');
     expect(codeOf(raw({ v: 1, type: 'renegotiate', callId, seq: 0 }))).toBe('BAD_MESSAGE');
     expect(
       codeOf(raw({ v: 1, type: 'renegotiate', callId, seq: 0, request: { iceRestart: true }, description: { type: 'offer', sdp: 'x' } })),

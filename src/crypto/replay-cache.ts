@@ -1,3 +1,4 @@
+import { ExpiringMap } from '../expiring-map.js';
 import { LIMITS } from '../protocol/limits.js';
 
 /** Options of {@link ReplayCache}. */
@@ -19,46 +20,28 @@ export interface ReplayCacheOptions {
  * traffic can fill it.
  */
 export class ReplayCache {
-  private readonly entries = new Map<string, number>();
-  private readonly ttlMs: number;
-  private readonly maxEntries: number;
-  private readonly now: () => number;
+  private readonly seen: ExpiringMap<true>;
 
   constructor(options: ReplayCacheOptions = {}) {
-    this.ttlMs = options.ttlMs ?? LIMITS.inviteLifetimeMs + 2 * LIMITS.clockSkewMs;
-    this.maxEntries = options.maxEntries ?? 10_000;
-    this.now = options.now ?? Date.now;
+    this.seen = new ExpiringMap({
+      ttlMs: options.ttlMs ?? LIMITS.inviteLifetimeMs + 2 * LIMITS.clockSkewMs,
+      maxEntries: options.maxEntries ?? 10_000,
+      ...(options.now ? { now: options.now } : {}),
+    });
   }
 
   /** True if `key` was recorded and has not expired. */
   has(key: string): boolean {
-    const expiry = this.entries.get(key);
-    return expiry !== undefined && expiry > this.now();
+    return this.seen.has(key);
   }
 
   /** Records `key` for the cache's lifetime. */
   add(key: string): void {
-    this.prune();
-    this.entries.delete(key);
-    this.entries.set(key, this.now() + this.ttlMs);
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
+    this.seen.set(key, true);
   }
 
   /** Number of live entries. */
   get size(): number {
-    this.prune();
-    return this.entries.size;
-  }
-
-  private prune(): void {
-    const now = this.now();
-    // Insertion order is expiry order (fixed TTL), so stop at the first live entry.
-    for (const [key, expiry] of this.entries) {
-      if (expiry > now) break;
-      this.entries.delete(key);
-    }
+    return this.seen.size;
   }
 }

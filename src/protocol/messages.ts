@@ -72,8 +72,20 @@ export type RejectMessage = MessageBase<'reject'>;
 /** Callee → caller, inside Noise message 2: already in a call. */
 export type BusyMessage = MessageBase<'busy'>;
 
-/** Caller → callee: withdraw the invitation before it was answered. */
-export type CancelMessage = MessageBase<'cancel'>;
+/** Why a caller withdraws an invitation. */
+export const CANCEL_REASONS = ['cancelled', 'no-answer', 'answered-elsewhere', 'declined-elsewhere'] as const;
+
+/** Why a caller withdraws an invitation. */
+export type CancelReason = (typeof CANCEL_REASONS)[number];
+
+/**
+ * Caller → every device of the callee, as a one-shot envelope: withdraw the invitation. A
+ * device whose session tag is `keepSession` (the one that answered) ignores it.
+ */
+export interface CancelMessage extends MessageBase<'cancel'> {
+  reason: CancelReason;
+  keepSession?: string;
+}
 
 /** Callee → caller after accepting: the SDP offer with the candidates gathered so far. */
 export interface OfferMessage extends MessageBase<'offer'> {

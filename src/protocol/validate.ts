@@ -1,6 +1,7 @@
 import { SealcallError } from '../errors.js';
 import { LIMITS } from './limits.js';
 import {
+  CANCEL_REASONS,
   END_REASONS,
   PROTOCOL_VERSION,
   type CallMedia,
@@ -43,8 +44,16 @@ export function validateMessage(value: unknown): Message {
       return { ...base, type, capabilities: capabilities(field(obj, 'capabilities')) };
     case 'reject':
     case 'busy':
-    case 'cancel':
       return { ...base, type };
+    case 'cancel': {
+      const keep = field(obj, 'keepSession');
+      return {
+        ...base,
+        type,
+        reason: oneOf(field(obj, 'reason'), CANCEL_REASONS, 'reason'),
+        ...(keep === undefined ? {} : { keepSession: sessionTag(keep) }),
+      };
+    }
     case 'offer':
     case 'answer':
       return {
@@ -134,9 +143,15 @@ function sdp(value: unknown): string {
 }
 
 const CALL_ID = /^[0-9a-f]{32}$/;
+const SESSION_TAG = /^[0-9a-f]{16}$/;
 
 function callId(value: unknown): string {
   if (typeof value !== 'string' || !CALL_ID.test(value)) throw bad('callId must be 32 hex digits');
+  return value;
+}
+
+function sessionTag(value: unknown): string {
+  if (typeof value !== 'string' || !SESSION_TAG.test(value)) throw bad('session tag must be 16 hex digits');
   return value;
 }
 

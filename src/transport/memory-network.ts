@@ -35,7 +35,7 @@ export interface MemoryNetworkStats {
 }
 
 interface Link {
-  queue: { at: number; payload: Uint8Array }[];
+  queue: { at: number; from: MemoryTransport; payload: Uint8Array }[];
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -97,7 +97,10 @@ export class MemoryNetwork {
     const held = this.held.get(peerId);
     if (held) {
       this.held.delete(peerId);
-      for (const { from, payload } of held) endpoint.receive(from, payload);
+      for (const { from, payload } of held) {
+        this.stats.delivered++;
+        endpoint.receive(from, payload.slice());
+      }
     }
     return endpoint;
   }
@@ -156,24 +159,32 @@ export class MemoryNetwork {
     let link = this.links.get(key);
     if (!link) this.links.set(key, (link = { queue: [], timer: undefined }));
     const last = link.queue.at(-1)?.at ?? 0;
-    link.queue.push({ at: Math.max(Date.now() + delay, last), payload });
-    if (!link.timer) this.drain(from, to, link);
+    link.queue.push({ at: Math.max(Date.now() + delay, last), from, payload });
+    if (!link.timer) this.drain(to, link);
   }
 
-  private drain(from: MemoryTransport, to: PeerId, link: Link): void {
+  private drain(to: PeerId, link: Link): void {
     const head = link.queue[0];
-    if (!head) {
+    if (!head || this.closed) {
       link.timer = undefined;
       return;
     }
     link.timer = setTimeout(() => {
       const now = Date.now();
-      while (link.queue[0] && link.queue[0].at <= now) this.deliver(from, to, link.queue.shift()!.payload);
-      this.drain(from, to, link);
+      try {
+        while (link.queue[0] && link.queue[0].at <= now) {
+          const { from, payload } = link.queue.shift()!;
+          this.deliver(from, to, payload);
+        }
+      } finally {
+        // A handler that throws must not stall the link: its error surfaces, later messages flow.
+        this.drain(to, link);
+      }
     }, Math.max(0, head.at - Date.now()));
   }
 
   private deliver(from: MemoryTransport, to: PeerId, payload: Uint8Array): void {
+    if (this.closed) return; // closed by a handler earlier in this batch: drop the rest
     this.inFlight--;
     const targets = [...(this.endpoints.get(to) ?? [])].filter((e) => e !== from);
     if (targets.length === 0) {

@@ -1,0 +1,21 @@
+import type { ErrorCode } from '../errors.js';
+import type { CancelReason } from '../protocol/messages.js';
+import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
+import type { Call } from './call.js';
+import type { ResolvedOptions } from './options.js';
+
+/** What a {@link Call} needs from its client, and nothing more. */
+export interface CallContext {
+  readonly options: ResolvedOptions;
+  readonly transport: ChatTransport;
+  /** Sends an envelope on the chat transport. */
+  send(to: PeerId, envelope: Uint8Array): Promise<void>;
+  /** Sends a one-shot cancel to every device of `peer`; failures are reported, not thrown. */
+  cancel(peer: PeerId, callId: string, cancel: { reason: CancelReason; keepSession?: string }): void;
+  /** Reports input that was dropped; errors with the `quiet` code are expected and not reported. */
+  warn(error: unknown, quiet?: ErrorCode): void;
+  /** The call ended: forget it. */
+  ended(call: Call): void;
+  /** Glare resolution gave the call a new id. */
+  renamed(call: Call, previousId: string): void;
+}

@@ -1,0 +1,603 @@
+import { EventEmitter } from 'eventemitter3';
+import { isSealcallError, SealcallError } from '../errors.js';
+import type { OutgoingHandshake } from '../crypto/signaling-handshake.js';
+import type { SignalingSession } from '../crypto/signaling-session.js';
+import { decodeMessage } from '../protocol/codec.js';
+import type {
+  CallMedia,
+  CancelMessage,
+  CancelReason,
+  EndReason,
+  InviteMessage,
+  Message,
+} from '../protocol/messages.js';
+import type { PeerId } from '../transport/chat-transport.js';
+import { acquireLocalMedia, setTracksEnabled, stopStream } from '../session/media.js';
+import { PeerSession } from '../session/peer-session.js';
+import type { IceHealth, SessionSignal } from '../session/types.js';
+import { nextState, type CallEvent, type CallState } from './call-state.js';
+import type { CallContext } from './call-context.js';
+import { SignalingChannel, type ChannelMessage } from './signaling-channel.js';
+import { Timers } from './timers.js';
+
+/** How a call ended. */
+export interface CallEnded {
+  reason: EndReason;
+  /** Set when the end was caused by a failure. */
+  error?: SealcallError;
+}
+
+/** The peer's camera and microphone as it last reported them. */
+export interface RemoteMediaState {
+  audioMuted: boolean;
+  videoEnabled: boolean;
+}
+
+/** What to send: the runtime is asked for devices unless `stream` is given. */
+export interface MediaOptions {
+  /** Send audio. Default true. */
+  audio?: boolean;
+  /** Send video. Default: true for a video call, false for an audio call. */
+  video?: boolean;
+  /** Tracks to send instead of asking the runtime; the app keeps ownership and stops them. */
+  stream?: MediaStream;
+}
+
+/** Events of a {@link Call}. */
+export interface CallEvents {
+  /** The call moved from `previous` to `state`. */
+  state: (state: CallState, previous: CallState) => void;
+  /** Caller side: one of the callee's devices is ringing. */
+  ringing: () => void;
+  /** A remote media track arrived. */
+  track: (track: MediaStreamTrack, stream: MediaStream) => void;
+  /** A data channel message from the peer. */
+  data: (data: Uint8Array) => void;
+  /** The peer muted, unmuted, or switched its camera. */
+  'remote-media': (media: RemoteMediaState) => void;
+  /** The call is over; emitted once, last. */
+  ended: (ended: CallEnded) => void;
+}
+
+type TimerName = 'ring' | 'connect' | 'ice-restart' | 'ice-fail';
+
+/** Most transport envelopes held for a device whose reply has not arrived yet. */
+const STASH_LIMIT = 64;
+
+/**
+ * One call with one contact, from invitation to hang-up: the single source of truth for its
+ * state. Created by `CallClient.call()` (outgoing) or delivered by the client's `incoming` event.
+ */
+export class Call extends EventEmitter<CallEvents> {
+  /** The contact's peer id as the app named it. */
+  readonly peer: PeerId;
+  /** Whether this user placed the call. */
+  readonly direction: 'outgoing' | 'incoming';
+  /** Audio or video, as the caller asked. */
+  readonly media: CallMedia;
+
+  private callId: string;
+  private current: CallState = 'idle';
+  private ended: CallEnded | undefined;
+  /** Who signals as the inviter. Differs from `direction` after glare resolution adopted the peer's call. */
+  private role: 'caller' | 'callee';
+  private handshake: OutgoingHandshake | undefined;
+  private readonly channels = new Map<string, SignalingChannel>();
+  private readonly stash = new Map<string, { from: PeerId; envelope: Uint8Array }[]>();
+  private selected: SignalingChannel | undefined;
+  private session: PeerSession | undefined;
+  private stream: MediaStream | undefined;
+  private ownsStream = false;
+  private remote: MediaStream | undefined;
+  private remoteMediaState: RemoteMediaState | undefined;
+  private muted = false;
+  private camera = false;
+  private mediaRequest: { audio: boolean; video: boolean };
+  private readonly timers = new Timers<TimerName>();
+
+  /** @internal Use `CallClient.call()`; incoming calls come from the client's `incoming` event. */
+  constructor(
+    private readonly context: CallContext,
+    init: { peer: PeerId; direction: 'outgoing' | 'incoming'; callId: string; media: CallMedia },
+  ) {
+    super();
+    this.peer = init.peer;
+    this.direction = init.direction;
+    this.role = init.direction === 'outgoing' ? 'caller' : 'callee';
+    this.callId = init.callId;
+    this.media = init.media;
+    this.mediaRequest = { audio: true, video: init.media === 'video' };
+  }
+
+  /** The call id (32 hex digits). It changes once if glare resolution adopts the peer's call. */
+  get id(): string {
+    return this.callId;
+  }
+
+  get state(): CallState {
+    return this.current;
+  }
+
+  /**
+   * How media is protected: `'transport'` is DTLS-SRTP keyed end to end (its fingerprints travel
+   * in the authenticated signaling).
+   */
+  get e2ee(): 'transport' {
+    return 'transport';
+  }
+
+  /** Tracks this side sends, once known. */
+  get localStream(): MediaStream | undefined {
+    return this.stream;
+  }
+
+  /** Tracks the peer sends, once they arrived. */
+  get remoteStream(): MediaStream | undefined {
+    return this.remote;
+  }
+
+  /** The confirmed microphone state. */
+  get audioMuted(): boolean {
+    return this.muted;
+  }
+
+  /** The confirmed camera state. */
+  get videoEnabled(): boolean {
+    return this.camera;
+  }
+
+  /** The peer's last reported media state. */
+  get remoteMedia(): RemoteMediaState | undefined {
+    return this.remoteMediaState;
+  }
+
+  /** How the call ended, once it has. */
+  get endedWith(): CallEnded | undefined {
+    return this.ended;
+  }
+
+  /**
+   * Answers an incoming call: gets local media, then sends the offer. Rejects with
+   * `INVALID_STATE` unless ringing, or with the media error (the call then ends `media-failed`).
+   */
+  async accept(options: MediaOptions = {}): Promise<void> {
+    if (this.current !== 'incoming') throw new SealcallError('INVALID_STATE', `cannot accept a call that is ${this.current}`);
+    this.timers.clear('ring');
+    this.move('accepted');
+    await this.obtainMedia(options);
+    if (this.hasEnded()) throw new SealcallError('INVALID_STATE', 'the call ended while accepting');
+    this.startSession('offerer');
+  }
+
+  /** Declines an incoming call; the caller's call ends `rejected`. */
+  async reject(): Promise<void> {
+    if (this.current !== 'incoming') throw new SealcallError('INVALID_STATE', `cannot reject a call that is ${this.current}`);
+    await this.endByUser('rejected');
+  }
+
+  /**
+   * Ends the call from this side (an incoming call that is still ringing is rejected). The peer's
+   * call ends `remote-hangup`, or `cancelled` if it had not been answered.
+   */
+  async hangup(): Promise<void> {
+    if (this.current === 'disconnected' || this.current === 'disconnecting') return;
+    if (this.current === 'incoming') return this.reject();
+    await this.endByUser('hangup');
+  }
+
+  /** Mutes or unmutes the microphone; resolves with the state the tracks confirm. */
+  async setAudioMuted(muted: boolean): Promise<boolean> {
+    this.muted = !setTracksEnabled(this.stream, 'audio', !muted);
+    this.announceMedia();
+    return this.muted;
+  }
+
+  /** Turns the camera on or off; resolves with the state the tracks confirm. */
+  async setVideoEnabled(enabled: boolean): Promise<boolean> {
+    this.camera = setTracksEnabled(this.stream, 'video', enabled);
+    this.announceMedia();
+    return this.camera;
+  }
+
+  /** Sends an app message over the call's data channel. `INVALID_STATE` before connected. */
+  send(data: Uint8Array | string): void {
+    if (!this.session || (this.current !== 'connected' && this.current !== 'reconnecting')) {
+      throw new SealcallError('INVALID_STATE', 'the data channel opens when the call is connected');
+    }
+    this.session.send(data);
+  }
+
+  /** WebRTC statistics of the peer connection (empty before media setup). */
+  async getStats(): Promise<unknown[]> {
+    return this.session ? this.session.getStats() : [];
+  }
+
+  /** Whether media flows directly or through a TURN relay (undefined before connected). */
+  async path(): Promise<'direct' | 'relayed' | undefined> {
+    return this.session?.path();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Called by the CallClient.
+
+  /** @internal Caller: get media, send the invitation, start ringing. */
+  async start(handshake: OutgoingHandshake, options: MediaOptions, invite: Uint8Array): Promise<void> {
+    this.handshake = handshake;
+    await this.obtainMedia(options);
+    try {
+      await this.context.send(this.peer, handshake.invite(invite));
+    } catch (error) {
+      const failure = asSealcallError(error);
+      this.finish('transport-failed', { error: failure });
+      throw failure;
+    }
+    this.move('invite-sent');
+    this.timers.set('ring', this.context.options.ringTimeoutMs, () => this.finish('no-answer', { cancel: 'no-answer' }));
+  }
+
+  /** @internal Callee: the invitation was opened; reply "ringing" and ring. */
+  async ring(from: PeerId, session: SignalingSession, invite: InviteMessage, reply: Uint8Array): Promise<void> {
+    this.useChannel(from, session);
+    this.move('invite-received');
+    const ringMs = Math.min(this.context.options.ringTimeoutMs, invite.lifetimeMs);
+    this.timers.set('ring', ringMs, () => this.finish('no-answer'));
+    await this.sendReply(from, reply);
+  }
+
+  /**
+   * @internal Glare: both called each other and the peer's call id won. This outgoing call turns
+   * into the answering side of the peer's call and accepts it with the media already acquired.
+   */
+  async adopt(from: PeerId, session: SignalingSession, reply: Uint8Array): Promise<void> {
+    const previousId = this.callId;
+    this.context.cancel(this.peer, previousId, { reason: 'cancelled' });
+    this.handshake?.dispose();
+    this.handshake = undefined;
+    for (const channel of this.channels.values()) channel.dispose();
+    this.channels.clear();
+    this.stash.clear();
+    this.role = 'callee';
+    this.callId = session.callId;
+    this.context.renamed(this, previousId);
+    this.useChannel(from, session);
+    this.timers.clear('ring');
+    this.move('accepted');
+    await this.sendReply(from, reply);
+    if (!this.hasEnded()) this.startSession('offerer');
+  }
+
+  /** @internal True while this is an unanswered outgoing call (glare can still resolve it). */
+  get awaitingAnswer(): boolean {
+    return this.role === 'caller' && this.current === 'outgoing' && !this.selected;
+  }
+
+  /** @internal Caller: a device replied to the invitation (ringing, reject or busy). */
+  handleReply(from: PeerId, envelope: Uint8Array): void {
+    if (!this.handshake || this.current === 'disconnected') return;
+    let reply: ReturnType<OutgoingHandshake['accept']>;
+    try {
+      reply = this.handshake.accept(envelope);
+    } catch (error) {
+      this.context.warn(error, 'REPLAYED');
+      return;
+    }
+    const channel = new SignalingChannel(reply.session, from, this.context.transport);
+    let message: Message;
+    try {
+      message = decodeMessage(reply.payload);
+      if (message.callId !== this.callId || message.seq !== 0) throw new SealcallError('BAD_MESSAGE', 'reply does not match the call');
+    } catch (error) {
+      channel.dispose();
+      this.context.warn(error);
+      return;
+    }
+    switch (message.type) {
+      case 'ringing': {
+        this.channels.set(channel.tag, channel);
+        if (this.channels.size === 1) this.emit('ringing');
+        const stashed = this.stash.get(channel.tag) ?? [];
+        this.stash.delete(channel.tag);
+        for (const s of stashed) this.handleTransport(s.from, s.envelope, channel.tag);
+        return;
+      }
+      case 'reject':
+        channel.dispose();
+        this.finish('rejected', { cancel: 'declined-elsewhere', keepSession: channel.tag });
+        return;
+      case 'busy':
+        channel.dispose();
+        if (this.channels.size === 0) this.finish('busy', { cancel: 'cancelled' });
+        return;
+      default:
+        channel.dispose();
+        this.context.warn(new SealcallError('BAD_MESSAGE', `unexpected ${message.type} as a handshake reply`));
+    }
+  }
+
+  /** @internal A transport envelope of this call. */
+  handleTransport(from: PeerId, envelope: Uint8Array, sessionTag: string): void {
+    if (this.current === 'disconnected') return;
+    const channel = this.channels.get(sessionTag);
+    if (!channel) {
+      // The reply that opens this device's session may still be on its way: hold on to it.
+      if (this.role !== 'caller') return;
+      const held = this.stash.get(sessionTag) ?? [];
+      if (held.length < STASH_LIMIT && this.stash.size < STASH_LIMIT) held.push({ from, envelope });
+      this.stash.set(sessionTag, held);
+      return;
+    }
+    let messages: Message[];
+    try {
+      messages = channel.receive(envelope);
+    } catch (error) {
+      if (isSealcallError(error, 'MESSAGE_TOO_LARGE')) this.finish('protocol-error', { error, notify: channel });
+      else this.context.warn(error, 'REPLAYED');
+      return;
+    }
+    for (const message of messages) {
+      if (this.hasEnded()) return;
+      this.onMessage(channel, message);
+    }
+  }
+
+  /** @internal Callee: the caller withdrew the invitation (one-shot). */
+  handleCancel(message: CancelMessage): void {
+    if (message.keepSession !== undefined && message.keepSession === this.selected?.tag) return;
+    this.finish(message.reason);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private onMessage(channel: SignalingChannel, message: Message): void {
+    if (this.selected && channel !== this.selected) {
+      // Another device of the peer, after one was chosen: it was answered elsewhere.
+      if (message.type !== 'end') void channel.send({ type: 'end', reason: 'answered-elsewhere' }).catch(() => {});
+      this.dropChannel(channel);
+      return;
+    }
+    switch (message.type) {
+      case 'offer':
+        if (this.role !== 'caller' || this.current !== 'outgoing') break;
+        this.selected = channel;
+        // Every other device of the peer stops ringing; the chosen one ignores this.
+        this.context.cancel(this.peer, this.callId, { reason: 'answered-elsewhere', keepSession: channel.tag });
+        for (const other of [...this.channels.values()]) if (other !== channel) this.dropChannel(other);
+        this.timers.clear('ring');
+        this.move('accepted');
+        this.startSession('answerer');
+        this.session?.applyDescription('offer', message.sdp, message.candidates);
+        return;
+      case 'answer':
+        if (this.role !== 'callee' || !this.session) break;
+        this.session.applyDescription('answer', message.sdp, message.candidates);
+        return;
+      case 'ice':
+        this.session?.addCandidates(message.candidates, message.end);
+        return;
+      case 'renegotiate':
+        if (message.description) this.session?.applyDescription(message.description.type, message.description.sdp, []);
+        if (message.request) this.session?.handleRenegotiateRequest(message.request);
+        return;
+      case 'media-state':
+        this.remoteMediaState = { audioMuted: message.audioMuted, videoEnabled: message.videoEnabled };
+        this.emit('remote-media', this.remoteMediaState);
+        return;
+      case 'end':
+        this.onRemoteEnd(channel, message.reason);
+        return;
+      case 'key-update':
+        return; // frame keys arrive with frame encryption; nothing to rotate on transport-only calls
+      default:
+        break;
+    }
+    this.context.warn(new SealcallError('BAD_MESSAGE', `unexpected ${message.type} while ${this.current}`));
+  }
+
+  private onRemoteEnd(channel: SignalingChannel, reason: EndReason): void {
+    if (!this.selected && this.role === 'caller') {
+      // One device declined while others may still ring.
+      if (reason === 'rejected') this.finish('rejected', { cancel: 'declined-elsewhere', keepSession: channel.tag });
+      else this.dropChannel(channel);
+      return;
+    }
+    this.finish(reason === 'hangup' ? 'remote-hangup' : reason);
+  }
+
+  private startSession(role: 'offerer' | 'answerer'): void {
+    const { options } = this.context;
+    let session: PeerSession;
+    try {
+      session = new PeerSession({
+        role,
+        ...(options.wrtc ? { wrtc: options.wrtc } : {}),
+        iceServers: options.iceServers,
+        iceTransportPolicy: options.iceTransportPolicy,
+        ...(this.stream ? { stream: this.stream } : {}),
+        gatherWindowMs: options.gatherWindowMs,
+        batchMs: options.candidateBatchMs,
+      });
+    } catch (error) {
+      this.finish('media-failed', { error: asSealcallError(error), notify: this.selected });
+      return;
+    }
+    this.session = session;
+    this.timers.set('connect', options.connectTimeoutMs, () => this.finish('connect-timeout', { notify: this.selected }));
+    session.on('signal', (signal) => this.onSessionSignal(signal));
+    session.on('connected', () => {
+      this.timers.clear('connect');
+      this.move('media-connected');
+      this.announceMedia();
+    });
+    session.on('ice', (health) => this.onIceHealth(health));
+    session.on('track', (track, stream) => {
+      this.remote = stream;
+      this.emit('track', track, stream);
+    });
+    session.on('data', (data) => this.emit('data', data));
+    session.on('closed', (error) => {
+      if (this.current !== 'disconnected') this.finish('media-failed', { ...(error ? { error } : {}), notify: this.selected });
+    });
+  }
+
+  private onSessionSignal(signal: SessionSignal): void {
+    let message: ChannelMessage;
+    switch (signal.kind) {
+      case 'description':
+        message = signal.initial
+          ? { type: signal.type, sdp: signal.sdp, candidates: signal.candidates }
+          : { type: 'renegotiate', description: { type: signal.type, sdp: signal.sdp } };
+        this.sendSignal(message);
+        if (!signal.initial && signal.candidates.length > 0) this.sendSignal({ type: 'ice', candidates: signal.candidates, end: false });
+        return;
+      case 'candidates':
+        this.sendSignal({ type: 'ice', candidates: signal.candidates, end: signal.end });
+        return;
+      case 'renegotiate-request':
+        this.sendSignal({
+          type: 'renegotiate',
+          request: { iceRestart: signal.iceRestart, ...(signal.addTransceiver ? { addTransceiver: signal.addTransceiver } : {}) },
+        });
+    }
+  }
+
+  private onIceHealth(health: IceHealth): void {
+    const { iceRestartDelayMs, iceFailTimeoutMs } = this.context.options;
+    if (health === 'connected') {
+      this.timers.clear('ice-restart');
+      this.timers.clear('ice-fail');
+      this.move('ice-recovered');
+      return;
+    }
+    if (health === 'failed' && this.current === 'joining') {
+      this.finish('ice-failed', { notify: this.selected });
+      return;
+    }
+    if (health !== 'disconnected' && health !== 'failed') return;
+    this.move('ice-disconnected');
+    if (this.current !== 'reconnecting') return;
+    if (!this.timers.has('ice-fail')) {
+      this.timers.set('ice-fail', iceFailTimeoutMs, () => this.finish('ice-failed', { notify: this.selected }));
+    }
+    // Failed: restart now. Disconnected: give ICE a short grace to recover on its own first.
+    this.timers.set('ice-restart', health === 'failed' ? 0 : iceRestartDelayMs, () => this.session?.restartIce());
+  }
+
+  private sendSignal(message: ChannelMessage): void {
+    const channel = this.selected;
+    if (!channel) return;
+    channel.send(message).catch((error: unknown) => this.finish('transport-failed', { error: asSealcallError(error) }));
+  }
+
+  private announceMedia(): void {
+    if (this.current !== 'connected' && this.current !== 'reconnecting') return;
+    this.sendSignal({ type: 'media-state', audioMuted: this.muted, videoEnabled: this.camera });
+  }
+
+  private async obtainMedia(options: MediaOptions): Promise<void> {
+    const audio = options.audio ?? true;
+    const video = options.video ?? this.media === 'video';
+    this.mediaRequest = { audio, video };
+    try {
+      if (options.stream) {
+        this.stream = options.stream;
+      } else if (audio || video) {
+        this.stream = await acquireLocalMedia(this.mediaRequest, this.context.options.wrtc);
+        this.ownsStream = true;
+      }
+    } catch (error) {
+      const failure = asSealcallError(error);
+      this.finish('media-failed', { error: failure, notify: this.selected });
+      throw failure;
+    }
+    if (this.hasEnded()) this.releaseMedia();
+    this.muted = !setTracksEnabled(this.stream, 'audio', true);
+    this.camera = setTracksEnabled(this.stream, 'video', true);
+  }
+
+  private useChannel(from: PeerId, session: SignalingSession): void {
+    const channel = new SignalingChannel(session, from, this.context.transport);
+    this.channels.set(channel.tag, channel);
+    this.selected = channel;
+  }
+
+  private async sendReply(from: PeerId, reply: Uint8Array): Promise<void> {
+    try {
+      await this.context.send(from, reply);
+    } catch (error) {
+      this.finish('transport-failed', { error: asSealcallError(error) });
+    }
+  }
+
+  private async endByUser(reason: 'hangup' | 'rejected'): Promise<void> {
+    this.move('hangup-started');
+    const channel = this.selected;
+    if (channel) {
+      await channel.send({ type: 'end', reason }).catch(() => {});
+      this.finish(reason);
+    } else {
+      this.finish(reason, { cancel: 'cancelled' });
+    }
+  }
+
+  /** A method, not a field read, so TypeScript does not narrow it across awaits and calls. */
+  private hasEnded(): boolean {
+    return this.current === 'disconnected';
+  }
+
+  private dropChannel(channel: SignalingChannel): void {
+    this.channels.delete(channel.tag);
+    channel.dispose();
+  }
+
+  private move(event: CallEvent): void {
+    const next = nextState(this.current, event);
+    if (next === undefined) return;
+    const previous = this.current;
+    this.current = next;
+    this.emit('state', next, previous);
+  }
+
+  /**
+   * Ends the call once: tells the peer if asked (an `end` on the chosen channel, or a one-shot
+   * cancel to all its devices), then releases every timer, key, track and peer connection.
+   */
+  private finish(
+    reason: EndReason,
+    how: { error?: SealcallError; notify?: SignalingChannel | undefined; cancel?: CancelReason; keepSession?: string } = {},
+  ): void {
+    if (this.current === 'disconnected') return;
+    if (how.notify) void how.notify.send({ type: 'end', reason }).catch(() => {});
+    if (how.cancel) {
+      this.context.cancel(this.peer, this.callId, {
+        reason: how.cancel,
+        ...(how.keepSession ? { keepSession: how.keepSession } : {}),
+      });
+    }
+    this.ended = { reason, ...(how.error ? { error: how.error } : {}) };
+    this.timers.clearAll();
+    this.session?.destroy();
+    this.session = undefined;
+    this.releaseMedia();
+    for (const channel of this.channels.values()) channel.dispose();
+    this.channels.clear();
+    this.stash.clear();
+    this.selected = undefined;
+    this.handshake?.dispose();
+    this.handshake = undefined;
+    this.move('ended');
+    this.context.ended(this);
+    this.emit('ended', this.ended);
+    this.removeAllListeners();
+  }
+
+  private releaseMedia(): void {
+    if (this.stream && this.ownsStream) stopStream(this.stream);
+    this.ownsStream = false;
+  }
+}
+
+function asSealcallError(error: unknown): SealcallError {
+  return error instanceof SealcallError
+    ? error
+    : new SealcallError('PEER_CONNECTION_FAILED', error instanceof Error ? error.message : String(error), { cause: error });
+}

@@ -1,0 +1,59 @@
+import type { Identity } from '../crypto/identity.js';
+import type { ReplayCache } from '../crypto/replay-cache.js';
+import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
+import type { WebRtcImplementation } from '../session/types.js';
+
+/** The app's contacts: peer id → X25519 public key. */
+export type Contacts = Record<PeerId, Uint8Array> | ((peer: PeerId) => Uint8Array | undefined);
+
+/** Options of `CallClient.create`. */
+export interface CallClientOptions {
+  /** This user's identity (`generateIdentity()`), the same on all of their devices. */
+  identity: Identity;
+  /** The app's chat channel. */
+  transport: ChatTransport;
+  /** Public keys of the contacts that may call and be called. Unknown senders are ignored. */
+  contacts: Contacts;
+  /** RTCPeerConnection implementation; browsers' globals by default, `@roamhq/wrtc` in Node. */
+  wrtc?: WebRtcImplementation;
+  /** STUN/TURN servers. Default none (host candidates only). */
+  iceServers?: RTCIceServer[];
+  /** `'relay'` forces TURN. Default `'all'`. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** How long an invitation rings before the call ends `no-answer`. Default 30,000 ms. */
+  ringTimeoutMs?: number;
+  /** How long media setup may take after accepting before the call ends `connect-timeout`. Default 30,000 ms. */
+  connectTimeoutMs?: number;
+  /** How long ICE may stay disconnected before an ICE restart. Default 2,000 ms (Matrix's). */
+  iceRestartDelayMs?: number;
+  /** How long a call may stay reconnecting before it ends `ice-failed`. Default 30,000 ms. */
+  iceFailTimeoutMs?: number;
+  /** How long candidates are gathered into the offer/answer. Default 200 ms (Matrix's). */
+  gatherWindowMs?: number;
+  /** How long later candidates are collected into one message. Default 300 ms. */
+  candidateBatchMs?: number;
+  /** How long an ended call's id is remembered so late messages for it are ignored. Default 10 min. */
+  endedCallMemoryMs?: number;
+  /**
+   * Where accepted invitations are remembered. Pass one that outlives the client (or restore it
+   * after a cold start) so a replay cannot ring after a restart. Default a new in-memory cache.
+   */
+  replayCache?: ReplayCache;
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Options with every default applied. */
+export type ResolvedOptions = Required<Omit<CallClientOptions, 'wrtc' | 'iceServers' | 'replayCache'>> &
+  Pick<CallClientOptions, 'wrtc'> & { iceServers: RTCIceServer[]; replayCache: ReplayCache };
+
+export const DEFAULTS = {
+  iceTransportPolicy: 'all',
+  ringTimeoutMs: 30_000,
+  connectTimeoutMs: 30_000,
+  iceRestartDelayMs: 2_000,
+  iceFailTimeoutMs: 30_000,
+  gatherWindowMs: 200,
+  candidateBatchMs: 300,
+  endedCallMemoryMs: 10 * 60_000,
+} as const;

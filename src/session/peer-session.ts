@@ -1,0 +1,459 @@
+import { EventEmitter } from 'eventemitter3';
+import SimplePeer from 'simple-peer';
+import { SealcallError } from '../errors.js';
+import type { CallMedia, IceCandidate } from '../protocol/messages.js';
+import { CandidateBatcher } from './candidate-batcher.js';
+import { setTracksEnabled } from './media.js';
+import type {
+  CandidateTiming,
+  IceHealth,
+  MediaPath,
+  SessionSignal,
+  StatsReport,
+  WebRtcImplementation,
+} from './types.js';
+
+/** How to set up a {@link PeerSession}. */
+export interface PeerSessionOptions extends CandidateTiming {
+  /**
+   * `offerer` makes every offer (simple-peer's initiator); `answerer` only answers and asks the
+   * offerer to renegotiate. In sealcall the callee offers (SimpleX order).
+   */
+  role: 'offerer' | 'answerer';
+  /** The WebRTC implementation; defaults to the browser's globals. */
+  wrtc?: WebRtcImplementation;
+  /** STUN/TURN servers. Defaults to none (host candidates only): no third party learns of the call. */
+  iceServers?: RTCIceServer[];
+  /** `relay` hides both peers' addresses from each other behind TURN. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Local media to send. The session never stops these tracks: whoever captured them does. */
+  stream?: MediaStream;
+}
+
+/** Events of a {@link PeerSession}. None is emitted after `closed`. */
+export interface PeerSessionEvents {
+  /** A signal for the call layer to send to the peer over the encrypted channel. */
+  signal: (signal: SessionSignal) => void;
+  /** Once, when ICE, DTLS and the data channel are all up. */
+  connected: () => void;
+  /** ICE connection health, on change only. `failed` is not fatal: try {@link PeerSession.restartIce}. */
+  ice: (health: IceHealth) => void;
+  /** A remote media track. */
+  track: (track: MediaStreamTrack, stream: MediaStream) => void;
+  /** A data channel message (strings arrive as their UTF-8 bytes). */
+  data: (data: Uint8Array) => void;
+  /**
+   * Exactly once, asynchronously (so a listener never re-enters the code that called
+   * `destroy()`): without an error after `destroy()`, with `PEER_CONNECTION_FAILED` after a fatal
+   * error or when the peer closed its side.
+   */
+  closed: (error?: SealcallError) => void;
+}
+
+/** A renegotiation that the answering side asked for. */
+export interface RenegotiateRequest {
+  iceRestart: boolean;
+  addTransceiver?: CallMedia;
+}
+
+/**
+ * One WebRTC peer connection (via simple-peer) with trickle ICE batched for an expensive
+ * signaling channel, ICE restarts and stats. It never decides anything about the call: it
+ * reports, and the call layer acts.
+ */
+export class PeerSession extends EventEmitter<PeerSessionEvents> {
+  /** Which side makes offers. */
+  readonly role: 'offerer' | 'answerer';
+  private readonly peer: SealPeer;
+  private readonly batcher: CandidateBatcher;
+  private readonly localStream: MediaStream | undefined;
+  /** Remote descriptions and candidates, applied strictly in order. */
+  private remoteQueue: Promise<void> = Promise.resolve();
+  private remoteDescribed = false;
+  private earlyCandidates: IceCandidate[] = [];
+  private earlyEnd = false;
+  private health: IceHealth | undefined;
+  private gathering: RTCIceGatheringState | undefined;
+  private failure: SealcallError | undefined;
+  private wasConnected = false;
+  private isClosed = false;
+
+  /** @throws SealcallError `WEBRTC_UNAVAILABLE`, `INVALID_ARGUMENT` or `PEER_CONNECTION_FAILED`. */
+  constructor(options: PeerSessionOptions) {
+    super();
+    for (const key of ['gatherWindowMs', 'batchMs'] as const) {
+      if (!Number.isFinite(options[key]) || options[key] < 0) {
+        throw new SealcallError('INVALID_ARGUMENT', `${key} must be a non-negative number`);
+      }
+    }
+    this.role = options.role;
+    this.localStream = options.stream;
+    const config: RTCConfiguration = { iceServers: options.iceServers ?? [] };
+    if (options.iceTransportPolicy) config.iceTransportPolicy = options.iceTransportPolicy;
+    try {
+      this.peer = new SealPeer({
+        initiator: options.role === 'offerer',
+        wrtc: resolveWebRtc(options.wrtc),
+        config,
+        trickle: true,
+        ...(options.stream ? { stream: options.stream } : {}),
+      });
+    } catch (error) {
+      if (error instanceof SealcallError) throw error;
+      throw new SealcallError('PEER_CONNECTION_FAILED', 'could not create the peer connection', { cause: error });
+    }
+    this.batcher = new CandidateBatcher(options, (signal) => this.emitOpen('signal', signal));
+    this.listen();
+  }
+
+  /** True once `destroy()` was called or the connection failed for good. */
+  get destroyed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Last reported ICE health (undefined before ICE started). */
+  get iceHealth(): IceHealth | undefined {
+    return this.health;
+  }
+
+  /** True while the data channel is open. */
+  get connected(): boolean {
+    return !this.isClosed && this.peer.connected;
+  }
+
+  /**
+   * Applies the peer's offer (on the answerer) or answer (on the offerer), initial or
+   * renegotiated, then the candidates that came with it. A description the browser rejects
+   * closes the session with `PEER_CONNECTION_FAILED`.
+   *
+   * @throws SealcallError `INVALID_STATE` when the description's type does not fit the role.
+   */
+  applyDescription(type: 'offer' | 'answer', sdp: string, candidates: IceCandidate[]): void {
+    if (this.isClosed) return;
+    if ((type === 'offer') !== (this.role === 'answerer')) {
+      throw new SealcallError('INVALID_STATE', `the ${this.role} cannot apply an ${type}`);
+    }
+    this.enqueue(async () => {
+      try {
+        await this.peer.applyRemoteDescription({ type, sdp });
+      } catch (error) {
+        this.fail('the remote description was rejected', error);
+      }
+    });
+    // Candidates that arrived before the first description were kept until now.
+    const early = this.earlyCandidates;
+    this.earlyCandidates = [];
+    this.remoteDescribed = true;
+    this.enqueueCandidates([...early, ...candidates], this.earlyEnd);
+    this.earlyEnd = false;
+  }
+
+  /** Applies a batch of the peer's candidates; `end` marks its end-of-candidates. */
+  addCandidates(candidates: IceCandidate[], end: boolean): void {
+    if (this.isClosed) return;
+    if (!this.remoteDescribed) {
+      this.earlyCandidates.push(...candidates);
+      this.earlyEnd ||= end;
+      return;
+    }
+    this.enqueueCandidates(candidates, end);
+  }
+
+  /**
+   * Acts on the answerer's request for a new offer (ICE restart, a transceiver for a new kind
+   * of media). Only the offerer makes offers; the answerer ignores requests.
+   */
+  handleRenegotiateRequest(request: RenegotiateRequest): void {
+    if (this.isClosed || this.role !== 'offerer') return;
+    if (request.iceRestart) this.peer.iceRestartPending = true;
+    if (request.addTransceiver === 'audio' || request.addTransceiver === 'video') {
+      this.peer.addTransceiver(request.addTransceiver); // negotiates too
+    } else {
+      this.peer._needsNegotiation();
+    }
+  }
+
+  /**
+   * Restarts ICE: the offerer renegotiates with an ICE-restart offer; the answerer asks the
+   * offerer to (a `renegotiate-request` signal).
+   */
+  restartIce(): void {
+    if (this.isClosed) return;
+    if (this.role === 'offerer') this.handleRenegotiateRequest({ iceRestart: true });
+    else this.emitOpen('signal', { kind: 'renegotiate-request', iceRestart: true });
+  }
+
+  /**
+   * Enables or disables the local tracks of one kind; returns the state read back from the
+   * tracks (false when there are none).
+   */
+  setTrackEnabled(kind: 'audio' | 'video', enabled: boolean): boolean {
+    return setTracksEnabled(this.localStream, kind, enabled);
+  }
+
+  /**
+   * Sends a message over the data channel.
+   *
+   * @throws SealcallError `INVALID_STATE` when the data channel is not open.
+   */
+  send(data: Uint8Array | string): void {
+    if (!this.connected) throw new SealcallError('INVALID_STATE', 'the data channel is not open');
+    try {
+      this.peer.send(data);
+    } catch (error) {
+      throw new SealcallError('INVALID_STATE', 'the data channel refused the message', { cause: error });
+    }
+  }
+
+  /**
+   * The connection's statistics as plain objects.
+   *
+   * @throws SealcallError `INVALID_STATE` after the session closed.
+   */
+  async getStats(): Promise<StatsReport[]> {
+    const pc = this.peer._pc;
+    if (this.isClosed || !pc) throw new SealcallError('INVALID_STATE', 'the session is closed');
+    const reports: StatsReport[] = [];
+    (await pc.getStats()).forEach((report: StatsReport) => reports.push({ ...report }));
+    return reports;
+  }
+
+  /** Whether media flows directly or through TURN, from the selected candidate pair (undefined before one is selected). */
+  async path(): Promise<MediaPath | undefined> {
+    return selectedPath(await this.getStats());
+  }
+
+  /** Closes the connection. Idempotent; `closed` follows once, asynchronously. */
+  destroy(): void {
+    this.finish(undefined);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private listen(): void {
+    const peer = this.peer;
+    peer.on('signal', (data: unknown) => this.onPeerSignal(data as PeerSignal));
+    peer.on('connect', () => {
+      if (this.wasConnected) return;
+      this.wasConnected = true;
+      this.emitOpen('connected');
+    });
+    peer.on('iceStateChange', (connection: RTCIceConnectionState, gathering: RTCIceGatheringState) =>
+      this.onIceState(connection, gathering),
+    );
+    peer.on('track', (track: MediaStreamTrack, stream: MediaStream) => this.emitOpen('track', track, stream));
+    peer.on('data', (chunk: Uint8Array | string) => this.emitOpen('data', toBytes(chunk)));
+    // simple-peer throws when it emits 'error' without a listener; it always emits 'close' next.
+    peer.on('error', (error: Error & { code?: string }) => {
+      this.failure ??= new SealcallError('PEER_CONNECTION_FAILED', failureMessage(error.code), { cause: error });
+    });
+    peer.on('close', () => {
+      peer.clearIceCompleteTimer();
+      this.finish(this.failure ?? new SealcallError('PEER_CONNECTION_FAILED', 'the peer closed the connection'));
+    });
+  }
+
+  private onPeerSignal(data: PeerSignal): void {
+    if (data.candidate) {
+      const { candidate, sdpMid, sdpMLineIndex } = data.candidate;
+      this.batcher.candidate({ candidate, sdpMid: sdpMid ?? null, sdpMLineIndex: sdpMLineIndex ?? null });
+    } else if ((data.type === 'offer' || data.type === 'answer') && typeof data.sdp === 'string') {
+      this.batcher.description(data.type, data.sdp);
+    } else if (data.type === 'renegotiate') {
+      this.emitOpen('signal', { kind: 'renegotiate-request', iceRestart: false });
+    } else if (data.type === 'transceiverRequest') {
+      const kind = data.transceiverRequest?.kind;
+      const addTransceiver = kind === 'audio' || kind === 'video' ? kind : undefined;
+      this.emitOpen('signal', { kind: 'renegotiate-request', iceRestart: false, ...(addTransceiver ? { addTransceiver } : {}) });
+    }
+  }
+
+  /** simple-peer reports ICE connection and gathering changes through the same event. */
+  private onIceState(connection: RTCIceConnectionState, gathering: RTCIceGatheringState): void {
+    if (gathering !== this.gathering) {
+      this.gathering = gathering;
+      if (gathering === 'gathering') this.batcher.gatheringStarted();
+      if (gathering === 'complete') this.batcher.gatheringFinished();
+    }
+    const health = ICE_HEALTH[connection];
+    if (health && health !== this.health) {
+      this.health = health;
+      this.emitOpen('ice', health);
+    }
+  }
+
+  private enqueueCandidates(candidates: IceCandidate[], end: boolean): void {
+    if (candidates.length === 0 && !end) return;
+    this.enqueue(async () => {
+      const pc = this.peer._pc;
+      if (!pc) return;
+      const { RTCIceCandidate } = this.peer._wrtc;
+      // A single bad or stale (pre-restart) candidate must not end the call: ignore failures.
+      const added = candidates.map((c) => pc.addIceCandidate(new RTCIceCandidate(c)).catch(() => undefined));
+      // No argument means end-of-candidates (it lets ICE conclude `failed` sooner).
+      if (end) added.push(pc.addIceCandidate().catch(() => undefined));
+      await Promise.all(added);
+    });
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.remoteQueue = this.remoteQueue.then(() => (this.isClosed ? undefined : task())).catch(() => undefined);
+  }
+
+  private fail(message: string, cause: unknown): void {
+    this.finish(new SealcallError('PEER_CONNECTION_FAILED', message, { cause }));
+  }
+
+  private finish(error: SealcallError | undefined): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.batcher.dispose();
+    this.peer.destroy(); // no error passed: this session reports it
+    this.peer.clearIceCompleteTimer();
+    queueMicrotask(() => this.emit('closed', error));
+  }
+
+  /** Emits unless closed: nothing follows `closed`. */
+  private emitOpen<E extends Exclude<keyof PeerSessionEvents, 'closed'>>(
+    event: E,
+    ...args: Parameters<PeerSessionEvents[E]>
+  ): void {
+    if (!this.isClosed) (this.emit as (event: E, ...args: unknown[]) => boolean)(event, ...args);
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+
+/** What simple-peer's 'signal' event carries (9.11.1). */
+interface PeerSignal {
+  type?: string;
+  sdp?: string;
+  candidate?: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
+  transceiverRequest?: { kind?: string };
+}
+
+/** simple-peer methods that {@link SealPeer} overrides or calls (pinned to 9.11.1). */
+interface SimplePeerInternals {
+  _onIceStateChange(this: SealPeer): void;
+  _onConnectionStateChange(this: SealPeer): void;
+  _createOffer(this: SealPeer): void;
+}
+const simplePeer = SimplePeer.prototype as unknown as SimplePeerInternals;
+
+/**
+ * simple-peer with its quirks neutralised: ICE `failed` is reported, not fatal (an ICE restart
+ * may recover it, and simple-peer has no restart of its own); offers can carry `iceRestart`;
+ * remote descriptions are applied with a promise so their candidates can follow in order.
+ */
+class SealPeer extends SimplePeer {
+  declare _pc: RTCPeerConnection | null;
+  declare _wrtc: WebRtcImplementation;
+  declare _iceCompleteTimer: ReturnType<typeof setTimeout> | null;
+  declare offerOptions: RTCOfferOptions;
+  declare destroying: boolean;
+  declare _createAnswer: () => void;
+  declare _needsNegotiation: () => void;
+  /** The next offer restarts ICE. */
+  iceRestartPending = false;
+
+  _onIceStateChange(): void {
+    const pc = this._pc;
+    if (!this.destroyed && pc?.iceConnectionState === 'failed') {
+      // simple-peer would destroy itself here; report it like any other state instead.
+      this.emit('iceStateChange', pc.iceConnectionState, pc.iceGatheringState);
+      return;
+    }
+    simplePeer._onIceStateChange.call(this);
+  }
+
+  _onConnectionStateChange(): void {
+    // connectionState is `failed` when ICE failed (recoverable by a restart) or DTLS failed (not).
+    if (this._pc?.connectionState === 'failed' && this._pc.iceConnectionState === 'failed') return;
+    simplePeer._onConnectionStateChange.call(this);
+  }
+
+  _createOffer(): void {
+    if (!this.iceRestartPending) return simplePeer._createOffer.call(this);
+    this.iceRestartPending = false;
+    const options = this.offerOptions;
+    this.offerOptions = { ...options, iceRestart: true };
+    try {
+      simplePeer._createOffer.call(this); // reads offerOptions synchronously
+    } finally {
+      this.offerOptions = options;
+    }
+  }
+
+  /** simple-peer's `signal({ sdp })`, but awaitable and rejecting instead of self-destroying. */
+  async applyRemoteDescription(description: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
+    const pc = this._pc;
+    if (!pc || this.destroyed || this.destroying) return;
+    await pc.setRemoteDescription(new this._wrtc.RTCSessionDescription(description));
+    if (this.destroyed || this.destroying) return;
+    if (description.type === 'offer') this._createAnswer();
+  }
+
+  /** simple-peer leaves its 5 s "ICE complete" timer running after destroy(). */
+  clearIceCompleteTimer(): void {
+    if (this._iceCompleteTimer) clearTimeout(this._iceCompleteTimer);
+    this._iceCompleteTimer = null;
+  }
+}
+
+const ICE_HEALTH: Partial<Record<RTCIceConnectionState, IceHealth>> = {
+  new: 'checking',
+  checking: 'checking',
+  connected: 'connected',
+  completed: 'connected',
+  disconnected: 'disconnected',
+  failed: 'failed',
+};
+
+/** Human messages for simple-peer's error codes; never the underlying text, which may quote SDP. */
+function failureMessage(code: string | undefined): string {
+  switch (code) {
+    case 'ERR_PC_CONSTRUCTOR':
+      return 'could not create the peer connection';
+    case 'ERR_CREATE_OFFER':
+    case 'ERR_CREATE_ANSWER':
+    case 'ERR_SET_LOCAL_DESCRIPTION':
+      return 'could not create the local description';
+    case 'ERR_SET_REMOTE_DESCRIPTION':
+      return 'the remote description was rejected';
+    case 'ERR_CONNECTION_FAILURE':
+      return 'the connection failed';
+    case 'ERR_DATA_CHANNEL':
+      return 'the data channel failed';
+    default:
+      return `the peer connection failed${code ? ` (${code})` : ''}`;
+  }
+}
+
+function resolveWebRtc(wrtc: WebRtcImplementation | undefined): WebRtcImplementation {
+  if (wrtc) return wrtc;
+  const g = globalThis as Partial<WebRtcImplementation>;
+  if (g.RTCPeerConnection && g.RTCSessionDescription && g.RTCIceCandidate) {
+    return { RTCPeerConnection: g.RTCPeerConnection, RTCSessionDescription: g.RTCSessionDescription, RTCIceCandidate: g.RTCIceCandidate };
+  }
+  throw new SealcallError('WEBRTC_UNAVAILABLE', 'no RTCPeerConnection here: pass a WebRTC implementation (wrtc)');
+}
+
+/** simple-peer hands out Buffers (Node or the `buffer` polyfill); callers get plain bytes. */
+function toBytes(chunk: Uint8Array | string): Uint8Array {
+  if (typeof chunk === 'string') return new TextEncoder().encode(chunk);
+  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** The media path of the selected candidate pair: relayed when either end is a TURN candidate. */
+function selectedPath(reports: StatsReport[]): MediaPath | undefined {
+  const byId = new Map(reports.map((report) => [report.id, report]));
+  const transport = reports.find((r) => r.type === 'transport' && typeof r['selectedCandidatePairId'] === 'string');
+  const pair =
+    (transport && byId.get(transport['selectedCandidatePairId'] as string)) ??
+    // Firefox has no transport stats; it flags the pair itself.
+    reports.find((r) => r.type === 'candidate-pair' && (r['selected'] === true || (r['nominated'] === true && r['state'] === 'succeeded')));
+  if (!pair) return undefined;
+  const ends = [byId.get(pair['localCandidateId'] as string), byId.get(pair['remoteCandidateId'] as string)];
+  if (ends.every((end) => end === undefined)) return undefined;
+  return ends.some((end) => end?.['candidateType'] === 'relay') ? 'relayed' : 'direct';
+}

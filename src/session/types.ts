@@ -1,0 +1,52 @@
+import type { CallMedia, IceCandidate } from '../protocol/messages.js';
+
+/**
+ * The WebRTC implementation a session runs on. Browsers have it as globals; in Node pass
+ * `@roamhq/wrtc` (or anything with the same shape).
+ */
+export interface WebRtcImplementation {
+  RTCPeerConnection: typeof RTCPeerConnection;
+  RTCSessionDescription: typeof RTCSessionDescription;
+  RTCIceCandidate: typeof RTCIceCandidate;
+  /** Node's `@roamhq/wrtc` has a fake-device `getUserMedia`; used when no stream is given. */
+  getUserMedia?: (constraints: MediaStreamConstraints) => Promise<MediaStream>;
+  mediaDevices?: { getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream> };
+}
+
+/** ICE connection as the call layer needs to know it. */
+export type IceHealth = 'checking' | 'connected' | 'disconnected' | 'failed';
+
+/**
+ * What a session asks the call layer to send to the peer (over the encrypted channel). The call
+ * layer maps these 1:1 onto protocol messages.
+ */
+export type SessionSignal =
+  /**
+   * An SDP description. `initial` is the first offer or answer of the call (sent as an `offer` /
+   * `answer` message with the candidates gathered within the gathering window); later ones are
+   * renegotiations (ICE restart, new tracks).
+   */
+  | { kind: 'description'; initial: boolean; type: 'offer' | 'answer'; sdp: string; candidates: IceCandidate[] }
+  /** Later candidates in a batch; `end` once gathering is complete. */
+  | { kind: 'candidates'; candidates: IceCandidate[]; end: boolean }
+  /** The answering side asks the offering side to renegotiate (only the offerer makes offers). */
+  | { kind: 'renegotiate-request'; iceRestart: boolean; addTransceiver?: CallMedia };
+
+/** Timing of candidate signalling. */
+export interface CandidateTiming {
+  /** How long candidates are gathered before the offer/answer goes out with them. */
+  gatherWindowMs: number;
+  /** How long later candidates are collected into one batch. */
+  batchMs: number;
+}
+
+/** How media flows: straight between the peers, or through a TURN relay. */
+export type MediaPath = 'direct' | 'relayed';
+
+/** One WebRTC statistics report as a plain object (`RTCStats` plus its type-specific fields). */
+export interface StatsReport {
+  id: string;
+  type: string;
+  timestamp: number;
+  [field: string]: unknown;
+}

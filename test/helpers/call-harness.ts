@@ -1,0 +1,88 @@
+import wrtc from '@roamhq/wrtc';
+import { CallClient, type CallClientEvents } from '../../src/call/call-client.js';
+import type { Call, CallEnded, CallEvents } from '../../src/call/call.js';
+import type { CallState } from '../../src/call/call-state.js';
+import type { CallClientOptions } from '../../src/call/options.js';
+import { generateIdentity, type Identity } from '../../src/crypto/identity.js';
+import { ready } from '../../src/crypto/sodium.js';
+import type { WebRtcImplementation } from '../../src/session/types.js';
+import type { ChatTransport } from '../../src/transport/chat-transport.js';
+import type { MemoryNetwork } from '../../src/transport/memory-network.js';
+
+export const nodeWrtc = wrtc as unknown as WebRtcImplementation;
+
+export interface User {
+  name: string;
+  identity: Identity;
+  client: CallClient;
+}
+
+/** Everything a test made, so `afterEach` can close it all. */
+export class Harness {
+  readonly clients: CallClient[] = [];
+  private readonly identities = new Map<string, Identity>();
+  private readonly cleanups: (() => void | Promise<void>)[] = [];
+
+  constructor(
+    readonly network: MemoryNetwork,
+    private readonly defaults: Partial<CallClientOptions> = {},
+  ) {}
+
+  /** A user (or another device of one, when the name repeats) on the network. */
+  async user(name: string, options: Partial<CallClientOptions> & { transport?: ChatTransport } = {}): Promise<User> {
+    await ready();
+    let identity = this.identities.get(name);
+    if (!identity) this.identities.set(name, (identity = generateIdentity()));
+    const client = await CallClient.create({
+      identity,
+      transport: options.transport ?? this.network.endpoint(name),
+      contacts: (peer) => this.identities.get(peer)?.publicKey,
+      wrtc: nodeWrtc,
+      ...this.defaults,
+      ...options,
+    });
+    this.clients.push(client);
+    return { name, identity, client };
+  }
+
+  /** Registers a cleanup to run at `close()`. */
+  onClose(fn: () => void | Promise<void>): void {
+    this.cleanups.push(fn);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+    for (const fn of this.cleanups.splice(0)) await fn();
+    this.network.close();
+  }
+}
+
+/** Resolves with the listener arguments of the next `event`. */
+export function once<E extends keyof CallEvents>(call: Call, event: E): Promise<Parameters<CallEvents[E]>>;
+export function once<E extends keyof CallClientEvents>(client: CallClient, event: E): Promise<Parameters<CallClientEvents[E]>>;
+export function once(emitter: { once(event: string, fn: (...args: unknown[]) => void): unknown }, event: string): Promise<unknown[]> {
+  return new Promise((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args)));
+}
+
+/** Resolves when the call is in `state` (at once if it already is). */
+export function reach(call: Call, state: CallState): Promise<void> {
+  if (call.state === state) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onState = (s: CallState) => {
+      if (s !== state) return;
+      call.off('state', onState);
+      resolve();
+    };
+    call.on('state', onState);
+    call.once('ended', (e) => {
+      if (state !== 'disconnected') reject(new Error(`call ended (${e.reason}) before reaching ${state}`));
+    });
+  });
+}
+
+/** Resolves with how the call ended. */
+export function ended(call: Call): Promise<CallEnded> {
+  const done = call.endedWith;
+  if (done) return Promise.resolve(done);
+  return new Promise((resolve) => call.once('ended', resolve));
+}

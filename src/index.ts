@@ -1,10 +1,16 @@
 /**
  * sealcall: end-to-end encrypted peer-to-peer calls whose signaling travels over any chat
- * transport. Start with `await ready()` and `generateIdentity()`.
+ * transport. Start with `generateIdentity()` and `CallClient.create()`.
  *
  * @packageDocumentation
  */
 export { SealcallError, isSealcallError, type ErrorCode } from './errors.js';
+
+export { CallClient, type CallClientEvents, type CallOptions } from './call/call-client.js';
+export { Call, type CallEvents, type CallEnded, type MediaOptions, type RemoteMediaState } from './call/call.js';
+export type { CallState } from './call/call-state.js';
+export type { CallClientOptions, Contacts } from './call/options.js';
+export type { WebRtcImplementation } from './session/types.js';
 
 export { ready } from './crypto/sodium.js';
 export { generateIdentity, identityFromSecretKey, type Identity } from './crypto/identity.js';

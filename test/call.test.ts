@@ -187,8 +187,9 @@ describe('calls over MemoryNetwork with real @roamhq/wrtc', () => {
     const laptop = await h.user('bob');
     const [phoneIncoming, laptopIncoming] = [once(phone.client, 'incoming'), once(laptop.client, 'incoming')];
     const aliceCall = await alice.client.call('bob');
+    const ringing = once(aliceCall, 'ringing');
     const [[phoneCall], [laptopCall]] = await Promise.all([phoneIncoming, laptopIncoming]);
-    await once(aliceCall, 'ringing');
+    await ringing;
     await phoneCall.reject();
     expect((await ended(aliceCall)).reason).toBe('rejected');
     expect((await ended(laptopCall)).reason).toBe('declined-elsewhere');

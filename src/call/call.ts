@@ -59,7 +59,7 @@ export interface CallEvents {
   ended: (ended: CallEnded) => void;
 }
 
-type TimerName = 'ring' | 'connect' | 'ice-restart' | 'ice-fail';
+type TimerName = 'ring' | 'connect' | 'ice-restart' | 'ice-fail' | 'remote-close';
 
 /** Most transport envelopes held for a device whose reply has not arrived yet. */
 const STASH_LIMIT = 64;
@@ -395,9 +395,11 @@ export class Call extends EventEmitter<CallEvents> {
 
   private onRemoteEnd(channel: SignalingChannel, reason: EndReason): void {
     if (!this.selected && this.role === 'caller') {
-      // One device declined while others may still ring.
-      if (reason === 'rejected') this.finish('rejected', { cancel: 'declined-elsewhere', keepSession: channel.tag });
-      else this.dropChannel(channel);
+      // A device declined: every other device stops ringing.
+      if (reason === 'rejected') return this.finish('rejected', { cancel: 'declined-elsewhere', keepSession: channel.tag });
+      // A device failed (no microphone, …): others may still answer, unless it was the last.
+      this.dropChannel(channel);
+      if (this.channels.size === 0) this.finish(reason === 'hangup' ? 'remote-hangup' : reason, { cancel: 'cancelled' });
       return;
     }
     this.finish(reason === 'hangup' ? 'remote-hangup' : reason);
@@ -435,7 +437,11 @@ export class Call extends EventEmitter<CallEvents> {
     });
     session.on('data', (data) => this.emit('data', data));
     session.on('closed', (error) => {
-      if (this.current !== 'disconnected') this.finish('media-failed', { ...(error ? { error } : {}), notify: this.selected });
+      if (this.hasEnded()) return;
+      if (error && !session.closedByPeer) return this.finish('media-failed', { error, notify: this.selected });
+      // The peer closed its connection: its `end` (with the real reason) is normally on its way
+      // over the slower chat transport. Wait for it a little before concluding.
+      this.timers.set('remote-close', this.context.options.remoteEndGraceMs, () => this.finish('remote-hangup'));
     });
   }
 

@@ -32,6 +32,11 @@ export interface CallClientOptions {
   gatherWindowMs?: number;
   /** How long later candidates are collected into one message. Default 300 ms. */
   candidateBatchMs?: number;
+  /**
+   * When the peer closes the connection without an `end` message having arrived, how long to wait
+   * for it before ending `remote-hangup`. Default 5,000 ms.
+   */
+  remoteEndGraceMs?: number;
   /** How long an ended call's id is remembered so late messages for it are ignored. Default 10 min. */
   endedCallMemoryMs?: number;
   /**
@@ -55,5 +60,6 @@ export const DEFAULTS = {
   iceFailTimeoutMs: 30_000,
   gatherWindowMs: 200,
   candidateBatchMs: 300,
+  remoteEndGraceMs: 5_000,
   endedCallMemoryMs: 10 * 60_000,
 } as const;

@@ -52,7 +52,7 @@ export class CandidateBatcher {
     }
   }
 
-  /** Gathering (re)started, e.g. for an ICE restart: a new `end: true` will be due. */
+  /** A new gathering cycle (new ICE credentials: the first description or an ICE restart). */
   gatheringStarted(): void {
     this.gatheringComplete = false;
   }

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
-import SimplePeer from 'simple-peer';
 import { SealcallError } from '../errors.js';
 import type { CallMedia, IceCandidate } from '../protocol/messages.js';
 import { CandidateBatcher } from './candidate-batcher.js';
 import { setTracksEnabled } from './media.js';
+import { PatchedPeer } from './patched-peer.js';
+import { candidateKey, iceUfrag, sdpCandidateKeys } from './sdp.js';
+import { selectedPath } from './stats.js';
 import type {
   CandidateTiming,
   IceHealth,
@@ -64,7 +66,7 @@ export interface RenegotiateRequest {
 export class PeerSession extends EventEmitter<PeerSessionEvents> {
   /** Which side makes offers. */
   readonly role: 'offerer' | 'answerer';
-  private readonly peer: SealPeer;
+  private readonly peer: PatchedPeer;
   private readonly batcher: CandidateBatcher;
   private readonly localStream: MediaStream | undefined;
   /** Remote descriptions and candidates, applied strictly in order. */
@@ -73,10 +75,15 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private earlyCandidates: IceCandidate[] = [];
   private earlyEnd = false;
   private health: IceHealth | undefined;
-  private gathering: RTCIceGatheringState | undefined;
+  /** ICE ufrag of the last local description sent, and of the last whose gathering completed. */
+  private announcedUfrag: string | undefined;
+  private completedUfrag: string | undefined;
+  /** Local candidates signalled so far, by {@link candidateKey}. */
+  private readonly gathered = new Set<string>();
   private failure: SealcallError | undefined;
   private wasConnected = false;
   private isClosed = false;
+  private peerClosed = false;
 
   /** @throws SealcallError `WEBRTC_UNAVAILABLE`, `INVALID_ARGUMENT` or `PEER_CONNECTION_FAILED`. */
   constructor(options: PeerSessionOptions) {
@@ -91,7 +98,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     const config: RTCConfiguration = { iceServers: options.iceServers ?? [] };
     if (options.iceTransportPolicy) config.iceTransportPolicy = options.iceTransportPolicy;
     try {
-      this.peer = new SealPeer({
+      this.peer = new PatchedPeer({
         initiator: options.role === 'offerer',
         wrtc: resolveWebRtc(options.wrtc),
         config,
@@ -114,6 +121,15 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   /** Last reported ICE health (undefined before ICE started). */
   get iceHealth(): IceHealth | undefined {
     return this.health;
+  }
+
+  /**
+   * True when the session closed because the peer closed its side (with `PEER_CONNECTION_FAILED`).
+   * Over a direct path this notice usually beats the peer's `end` message through the relay, so
+   * the call layer may wait briefly for that message before calling the close a failure.
+   */
+  get closedByPeer(): boolean {
+    return this.peerClosed;
   }
 
   /** True while the data channel is open. */
@@ -238,9 +254,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       this.wasConnected = true;
       this.emitOpen('connected');
     });
-    peer.on('iceStateChange', (connection: RTCIceConnectionState, gathering: RTCIceGatheringState) =>
-      this.onIceState(connection, gathering),
-    );
+    peer.on('iceStateChange', (connection: RTCIceConnectionState) => this.onIceState(connection));
     peer.on('track', (track: MediaStreamTrack, stream: MediaStream) => this.emitOpen('track', track, stream));
     peer.on('data', (chunk: Uint8Array | string) => this.emitOpen('data', toBytes(chunk)));
     // simple-peer throws when it emits 'error' without a listener; it always emits 'close' next.
@@ -249,6 +263,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     });
     peer.on('close', () => {
       peer.clearIceCompleteTimer();
+      // Not asked for and no error: the data channel closed, i.e. the peer closed its connection.
+      if (!this.isClosed && !this.failure) this.peerClosed = true;
       this.finish(this.failure ?? new SealcallError('PEER_CONNECTION_FAILED', 'the peer closed the connection'));
     });
   }
@@ -256,9 +272,17 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private onPeerSignal(data: PeerSignal): void {
     if (data.candidate) {
       const { candidate, sdpMid, sdpMLineIndex } = data.candidate;
+      this.gathered.add(candidateKey(candidate));
       this.batcher.candidate({ candidate, sdpMid: sdpMid ?? null, sdpMLineIndex: sdpMLineIndex ?? null });
+      this.checkGathering();
     } else if ((data.type === 'offer' || data.type === 'answer') && typeof data.sdp === 'string') {
+      const ufrag = iceUfrag(data.sdp);
+      if (ufrag !== this.announcedUfrag) {
+        this.announcedUfrag = ufrag; // new ICE credentials: a new gathering cycle
+        this.batcher.gatheringStarted();
+      }
       this.batcher.description(data.type, data.sdp);
+      this.checkGathering();
     } else if (data.type === 'renegotiate') {
       this.emitOpen('signal', { kind: 'renegotiate-request', iceRestart: false });
     } else if (data.type === 'transceiverRequest') {
@@ -269,17 +293,32 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   }
 
   /** simple-peer reports ICE connection and gathering changes through the same event. */
-  private onIceState(connection: RTCIceConnectionState, gathering: RTCIceGatheringState): void {
-    if (gathering !== this.gathering) {
-      this.gathering = gathering;
-      if (gathering === 'gathering') this.batcher.gatheringStarted();
-      if (gathering === 'complete') this.batcher.gatheringFinished();
-    }
+  private onIceState(connection: RTCIceConnectionState): void {
+    this.checkGathering();
     const health = ICE_HEALTH[connection];
     if (health && health !== this.health) {
       this.health = health;
       this.emitOpen('ice', health);
     }
+  }
+
+  /**
+   * Tells the batcher when gathering for the current ICE credentials is complete. The gathering
+   * state alone is not enough: @roamhq/wrtc reads it live from the native side, so it says
+   * `complete` (and fires its null candidate) while candidate events are still queued, even
+   * before the answer's own signal. So completion also needs the local description (sent, with
+   * these credentials) to list no candidate that has not been signalled yet. simple-peer's own
+   * `_iceComplete` flag is useless here: it is never reset for an ICE restart.
+   */
+  private checkGathering(): void {
+    const pc = this.peer._pc;
+    const sdp = pc?.localDescription?.sdp;
+    if (!pc || !sdp || pc.iceGatheringState !== 'complete') return;
+    const ufrag = iceUfrag(sdp);
+    if (ufrag === undefined || ufrag !== this.announcedUfrag || ufrag === this.completedUfrag) return;
+    if (!sdpCandidateKeys(sdp).every((key) => this.gathered.has(key))) return;
+    this.completedUfrag = ufrag;
+    this.batcher.gatheringFinished();
   }
 
   private enqueueCandidates(candidates: IceCandidate[], end: boolean): void {
@@ -332,74 +371,6 @@ interface PeerSignal {
   transceiverRequest?: { kind?: string };
 }
 
-/** simple-peer methods that {@link SealPeer} overrides or calls (pinned to 9.11.1). */
-interface SimplePeerInternals {
-  _onIceStateChange(this: SealPeer): void;
-  _onConnectionStateChange(this: SealPeer): void;
-  _createOffer(this: SealPeer): void;
-}
-const simplePeer = SimplePeer.prototype as unknown as SimplePeerInternals;
-
-/**
- * simple-peer with its quirks neutralised: ICE `failed` is reported, not fatal (an ICE restart
- * may recover it, and simple-peer has no restart of its own); offers can carry `iceRestart`;
- * remote descriptions are applied with a promise so their candidates can follow in order.
- */
-class SealPeer extends SimplePeer {
-  declare _pc: RTCPeerConnection | null;
-  declare _wrtc: WebRtcImplementation;
-  declare _iceCompleteTimer: ReturnType<typeof setTimeout> | null;
-  declare offerOptions: RTCOfferOptions;
-  declare destroying: boolean;
-  declare _createAnswer: () => void;
-  declare _needsNegotiation: () => void;
-  /** The next offer restarts ICE. */
-  iceRestartPending = false;
-
-  _onIceStateChange(): void {
-    const pc = this._pc;
-    if (!this.destroyed && pc?.iceConnectionState === 'failed') {
-      // simple-peer would destroy itself here; report it like any other state instead.
-      this.emit('iceStateChange', pc.iceConnectionState, pc.iceGatheringState);
-      return;
-    }
-    simplePeer._onIceStateChange.call(this);
-  }
-
-  _onConnectionStateChange(): void {
-    // connectionState is `failed` when ICE failed (recoverable by a restart) or DTLS failed (not).
-    if (this._pc?.connectionState === 'failed' && this._pc.iceConnectionState === 'failed') return;
-    simplePeer._onConnectionStateChange.call(this);
-  }
-
-  _createOffer(): void {
-    if (!this.iceRestartPending) return simplePeer._createOffer.call(this);
-    this.iceRestartPending = false;
-    const options = this.offerOptions;
-    this.offerOptions = { ...options, iceRestart: true };
-    try {
-      simplePeer._createOffer.call(this); // reads offerOptions synchronously
-    } finally {
-      this.offerOptions = options;
-    }
-  }
-
-  /** simple-peer's `signal({ sdp })`, but awaitable and rejecting instead of self-destroying. */
-  async applyRemoteDescription(description: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
-    const pc = this._pc;
-    if (!pc || this.destroyed || this.destroying) return;
-    await pc.setRemoteDescription(new this._wrtc.RTCSessionDescription(description));
-    if (this.destroyed || this.destroying) return;
-    if (description.type === 'offer') this._createAnswer();
-  }
-
-  /** simple-peer leaves its 5 s "ICE complete" timer running after destroy(). */
-  clearIceCompleteTimer(): void {
-    if (this._iceCompleteTimer) clearTimeout(this._iceCompleteTimer);
-    this._iceCompleteTimer = null;
-  }
-}
-
 const ICE_HEALTH: Partial<Record<RTCIceConnectionState, IceHealth>> = {
   new: 'checking',
   checking: 'checking',
@@ -442,18 +413,4 @@ function resolveWebRtc(wrtc: WebRtcImplementation | undefined): WebRtcImplementa
 function toBytes(chunk: Uint8Array | string): Uint8Array {
   if (typeof chunk === 'string') return new TextEncoder().encode(chunk);
   return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-}
-
-/** The media path of the selected candidate pair: relayed when either end is a TURN candidate. */
-function selectedPath(reports: StatsReport[]): MediaPath | undefined {
-  const byId = new Map(reports.map((report) => [report.id, report]));
-  const transport = reports.find((r) => r.type === 'transport' && typeof r['selectedCandidatePairId'] === 'string');
-  const pair =
-    (transport && byId.get(transport['selectedCandidatePairId'] as string)) ??
-    // Firefox has no transport stats; it flags the pair itself.
-    reports.find((r) => r.type === 'candidate-pair' && (r['selected'] === true || (r['nominated'] === true && r['state'] === 'succeeded')));
-  if (!pair) return undefined;
-  const ends = [byId.get(pair['localCandidateId'] as string), byId.get(pair['remoteCandidateId'] as string)];
-  if (ends.every((end) => end === undefined)) return undefined;
-  return ends.some((end) => end?.['candidateType'] === 'relay') ? 'relayed' : 'direct';
 }

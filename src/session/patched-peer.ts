@@ -1,0 +1,71 @@
+import SimplePeer from 'simple-peer';
+import type { WebRtcImplementation } from './types.js';
+
+/** simple-peer methods that {@link PatchedPeer} overrides or calls (pinned to 9.11.1). */
+interface SimplePeerInternals {
+  _onIceStateChange(this: PatchedPeer): void;
+  _onConnectionStateChange(this: PatchedPeer): void;
+  _createOffer(this: PatchedPeer): void;
+}
+const simplePeer = SimplePeer.prototype as unknown as SimplePeerInternals;
+
+/**
+ * simple-peer with its quirks neutralised: ICE `failed` is reported, not fatal (an ICE restart
+ * may recover it, and simple-peer has no restart of its own); offers can carry `iceRestart`;
+ * remote descriptions are applied with a promise so their candidates can follow in order.
+ * It reaches into simple-peer's internals, which is why simple-peer is pinned to 9.11.1.
+ */
+export class PatchedPeer extends SimplePeer {
+  declare _pc: RTCPeerConnection | null;
+  declare _wrtc: WebRtcImplementation;
+  declare _iceCompleteTimer: ReturnType<typeof setTimeout> | null;
+  declare offerOptions: RTCOfferOptions;
+  declare destroying: boolean;
+  declare _createAnswer: () => void;
+  declare _needsNegotiation: () => void;
+  /** The next offer restarts ICE. */
+  iceRestartPending = false;
+
+  _onIceStateChange(): void {
+    const pc = this._pc;
+    if (!this.destroyed && pc?.iceConnectionState === 'failed') {
+      // simple-peer would destroy itself here; report it like any other state instead.
+      this.emit('iceStateChange', pc.iceConnectionState, pc.iceGatheringState);
+      return;
+    }
+    simplePeer._onIceStateChange.call(this);
+  }
+
+  _onConnectionStateChange(): void {
+    // connectionState is `failed` when ICE failed (recoverable by a restart) or DTLS failed (not).
+    if (this._pc?.connectionState === 'failed' && this._pc.iceConnectionState === 'failed') return;
+    simplePeer._onConnectionStateChange.call(this);
+  }
+
+  _createOffer(): void {
+    if (!this.iceRestartPending) return simplePeer._createOffer.call(this);
+    this.iceRestartPending = false;
+    const options = this.offerOptions;
+    this.offerOptions = { ...options, iceRestart: true };
+    try {
+      simplePeer._createOffer.call(this); // reads offerOptions synchronously
+    } finally {
+      this.offerOptions = options;
+    }
+  }
+
+  /** simple-peer's `signal({ sdp })`, but awaitable and rejecting instead of self-destroying. */
+  async applyRemoteDescription(description: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
+    const pc = this._pc;
+    if (!pc || this.destroyed || this.destroying) return;
+    await pc.setRemoteDescription(new this._wrtc.RTCSessionDescription(description));
+    if (this.destroyed || this.destroying) return;
+    if (description.type === 'offer') this._createAnswer();
+  }
+
+  /** simple-peer leaves its 5 s "ICE complete" timer running after destroy(). */
+  clearIceCompleteTimer(): void {
+    if (this._iceCompleteTimer) clearTimeout(this._iceCompleteTimer);
+    this._iceCompleteTimer = null;
+  }
+}

@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { isSealcallError } from '../src/errors.js';
+import { parseEnvelope, EnvelopeKind } from '../src/crypto/envelope.js';
+import { IncomingHandshake } from '../src/crypto/signaling-handshake.js';
+import { ReplayCache } from '../src/crypto/replay-cache.js';
+import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
+import type { WebRtcImplementation } from '../src/session/types.js';
+import type { ChatTransport } from '../src/transport/chat-transport.js';
+import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { ended, Harness, nodeWrtc, once, reach } from './helpers/call-harness.js';
+import { flakyConnections, flakyWrtc } from './helpers/flaky-wrtc.js';
+
+let harness: Harness;
+afterEach(() => harness?.close());
+
+function setup(defaults = {}): Harness {
+  harness = new Harness(new MemoryNetwork({ seed: 3 }), defaults);
+  return harness;
+}
+
+const deniedWrtc: WebRtcImplementation = {
+  ...nodeWrtc,
+  mediaDevices: {
+    getUserMedia: () => Promise.reject(Object.assign(new Error('Permission denied'), { name: 'NotAllowedError' })),
+  },
+};
+
+/** Wraps a transport so a test can make every later send fail. */
+function breakable(inner: ChatTransport): ChatTransport & { broken: boolean } {
+  const wrapper = {
+    broken: false,
+    send: (to: string, payload: Uint8Array) =>
+      wrapper.broken ? Promise.reject(new Error('socket closed')) : inner.send(to, payload),
+    onMessage: inner.onMessage.bind(inner),
+  };
+  return wrapper;
+}
+
+describe('how calls fail', () => {
+  it('rejects call() with MIC_PERMISSION_DENIED and sends nothing when the microphone is refused', async () => {
+    const h = setup();
+    const alice = await h.user('alice', { wrtc: deniedWrtc });
+    await h.user('bob');
+    await expect(alice.client.call('bob')).rejects.toMatchObject({ code: 'MIC_PERMISSION_DENIED' });
+    expect(h.network.observed).toEqual([]);
+    expect(alice.client.activeCalls).toEqual([]);
+  });
+
+  it('ends media-failed on both sides when the callee cannot get its microphone', async () => {
+    const h = setup();
+    const alice = await h.user('alice');
+    const bob = await h.user('bob', { wrtc: deniedWrtc });
+    const incoming = once(bob.client, 'incoming');
+    const aliceCall = await alice.client.call('bob');
+    const ringing = once(aliceCall, 'ringing');
+    const [bobCall] = await incoming;
+    await ringing;
+    await expect(bobCall.accept()).rejects.toMatchObject({ code: 'MIC_PERMISSION_DENIED' });
+    expect(bobCall.endedWith).toMatchObject({ reason: 'media-failed', error: { code: 'MIC_PERMISSION_DENIED' } });
+    expect((await ended(aliceCall)).reason).toBe('media-failed');
+  });
+
+  it('ends connect-timeout when no media path ever forms', async () => {
+    // Relay-only ICE without any TURN server: no candidate pair can ever work.
+    const h = setup({ connectTimeoutMs: 1500, iceTransportPolicy: 'relay' });
+    const alice = await h.user('alice');
+    const bob = await h.user('bob');
+    const incoming = once(bob.client, 'incoming');
+    const aliceCall = await alice.client.call('bob');
+    const [bobCall] = await incoming;
+    await bobCall.accept();
+    const [a, b] = await Promise.all([ended(aliceCall), ended(bobCall)]);
+    expect([a.reason, b.reason]).toEqual(['connect-timeout', 'connect-timeout']);
+  });
+
+  it('ends transport-failed when the chat transport stops sending', async () => {
+    const h = setup();
+    const alice = await h.user('alice');
+    const bobTransport = breakable(h.network.endpoint('bob'));
+    const bob = await h.user('bob', { transport: bobTransport });
+    const incoming = once(bob.client, 'incoming');
+    await alice.client.call('bob');
+    const [bobCall] = await incoming;
+    bobTransport.broken = true;
+    await bobCall.accept();
+    const end = await ended(bobCall);
+    expect(end.reason).toBe('transport-failed');
+    expect(end.error?.code).toBeDefined();
+  });
+
+  it('goes reconnecting when ICE drops, restarts ICE over the encrypted channel and comes back', async () => {
+    const h = setup({ iceRestartDelayMs: 100 });
+    const alice = await h.user('alice', { wrtc: flakyWrtc });
+    const bob = await h.user('bob', { wrtc: flakyWrtc });
+    const incoming = once(bob.client, 'incoming');
+    const aliceCall = await alice.client.call('bob');
+    const [bobCall] = await incoming;
+    await bobCall.accept();
+    await Promise.all([reach(aliceCall, 'connected'), reach(bobCall, 'connected')]);
+    const states: string[] = [];
+    aliceCall.on('state', (s) => states.push(s));
+    const before = h.network.observed.length;
+
+    // Alice (the answering side) loses her path: she asks Bob, the offerer, for an ICE restart.
+    const pcs = [...flakyConnections];
+    expect(pcs).toHaveLength(2);
+    pcs.find((c) => c.pc.remoteDescription?.type === 'offer')!.cut('disconnected');
+    await reach(aliceCall, 'reconnecting');
+    await reach(aliceCall, 'connected');
+    expect(states).toEqual(['reconnecting', 'connected']);
+    // Renegotiation went over the chat transport, sealed like everything else.
+    expect(h.network.observed.length).toBeGreaterThan(before + 1);
+    const echo = once(bobCall, 'data');
+    aliceCall.send('still here');
+    expect(Buffer.from((await echo)[0]).toString()).toBe('still here');
+  });
+
+  it('ends ice-failed when the path does not come back in time', async () => {
+    // The restart is scheduled after the give-up time, so nothing can heal the path.
+    const h = setup({ iceRestartDelayMs: 10_000, iceFailTimeoutMs: 300 });
+    const alice = await h.user('alice', { wrtc: flakyWrtc });
+    const bob = await h.user('bob', { wrtc: flakyWrtc });
+    const incoming = once(bob.client, 'incoming');
+    const aliceCall = await alice.client.call('bob');
+    const [bobCall] = await incoming;
+    await bobCall.accept();
+    await Promise.all([reach(aliceCall, 'connected'), reach(bobCall, 'connected')]);
+    [...flakyConnections].find((c) => c.pc.localDescription?.type === 'offer')!.cut('disconnected');
+    await reach(bobCall, 'reconnecting');
+    const [a, b] = await Promise.all([ended(aliceCall), ended(bobCall)]);
+    expect(b.reason).toBe('ice-failed');
+    expect(a.reason).toBe('ice-failed');
+  });
+
+  it('ends protocol-error when a peer with valid keys floods out-of-order messages', async () => {
+    const h = setup();
+    const alice = await h.user('alice');
+    const bobIdentity = (await h.user('bob', { transport: { send: async () => {}, onMessage: () => () => {} } })).identity;
+    // A hostile "bob" written by hand: he answers the handshake correctly, then misbehaves.
+    const hostile = h.network.endpoint('bob');
+    const got = new Promise<Uint8Array>((resolve) => hostile.onMessage((_from, payload) => resolve(payload)));
+    const aliceCall = await alice.client.call('bob');
+    const invite = await got;
+    expect(parseEnvelope(invite).kind).toBe(EnvelopeKind.invite);
+    const incoming = IncomingHandshake.open({ identity: bobIdentity, remotePublicKey: alice.identity.publicKey, envelope: invite, replayCache: new ReplayCache() });
+    const { callId } = decodeMessage(incoming.payload);
+    const { session, envelope } = incoming.respond(encodeMessage({ type: 'ringing', callId, seq: 0, capabilities: { frameEncryption: [] } }));
+    await hostile.send('alice', envelope);
+    await once(aliceCall, 'ringing');
+    // seq 1 never comes; 300 later messages pile up behind the gap.
+    for (let seq = 2; seq < 302; seq++) {
+      await hostile.send('alice', session.seal(encodeMessage({ type: 'media-state', callId, seq, audioMuted: false, videoEnabled: false })));
+    }
+    expect((await ended(aliceCall)).reason).toBe('protocol-error');
+  });
+
+  it('reports forged and unknown-sender input as warnings and keeps working', async () => {
+    const h = setup();
+    const alice = await h.user('alice');
+    const warnings: string[] = [];
+    alice.client.on('warning', (e) => {
+      expect(isSealcallError(e)).toBe(true);
+      warnings.push(e.code);
+    });
+    const mallory = h.network.endpoint('mallory');
+    await mallory.send('alice', Uint8Array.of(1, 2, 3));
+    const lookslikeInvite = new Uint8Array(256);
+    lookslikeInvite.set([1, EnvelopeKind.invite]);
+    lookslikeInvite.fill(7, 2, 18);
+    await mallory.send('alice', lookslikeInvite);
+    await h.network.settled();
+    expect(warnings).toEqual(['BAD_MESSAGE', 'UNKNOWN_CONTACT']);
+    // Still works afterwards.
+    const bob = await h.user('bob');
+    const incoming = once(bob.client, 'incoming');
+    await alice.client.call('bob');
+    await incoming;
+  });
+});

@@ -13,10 +13,10 @@ import type {
 } from '../protocol/messages.js';
 import type { PeerId } from '../transport/chat-transport.js';
 import { acquireLocalMedia, setTracksEnabled, stopStream } from '../session/media.js';
-import { PeerSession } from '../session/peer-session.js';
-import type { IceHealth, SessionSignal } from '../session/types.js';
+import type { MediaPath, StatsReport } from '../session/types.js';
 import { nextState, type CallEvent, type CallState } from './call-state.js';
 import type { CallContext } from './call-context.js';
+import { MediaConnection } from './media-connection.js';
 import { SignalingChannel, type ChannelMessage } from './signaling-channel.js';
 import { Timers } from './timers.js';
 
@@ -59,8 +59,6 @@ export interface CallEvents {
   ended: (ended: CallEnded) => void;
 }
 
-type TimerName = 'ring' | 'connect' | 'ice-restart' | 'ice-fail' | 'remote-close';
-
 /** Most transport envelopes held for a device whose reply has not arrived yet. */
 const STASH_LIMIT = 64;
 
@@ -85,7 +83,7 @@ export class Call extends EventEmitter<CallEvents> {
   private readonly channels = new Map<string, SignalingChannel>();
   private readonly stash = new Map<string, { from: PeerId; envelope: Uint8Array }[]>();
   private selected: SignalingChannel | undefined;
-  private session: PeerSession | undefined;
+  private connection: MediaConnection | undefined;
   private stream: MediaStream | undefined;
   private ownsStream = false;
   private remote: MediaStream | undefined;
@@ -93,7 +91,7 @@ export class Call extends EventEmitter<CallEvents> {
   private muted = false;
   private camera = false;
   private mediaRequest: { audio: boolean; video: boolean };
-  private readonly timers = new Timers<TimerName>();
+  private readonly timers = new Timers<'ring'>();
 
   /** @internal Use `CallClient.call()`; incoming calls come from the client's `incoming` event. */
   constructor(
@@ -201,20 +199,20 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** Sends an app message over the call's data channel. `INVALID_STATE` before connected. */
   send(data: Uint8Array | string): void {
-    if (!this.session || (this.current !== 'connected' && this.current !== 'reconnecting')) {
+    if (!this.connection || (this.current !== 'connected' && this.current !== 'reconnecting')) {
       throw new SealcallError('INVALID_STATE', 'the data channel opens when the call is connected');
     }
-    this.session.send(data);
+    this.connection.send(data);
   }
 
-  /** WebRTC statistics of the peer connection (empty before media setup). */
-  async getStats(): Promise<unknown[]> {
-    return this.session ? this.session.getStats() : [];
+  /** WebRTC statistics of the peer connection (empty before media setup and after the end). */
+  async getStats(): Promise<StatsReport[]> {
+    return this.connection ? this.connection.getStats() : [];
   }
 
   /** Whether media flows directly or through a TURN relay (undefined before connected). */
-  async path(): Promise<'direct' | 'relayed' | undefined> {
-    return this.session?.path();
+  async path(): Promise<MediaPath | undefined> {
+    return this.connection?.path();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -365,18 +363,15 @@ export class Call extends EventEmitter<CallEvents> {
         this.timers.clear('ring');
         this.move('accepted');
         this.startSession('answerer');
-        this.session?.applyDescription('offer', message.sdp, message.candidates);
+        this.connection?.handle(message);
         return;
       case 'answer':
-        if (this.role !== 'callee' || !this.session) break;
-        this.session.applyDescription('answer', message.sdp, message.candidates);
+        if (this.role !== 'callee' || !this.connection) break;
+        this.connection.handle(message);
         return;
       case 'ice':
-        this.session?.addCandidates(message.candidates, message.end);
-        return;
       case 'renegotiate':
-        if (message.description) this.session?.applyDescription(message.description.type, message.description.sdp, []);
-        if (message.request) this.session?.handleRenegotiateRequest(message.request);
+        this.connection?.handle(message);
         return;
       case 'media-state':
         this.remoteMediaState = { audioMuted: message.audioMuted, videoEnabled: message.videoEnabled };
@@ -406,86 +401,27 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   private startSession(role: 'offerer' | 'answerer'): void {
-    const { options } = this.context;
-    let session: PeerSession;
+    const notify = () => this.selected;
     try {
-      session = new PeerSession({
-        role,
-        ...(options.wrtc ? { wrtc: options.wrtc } : {}),
-        iceServers: options.iceServers,
-        iceTransportPolicy: options.iceTransportPolicy,
-        ...(this.stream ? { stream: this.stream } : {}),
-        gatherWindowMs: options.gatherWindowMs,
-        batchMs: options.candidateBatchMs,
+      this.connection = new MediaConnection(role, this.stream, this.context.options, {
+        send: (message) => this.sendSignal(message),
+        connected: () => {
+          this.move('media-connected');
+          this.announceMedia();
+        },
+        iceLost: () => this.move('ice-disconnected'),
+        iceRecovered: () => this.move('ice-recovered'),
+        failed: (reason, error) => this.finish(reason, { ...(error ? { error } : {}), notify: notify() }),
+        peerLeft: () => this.finish('remote-hangup'),
+        track: (track, stream) => {
+          this.remote = stream;
+          this.emit('track', track, stream);
+        },
+        data: (data) => this.emit('data', data),
       });
     } catch (error) {
-      this.finish('media-failed', { error: asSealcallError(error), notify: this.selected });
-      return;
+      this.finish('media-failed', { error: asSealcallError(error), notify: notify() });
     }
-    this.session = session;
-    this.timers.set('connect', options.connectTimeoutMs, () => this.finish('connect-timeout', { notify: this.selected }));
-    session.on('signal', (signal) => this.onSessionSignal(signal));
-    session.on('connected', () => {
-      this.timers.clear('connect');
-      this.move('media-connected');
-      this.announceMedia();
-    });
-    session.on('ice', (health) => this.onIceHealth(health));
-    session.on('track', (track, stream) => {
-      this.remote = stream;
-      this.emit('track', track, stream);
-    });
-    session.on('data', (data) => this.emit('data', data));
-    session.on('closed', (error) => {
-      if (this.hasEnded()) return;
-      if (error && !session.closedByPeer) return this.finish('media-failed', { error, notify: this.selected });
-      // The peer closed its connection: its `end` (with the real reason) is normally on its way
-      // over the slower chat transport. Wait for it a little before concluding.
-      this.timers.set('remote-close', this.context.options.remoteEndGraceMs, () => this.finish('remote-hangup'));
-    });
-  }
-
-  private onSessionSignal(signal: SessionSignal): void {
-    let message: ChannelMessage;
-    switch (signal.kind) {
-      case 'description':
-        message = signal.initial
-          ? { type: signal.type, sdp: signal.sdp, candidates: signal.candidates }
-          : { type: 'renegotiate', description: { type: signal.type, sdp: signal.sdp } };
-        this.sendSignal(message);
-        if (!signal.initial && signal.candidates.length > 0) this.sendSignal({ type: 'ice', candidates: signal.candidates, end: false });
-        return;
-      case 'candidates':
-        this.sendSignal({ type: 'ice', candidates: signal.candidates, end: signal.end });
-        return;
-      case 'renegotiate-request':
-        this.sendSignal({
-          type: 'renegotiate',
-          request: { iceRestart: signal.iceRestart, ...(signal.addTransceiver ? { addTransceiver: signal.addTransceiver } : {}) },
-        });
-    }
-  }
-
-  private onIceHealth(health: IceHealth): void {
-    const { iceRestartDelayMs, iceFailTimeoutMs } = this.context.options;
-    if (health === 'connected') {
-      this.timers.clear('ice-restart');
-      this.timers.clear('ice-fail');
-      this.move('ice-recovered');
-      return;
-    }
-    if (health === 'failed' && this.current === 'joining') {
-      this.finish('ice-failed', { notify: this.selected });
-      return;
-    }
-    if (health !== 'disconnected' && health !== 'failed') return;
-    this.move('ice-disconnected');
-    if (this.current !== 'reconnecting') return;
-    if (!this.timers.has('ice-fail')) {
-      this.timers.set('ice-fail', iceFailTimeoutMs, () => this.finish('ice-failed', { notify: this.selected }));
-    }
-    // Failed: restart now. Disconnected: give ICE a short grace to recover on its own first.
-    this.timers.set('ice-restart', health === 'failed' ? 0 : iceRestartDelayMs, () => this.session?.restartIce());
   }
 
   private sendSignal(message: ChannelMessage): void {
@@ -581,8 +517,8 @@ export class Call extends EventEmitter<CallEvents> {
     }
     this.ended = { reason, ...(how.error ? { error: how.error } : {}) };
     this.timers.clearAll();
-    this.session?.destroy();
-    this.session = undefined;
+    this.connection?.close();
+    this.connection = undefined;
     this.releaseMedia();
     for (const channel of this.channels.values()) channel.dispose();
     this.channels.clear();

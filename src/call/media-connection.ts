@@ -1,0 +1,153 @@
+import { SealcallError } from '../errors.js';
+import type { EndReason, Message } from '../protocol/messages.js';
+import { PeerSession } from '../session/peer-session.js';
+import type { IceHealth, MediaPath, SessionSignal, StatsReport } from '../session/types.js';
+import type { ResolvedOptions } from './options.js';
+import type { ChannelMessage } from './signaling-channel.js';
+import { Timers } from './timers.js';
+
+/** What a {@link MediaConnection} tells its call. The call decides what each means for its state. */
+export interface MediaConnectionHooks {
+  /** Sends a message to the peer over the encrypted signaling channel. */
+  send(message: ChannelMessage): void;
+  /** Media and data channel are up for the first time. */
+  connected(): void;
+  /** ICE lost the path (the call is reconnecting). */
+  iceLost(): void;
+  /** ICE found a path again. */
+  iceRecovered(): void;
+  /** The connection is over for good: end the call with this reason (and tell the peer). */
+  failed(reason: EndReason, error?: SealcallError): void;
+  /** The peer closed its connection and its `end` never came: it is gone. */
+  peerLeft(): void;
+  track(track: MediaStreamTrack, stream: MediaStream): void;
+  data(data: Uint8Array): void;
+}
+
+/** The signaling messages that drive a media connection. */
+export type MediaMessage = Extract<Message, { type: 'offer' | 'answer' | 'ice' | 'renegotiate' }>;
+
+type TimerName = 'connect' | 'ice-restart' | 'ice-fail' | 'remote-close';
+
+/**
+ * The WebRTC side of one call: a {@link PeerSession}, the mapping between its signals and
+ * protocol messages, and the recovery policy (connect timeout, ICE restart after a grace, give up
+ * after a longer one, waiting for the peer's `end` when its connection closes first).
+ */
+export class MediaConnection {
+  private readonly session: PeerSession;
+  private readonly timers = new Timers<TimerName>();
+  private closed = false;
+
+  /** @throws SealcallError when no peer connection can be made. */
+  constructor(
+    role: 'offerer' | 'answerer',
+    stream: MediaStream | undefined,
+    private readonly options: ResolvedOptions,
+    private readonly hooks: MediaConnectionHooks,
+  ) {
+    this.session = new PeerSession({
+      role,
+      ...(options.wrtc ? { wrtc: options.wrtc } : {}),
+      iceServers: options.iceServers,
+      iceTransportPolicy: options.iceTransportPolicy,
+      ...(stream ? { stream } : {}),
+      gatherWindowMs: options.gatherWindowMs,
+      batchMs: options.candidateBatchMs,
+    });
+    this.timers.set('connect', options.connectTimeoutMs, () => hooks.failed('connect-timeout'));
+    this.session.on('signal', (signal) => this.onSignal(signal));
+    this.session.on('connected', () => {
+      this.timers.clear('connect');
+      hooks.connected();
+    });
+    this.session.on('ice', (health) => this.onIce(health));
+    this.session.on('track', (track, s) => hooks.track(track, s));
+    this.session.on('data', (data) => hooks.data(data));
+    this.session.on('closed', (error) => {
+      if (this.closed) return; // our own close(): the call already knows
+      if (error && !this.session.closedByPeer) return hooks.failed('media-failed', error);
+      // The peer closed its connection: its `end` (with the real reason) is normally on its way
+      // over the slower chat transport. Wait for it a little before concluding.
+      this.timers.set('remote-close', options.remoteEndGraceMs, () => hooks.peerLeft());
+    });
+  }
+
+  /** Applies a message from the peer. */
+  handle(message: MediaMessage): void {
+    switch (message.type) {
+      case 'offer':
+      case 'answer':
+        this.session.applyDescription(message.type, message.sdp, message.candidates);
+        return;
+      case 'ice':
+        this.session.addCandidates(message.candidates, message.end);
+        return;
+      case 'renegotiate':
+        if (message.description) this.session.applyDescription(message.description.type, message.description.sdp, []);
+        if (message.request) this.session.handleRenegotiateRequest(message.request);
+    }
+  }
+
+  /** Sends on the data channel. */
+  send(data: Uint8Array | string): void {
+    this.session.send(data);
+  }
+
+  getStats(): Promise<StatsReport[]> {
+    return this.session.getStats();
+  }
+
+  path(): Promise<MediaPath | undefined> {
+    return this.session.path();
+  }
+
+  /** Stops every timer and closes the peer connection. Idempotent. */
+  close(): void {
+    this.closed = true;
+    this.timers.clearAll();
+    this.session.destroy();
+  }
+
+  private onSignal(signal: SessionSignal): void {
+    switch (signal.kind) {
+      case 'description':
+        if (signal.initial) {
+          this.hooks.send({ type: signal.type, sdp: signal.sdp, candidates: signal.candidates });
+          return;
+        }
+        this.hooks.send({ type: 'renegotiate', description: { type: signal.type, sdp: signal.sdp } });
+        if (signal.candidates.length > 0) this.hooks.send({ type: 'ice', candidates: signal.candidates, end: false });
+        return;
+      case 'candidates':
+        this.hooks.send({ type: 'ice', candidates: signal.candidates, end: signal.end });
+        return;
+      case 'renegotiate-request':
+        this.hooks.send({
+          type: 'renegotiate',
+          request: { iceRestart: signal.iceRestart, ...(signal.addTransceiver ? { addTransceiver: signal.addTransceiver } : {}) },
+        });
+    }
+  }
+
+  private onIce(health: IceHealth): void {
+    if (health === 'connected') {
+      this.timers.clear('ice-restart');
+      this.timers.clear('ice-fail');
+      this.hooks.iceRecovered();
+      return;
+    }
+    if (health !== 'disconnected' && health !== 'failed') return;
+    if (this.timers.has('connect')) {
+      // Never connected: a failure now is final; a disconnect is left to the connect timeout.
+      if (health === 'failed') this.hooks.failed('ice-failed');
+      return;
+    }
+    this.hooks.iceLost();
+    if (!this.timers.has('ice-fail')) {
+      this.timers.set('ice-fail', this.options.iceFailTimeoutMs, () => this.hooks.failed('ice-failed'));
+    }
+    // Failed: restart now. Disconnected: give ICE a short grace to recover on its own first.
+    this.timers.set('ice-restart', health === 'failed' ? 0 : this.options.iceRestartDelayMs, () => this.session.restartIce());
+  }
+}

@@ -18,6 +18,7 @@ import { nextState, type CallEvent, type CallState } from './call-state.js';
 import type { CallContext } from './call-context.js';
 import { MediaConnection } from './media-connection.js';
 import { SignalingChannel, type ChannelMessage } from './signaling-channel.js';
+import { PeerDevices } from './peer-devices.js';
 import { Timers } from './timers.js';
 
 /** How a call ended. */
@@ -59,9 +60,6 @@ export interface CallEvents {
   ended: (ended: CallEnded) => void;
 }
 
-/** Most transport envelopes held for a device whose reply has not arrived yet. */
-const STASH_LIMIT = 64;
-
 /**
  * One call with one contact, from invitation to hang-up: the single source of truth for its
  * state. Created by `CallClient.call()` (outgoing) or delivered by the client's `incoming` event.
@@ -80,9 +78,7 @@ export class Call extends EventEmitter<CallEvents> {
   /** Who signals as the inviter. Differs from `direction` after glare resolution adopted the peer's call. */
   private role: 'caller' | 'callee';
   private handshake: OutgoingHandshake | undefined;
-  private readonly channels = new Map<string, SignalingChannel>();
-  private readonly stash = new Map<string, { from: PeerId; envelope: Uint8Array }[]>();
-  private selected: SignalingChannel | undefined;
+  private readonly devices = new PeerDevices();
   private connection: MediaConnection | undefined;
   private stream: MediaStream | undefined;
   private ownsStream = false;
@@ -251,9 +247,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.context.cancel(this.peer, previousId, { reason: 'cancelled' });
     this.handshake?.dispose();
     this.handshake = undefined;
-    for (const channel of this.channels.values()) channel.dispose();
-    this.channels.clear();
-    this.stash.clear();
+    this.devices.clear();
     this.role = 'callee';
     this.callId = session.callId;
     this.context.renamed(this, previousId);
@@ -266,7 +260,7 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** @internal True while this is an unanswered outgoing call (glare can still resolve it). */
   get awaitingAnswer(): boolean {
-    return this.role === 'caller' && this.current === 'outgoing' && !this.selected;
+    return this.role === 'caller' && this.current === 'outgoing' && !this.devices.selected;
   }
 
   /** @internal Caller: a device replied to the invitation (ringing, reject or busy). */
@@ -291,11 +285,9 @@ export class Call extends EventEmitter<CallEvents> {
     }
     switch (message.type) {
       case 'ringing': {
-        this.channels.set(channel.tag, channel);
-        if (this.channels.size === 1) this.emit('ringing');
-        const stashed = this.stash.get(channel.tag) ?? [];
-        this.stash.delete(channel.tag);
-        for (const s of stashed) this.handleTransport(s.from, s.envelope, channel.tag);
+        const held = this.devices.add(channel);
+        if (this.devices.size === 1) this.emit('ringing');
+        for (const h of held) this.handleTransport(h.from, h.envelope, channel.tag);
         return;
       }
       case 'reject':
@@ -304,7 +296,7 @@ export class Call extends EventEmitter<CallEvents> {
         return;
       case 'busy':
         channel.dispose();
-        if (this.channels.size === 0) this.finish('busy', { cancel: 'cancelled' });
+        if (this.devices.size === 0) this.finish('busy', { cancel: 'cancelled' });
         return;
       default:
         channel.dispose();
@@ -315,13 +307,10 @@ export class Call extends EventEmitter<CallEvents> {
   /** @internal A transport envelope of this call. */
   handleTransport(from: PeerId, envelope: Uint8Array, sessionTag: string): void {
     if (this.current === 'disconnected') return;
-    const channel = this.channels.get(sessionTag);
+    const channel = this.devices.get(sessionTag);
     if (!channel) {
       // The reply that opens this device's session may still be on its way: hold on to it.
-      if (this.role !== 'caller') return;
-      const held = this.stash.get(sessionTag) ?? [];
-      if (held.length < STASH_LIMIT && this.stash.size < STASH_LIMIT) held.push({ from, envelope });
-      this.stash.set(sessionTag, held);
+      if (this.role === 'caller' && !this.devices.selected) this.devices.hold(sessionTag, from, envelope);
       return;
     }
     let messages: Message[];
@@ -340,26 +329,21 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** @internal Callee: the caller withdrew the invitation (one-shot). */
   handleCancel(message: CancelMessage): void {
-    if (message.keepSession !== undefined && message.keepSession === this.selected?.tag) return;
+    if (message.keepSession !== undefined && message.keepSession === this.devices.selected?.tag) return;
     this.finish(message.reason);
   }
 
   // ---------------------------------------------------------------------------------------------
 
   private onMessage(channel: SignalingChannel, message: Message): void {
-    if (this.selected && channel !== this.selected) {
-      // Another device of the peer, after one was chosen: it was answered elsewhere.
-      if (message.type !== 'end') void channel.send({ type: 'end', reason: 'answered-elsewhere' }).catch(() => {});
-      this.dropChannel(channel);
-      return;
-    }
+    // Once a device is chosen the others are forgotten (their envelopes find no channel), and
+    // the one-shot cancel sent at that moment ends them `answered-elsewhere`.
     switch (message.type) {
       case 'offer':
         if (this.role !== 'caller' || this.current !== 'outgoing') break;
-        this.selected = channel;
+        this.devices.select(channel);
         // Every other device of the peer stops ringing; the chosen one ignores this.
         this.context.cancel(this.peer, this.callId, { reason: 'answered-elsewhere', keepSession: channel.tag });
-        for (const other of [...this.channels.values()]) if (other !== channel) this.dropChannel(other);
         this.timers.clear('ring');
         this.move('accepted');
         this.startSession('answerer');
@@ -389,19 +373,19 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   private onRemoteEnd(channel: SignalingChannel, reason: EndReason): void {
-    if (!this.selected && this.role === 'caller') {
+    if (!this.devices.selected && this.role === 'caller') {
       // A device declined: every other device stops ringing.
       if (reason === 'rejected') return this.finish('rejected', { cancel: 'declined-elsewhere', keepSession: channel.tag });
       // A device failed (no microphone, …): others may still answer, unless it was the last.
-      this.dropChannel(channel);
-      if (this.channels.size === 0) this.finish(reason === 'hangup' ? 'remote-hangup' : reason, { cancel: 'cancelled' });
+      this.devices.drop(channel);
+      if (this.devices.size === 0) this.finish(reason === 'hangup' ? 'remote-hangup' : reason, { cancel: 'cancelled' });
       return;
     }
     this.finish(reason === 'hangup' ? 'remote-hangup' : reason);
   }
 
   private startSession(role: 'offerer' | 'answerer'): void {
-    const notify = () => this.selected;
+    const notify = () => this.devices.selected;
     try {
       this.connection = new MediaConnection(role, this.stream, this.context.options, {
         send: (message) => this.sendSignal(message),
@@ -425,7 +409,7 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   private sendSignal(message: ChannelMessage): void {
-    const channel = this.selected;
+    const channel = this.devices.selected;
     if (!channel) return;
     channel.send(message).catch((error: unknown) => this.finish('transport-failed', { error: asSealcallError(error) }));
   }
@@ -448,7 +432,7 @@ export class Call extends EventEmitter<CallEvents> {
       }
     } catch (error) {
       const failure = asSealcallError(error);
-      this.finish('media-failed', { error: failure, notify: this.selected });
+      this.finish('media-failed', { error: failure, notify: this.devices.selected });
       throw failure;
     }
     if (this.hasEnded()) this.releaseMedia();
@@ -458,8 +442,8 @@ export class Call extends EventEmitter<CallEvents> {
 
   private useChannel(from: PeerId, session: SignalingSession): void {
     const channel = new SignalingChannel(session, from, this.context.transport);
-    this.channels.set(channel.tag, channel);
-    this.selected = channel;
+    this.devices.add(channel);
+    this.devices.select(channel);
   }
 
   private async sendReply(from: PeerId, reply: Uint8Array): Promise<void> {
@@ -472,7 +456,7 @@ export class Call extends EventEmitter<CallEvents> {
 
   private async endByUser(reason: 'hangup' | 'rejected'): Promise<void> {
     this.move('hangup-started');
-    const channel = this.selected;
+    const channel = this.devices.selected;
     if (channel) {
       await channel.send({ type: 'end', reason }).catch(() => {});
       this.finish(reason);
@@ -484,11 +468,6 @@ export class Call extends EventEmitter<CallEvents> {
   /** A method, not a field read, so TypeScript does not narrow it across awaits and calls. */
   private hasEnded(): boolean {
     return this.current === 'disconnected';
-  }
-
-  private dropChannel(channel: SignalingChannel): void {
-    this.channels.delete(channel.tag);
-    channel.dispose();
   }
 
   private move(event: CallEvent): void {
@@ -520,10 +499,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.connection?.close();
     this.connection = undefined;
     this.releaseMedia();
-    for (const channel of this.channels.values()) channel.dispose();
-    this.channels.clear();
-    this.stash.clear();
-    this.selected = undefined;
+    this.devices.clear();
     this.handshake?.dispose();
     this.handshake = undefined;
     this.move('ended');

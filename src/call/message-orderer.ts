@@ -20,7 +20,8 @@ export class MessageOrderer<T extends { seq: number }> {
   /** Adds a message; returns the messages now deliverable, in order (possibly none). */
   push(message: T): T[] {
     if (message.seq < this.next || this.held.has(message.seq)) return [];
-    if (this.held.size >= this.capacity) {
+    // The message that fills the gap is always taken: it drains the buffer instead of growing it.
+    if (message.seq !== this.next && this.held.size >= this.capacity) {
       throw new SealcallError('MESSAGE_TOO_LARGE', 'too many signaling messages held out of order');
     }
     this.held.set(message.seq, message);

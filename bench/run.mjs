@@ -1,54 +1,63 @@
 // `npm run bench`: measures call setup time of sealcall against bare simple-peer in the same run
-// and writes the figures to BENCHMARKS.md.
+// and writes the figures to BENCHMARKS.md (its "setup" section).
 //
-// @roamhq/wrtc may segfault at a normal exit once media tracks existed, so every track is stopped,
-// every peer destroyed, and the process exits explicitly.
+// Each scenario runs in its own process (bench/scenario.mjs): @roamhq/wrtc can crash a process
+// (rarely mid-run, more often at exit), and a fresh process per row keeps one row's leftovers out
+// of the next. A row whose process a signal kills (a native crash) before it reports is run
+// again, up to RETRIES times; any other failure fails the bench.
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ready } from 'sealcall';
 import { describeMachine } from './machine.mjs';
 import { writeSection } from './report.mjs';
-import { sealcallSetup, simplePeerSetup } from './setup.mjs';
+import { BASELINE, DEFAULTS, SCENARIOS, TRACED } from './scenarios.mjs';
 import { summarize } from './stats.mjs';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 20);
 const WARMUPS = 2;
+const RETRIES = 2;
 const OUTPUT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+const CHILD = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
 
-const BASELINE = 'simple-peer (baseline), direct signaling';
-const DEFAULTS = 'sealcall, defaults (gatherWindowMs 200, candidateBatchMs 300)';
-const SCENARIOS = [
-  { name: BASELINE, run: () => simplePeerSetup() },
-  { name: DEFAULTS, run: () => sealcallSetup() },
-  { name: 'sealcall, gatherWindowMs 0', run: () => sealcallSetup({ clientOptions: { gatherWindowMs: 0 } }) },
-  { name: 'sealcall, gatherWindowMs 0, candidateBatchMs 0', run: () => sealcallSetup({ clientOptions: { gatherWindowMs: 0, candidateBatchMs: 0 } }) },
-  { name: 'simple-peer (baseline), 50 ms per signal', run: () => simplePeerSetup({ latencyMs: 50 }) },
-  { name: 'sealcall, defaults, 50 ms per message', run: () => sealcallSetup({ latencyMs: 50 }) },
-  { name: 'sealcall, gatherWindowMs 0, 50 ms per message', run: () => sealcallSetup({ latencyMs: 50, clientOptions: { gatherWindowMs: 0 } }) },
-];
+/**
+ * Runs one scenario in a child process. Resolves with its parsed output, or with null if a signal
+ * killed it (a native crash) before it printed results; rejects on any other failure.
+ */
+function runChild(args) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CHILD, ...args], { timeout: 120_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      try {
+        return resolve(JSON.parse(stdout.trim().split('\n').pop()));
+      } catch {
+        // no complete output: fall through
+      }
+      const detail = `${args[0]}: process ended without results (${error?.signal ?? `exit code ${error?.code}`})`;
+      if (error?.signal && !error.killed) {
+        console.error(`  ${detail}; running it again`);
+        return resolve(null);
+      }
+      reject(new Error(`${detail}\n${stderr.trim()}`));
+    });
+  });
+}
 
-/** One extra call of each kind, traced message by message (after the warm-ups above). */
-const TRACES = [
-  { name: 'defaults', options: {} },
-  { name: 'gatherWindowMs 0', options: { clientOptions: { gatherWindowMs: 0 } } },
-];
-
-async function measure(scenario) {
-  for (let i = 0; i < WARMUPS; i++) await scenario.run();
-  const samples = [];
-  for (let i = 0; i < ITERATIONS; i++) samples.push(await scenario.run());
-  const time = summarize(samples.map((s) => s.ms));
-  const messages = summarize(samples.map((s) => s.messages));
-  return { ...scenario, time, messages };
+async function measure(scenario, trace) {
+  for (let attempt = 1; attempt <= 1 + RETRIES; attempt++) {
+    const output = await runChild([scenario.id, String(WARMUPS), String(ITERATIONS), ...(trace ? ['trace'] : [])]);
+    if (!output) continue;
+    const { samples, traced } = output;
+    return {
+      ...scenario,
+      attempts: attempt,
+      time: summarize(samples.map((s) => s.ms)),
+      messages: summarize(samples.map((s) => s.messages)),
+      traced: traced && { name: trace.name, ...traced },
+    };
+  }
+  throw new Error(`${scenario.name}: crashed ${1 + RETRIES} times`);
 }
 
 const ms = (value) => value.toFixed(1);
 const range = ({ min, max }) => (min === max ? String(min) : `${min}–${max}`);
-
-async function traceOne({ name, options }) {
-  const trace = [];
-  const result = await sealcallSetup({ ...options, trace });
-  return { name, result, events: trace.filter((entry) => entry.ms <= result.ms) };
-}
 
 function renderTrace({ name, result, events }) {
   const lines = events.map(({ ms: at, event }) => `| ${ms(at)} | ${event} |`);
@@ -60,10 +69,16 @@ ${lines.join('\n')}`;
 }
 
 function compareMessages(results) {
-  const baseline = results.find((r) => r.name === BASELINE).messages.median;
-  const sealcall = results.find((r) => r.name === DEFAULTS).messages.median;
+  const baseline = results.find((r) => r.id === BASELINE).messages.median;
+  const sealcall = results.find((r) => r.id === DEFAULTS).messages.median;
   const relation = sealcall > baseline ? 'more than' : sealcall < baseline ? 'fewer than' : 'as many as';
-  return `In this run sealcall with defaults needed ${sealcall} messages (median) until connected, ${relation} the baseline's ${baseline}.`;
+  return `In this run sealcall with defaults needed ${sealcall} messages (median) until connected,
+  ${relation} the baseline's ${baseline}.`;
+}
+
+function retriedNote(results) {
+  const retried = results.filter((r) => r.attempts > 1).map((r) => `${r.name} (attempt ${r.attempts})`);
+  return retried.length ? `\nRows whose process died without results and were run again: ${retried.join('; ')}.` : '';
 }
 
 function render(machine, results, traces, wallMs) {
@@ -73,7 +88,8 @@ function render(machine, results, traces, wallMs) {
   return `## Call setup
 
 Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM; Node ${machine.node}; ${machine.os}.
-Run: ${machine.date}, ${WARMUPS} warm-up iterations per row, then n measured ones (messages: min–max over them); the whole bench took ${(wallMs / 1000).toFixed(1)} s.
+Run: ${machine.date}. Each row runs in a fresh process: ${WARMUPS} warm-up iterations, then n measured
+ones (messages: min–max over them). The whole bench took ${(wallMs / 1000).toFixed(1)} s.${retriedNote(results)}
 
 | Scenario | n | median ms | p90 ms | min ms | messages until connected |
 | --- | ---: | ---: | ---: | ---: | ---: |
@@ -102,14 +118,15 @@ ${rows.join('\n')}
   invitation handshake, encryption and the wrtc connection itself. The traces below show one call
   of each, message by message.
 - **Messages.** ${compareMessages(results)}
-  sealcall's count includes two messages the baseline does not have: the invitation (Noise KK message 1, no
-  SDP and no address) and the callee's \`ringing\` reply (message 2). Only after the callee
-  *accepts* does it create its peer connection and send the offer, so no IP address leaves either
-  device before the call is answered (privacy-first order). Every message is an encrypted,
-  authenticated envelope padded to a size bucket (a power of two from 256 bytes to 64 KiB), so the relay learns
-  neither the kind of message nor the SDP. The baseline instead sends each trickled candidate as
-  its own signal, which is why its count grows when signaling is slow (the 50 ms rows): more
-  candidates are gathered before it connects.
+  sealcall's count includes two messages the baseline does not have: the invitation (Noise KK
+  message 1, no SDP and no address) and the callee's \`ringing\` reply (message 2). Only after the
+  callee *accepts* does it create its peer connection and send the offer, so no IP address leaves
+  either device before the call is answered (privacy-first order). Every message is an encrypted,
+  authenticated envelope padded to a size bucket (a power of two from 256 bytes to 64 KiB), so
+  the relay learns neither the kind of message nor the SDP. Candidates ride inside the offer and
+  answer or in batches; the baseline instead sends each trickled candidate as its own signal,
+  which is why its count grows when signaling is slow (the 50 ms rows): more candidates are
+  gathered before it connects.
 - **50 ms rows** add 50 ms to every message on the way (the baseline: to every signal), as a
   stand-in for a chat relay. The baseline's path to connected is two one-way trips (offer,
   answer); sealcall's is three (invitation, then the callee's offer, then the answer), because
@@ -132,19 +149,18 @@ ${traces.map(renderTrace).join('\n\n')}
 }
 
 async function main() {
-  await ready();
   const machine = describeMachine();
   const started = performance.now();
   const results = [];
   for (const scenario of SCENARIOS) {
-    const result = await measure(scenario);
+    const result = await measure(scenario, TRACED.find((t) => t.id === scenario.id));
     results.push(result);
+    const retried = result.attempts > 1 ? `  (attempt ${result.attempts})` : '';
     console.log(
-      `${result.name.padEnd(62)} n=${String(result.time.n).padStart(2)}  median ${ms(result.time.median).padStart(7)} ms  p90 ${ms(result.time.p90).padStart(7)} ms  min ${ms(result.time.min).padStart(7)} ms  messages ${range(result.messages)}`,
+      `${result.name.padEnd(62)} n=${String(result.time.n).padStart(2)}  median ${ms(result.time.median).padStart(7)} ms  p90 ${ms(result.time.p90).padStart(7)} ms  min ${ms(result.time.min).padStart(7)} ms  messages ${range(result.messages)}${retried}`,
     );
   }
-  const traces = [];
-  for (const trace of TRACES) traces.push(await traceOne(trace));
+  const traces = results.map((r) => r.traced).filter(Boolean);
   const wallMs = performance.now() - started;
   writeSection(OUTPUT, 'setup', render(machine, results, traces, wallMs));
   console.log(`\nwrote ${OUTPUT} (${(wallMs / 1000).toFixed(1)} s)`);

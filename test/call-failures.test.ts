@@ -7,7 +7,7 @@ import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
 import type { WebRtcImplementation } from '../src/session/types.js';
 import type { ChatTransport } from '../src/transport/chat-transport.js';
 import { MemoryNetwork } from '../src/transport/memory-network.js';
-import { ended, Harness, nodeWrtc, once, reach } from './helpers/call-harness.js';
+import { ended, Harness, nodeWrtc, once, reach, ringingPair } from './helpers/call-harness.js';
 import { flakyConnections, flakyWrtc } from './helpers/flaky-wrtc.js';
 
 let harness: Harness;
@@ -48,12 +48,7 @@ describe('how calls fail', () => {
 
   it('ends media-failed on both sides when the callee cannot get its microphone', async () => {
     const h = setup();
-    const alice = await h.user('alice');
-    const bob = await h.user('bob', { wrtc: deniedWrtc });
-    const incoming = once(bob.client, 'incoming');
-    const aliceCall = await alice.client.call('bob');
-    const ringing = once(aliceCall, 'ringing');
-    const [bobCall] = await incoming;
+    const { aliceCall, bobCall, rang: ringing } = await ringingPair(h, { bob: { wrtc: deniedWrtc } });
     await ringing;
     await expect(bobCall.accept()).rejects.toMatchObject({ code: 'MIC_PERMISSION_DENIED' });
     expect(bobCall.endedWith).toMatchObject({ reason: 'media-failed', error: { code: 'MIC_PERMISSION_DENIED' } });
@@ -63,11 +58,7 @@ describe('how calls fail', () => {
   it('ends connect-timeout when no media path ever forms', async () => {
     // Relay-only ICE without any TURN server: no candidate pair can ever work.
     const h = setup({ connectTimeoutMs: 1500, iceTransportPolicy: 'relay' });
-    const alice = await h.user('alice');
-    const bob = await h.user('bob');
-    const incoming = once(bob.client, 'incoming');
-    const aliceCall = await alice.client.call('bob');
-    const [bobCall] = await incoming;
+    const { aliceCall, bobCall } = await ringingPair(h);
     await bobCall.accept();
     const [a, b] = await Promise.all([ended(aliceCall), ended(bobCall)]);
     expect([a.reason, b.reason]).toEqual(['connect-timeout', 'connect-timeout']);
@@ -90,11 +81,7 @@ describe('how calls fail', () => {
 
   it('goes reconnecting when ICE drops, restarts ICE over the encrypted channel and comes back', async () => {
     const h = setup({ iceRestartDelayMs: 100 });
-    const alice = await h.user('alice', { wrtc: flakyWrtc });
-    const bob = await h.user('bob', { wrtc: flakyWrtc });
-    const incoming = once(bob.client, 'incoming');
-    const aliceCall = await alice.client.call('bob');
-    const [bobCall] = await incoming;
+    const { aliceCall, bobCall } = await ringingPair(h, { alice: { wrtc: flakyWrtc }, bob: { wrtc: flakyWrtc } });
     await bobCall.accept();
     await Promise.all([reach(aliceCall, 'connected'), reach(bobCall, 'connected')]);
     const states: string[] = [];
@@ -118,11 +105,7 @@ describe('how calls fail', () => {
   it('ends ice-failed when the path does not come back in time', async () => {
     // The restart is scheduled after the give-up time, so nothing can heal the path.
     const h = setup({ iceRestartDelayMs: 10_000, iceFailTimeoutMs: 300 });
-    const alice = await h.user('alice', { wrtc: flakyWrtc });
-    const bob = await h.user('bob', { wrtc: flakyWrtc });
-    const incoming = once(bob.client, 'incoming');
-    const aliceCall = await alice.client.call('bob');
-    const [bobCall] = await incoming;
+    const { aliceCall, bobCall } = await ringingPair(h, { alice: { wrtc: flakyWrtc }, bob: { wrtc: flakyWrtc } });
     await bobCall.accept();
     await Promise.all([reach(aliceCall, 'connected'), reach(bobCall, 'connected')]);
     [...flakyConnections].find((c) => c.pc.localDescription?.type === 'offer')!.cut('disconnected');

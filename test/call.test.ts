@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Call } from '../src/call/call.js';
 import { MemoryNetwork, type MemoryNetworkOptions } from '../src/transport/memory-network.js';
 import { listen, tone, type Listener, type Tone } from './helpers/audio.js';
-import { ended, Harness, once, reach } from './helpers/call-harness.js';
+import { connectedPair, ended, Harness, once, reach, ringingPair } from './helpers/call-harness.js';
 
 let harness: Harness;
 const media: (Tone | Listener)[] = [];
@@ -16,18 +16,6 @@ afterEach(async () => {
   await harness?.close();
   for (const m of media.splice(0)) m.stop();
 });
-
-/** Alice calls Bob, Bob accepts; resolves when both are connected. */
-async function connectedPair(h: Harness, options: { aliceStream?: MediaStream; bobStream?: MediaStream } = {}) {
-  const alice = await h.user('alice');
-  const bob = await h.user('bob');
-  const incoming = once(bob.client, 'incoming');
-  const aliceCall = await alice.client.call('bob', options.aliceStream ? { stream: options.aliceStream } : {});
-  const [bobCall] = await incoming;
-  await bobCall.accept(options.bobStream ? { stream: options.bobStream } : {});
-  await Promise.all([reach(aliceCall, 'connected'), reach(bobCall, 'connected')]);
-  return { alice, bob, aliceCall, bobCall };
-}
 
 describe('calls over MemoryNetwork with real @roamhq/wrtc', () => {
   it('connects in the SimpleX order and carries audio both ways', async () => {
@@ -97,11 +85,7 @@ describe('calls over MemoryNetwork with real @roamhq/wrtc', () => {
 
   it('ends rejected on both sides when the callee declines', async () => {
     const h = setup();
-    const alice = await h.user('alice');
-    const bob = await h.user('bob');
-    const incoming = once(bob.client, 'incoming');
-    const aliceCall = await alice.client.call('bob');
-    const [bobCall] = await incoming;
+    const { aliceCall, bobCall } = await ringingPair(h);
     await bobCall.reject();
     expect(bobCall.endedWith?.reason).toBe('rejected');
     expect((await ended(aliceCall)).reason).toBe('rejected');
@@ -117,22 +101,14 @@ describe('calls over MemoryNetwork with real @roamhq/wrtc', () => {
 
   it('ends no-answer on both sides after the ring timeout', async () => {
     const h = setup({}, { ringTimeoutMs: 400 });
-    const alice = await h.user('alice');
-    const bob = await h.user('bob');
-    const incoming = once(bob.client, 'incoming');
-    const aliceCall = await alice.client.call('bob');
-    const [bobCall] = await incoming;
+    const { aliceCall, bobCall } = await ringingPair(h);
     expect((await ended(aliceCall)).reason).toBe('no-answer');
     expect((await ended(bobCall)).reason).toBe('no-answer');
   });
 
   it('ends the callee cancelled when the caller hangs up first, even if the cancel overtakes the invitation', async () => {
     const h = setup();
-    const alice = await h.user('alice');
-    const bob = await h.user('bob');
-    const incoming = once(bob.client, 'incoming');
-    const aliceCall = await alice.client.call('bob');
-    const [bobCall] = await incoming;
+    const { aliceCall, bobCall } = await ringingPair(h);
     await aliceCall.hangup();
     expect((await ended(bobCall)).reason).toBe('cancelled');
 

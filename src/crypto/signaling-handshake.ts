@@ -48,13 +48,7 @@ export class OutgoingHandshake {
 
   constructor(options: OutgoingHandshakeOptions) {
     this.callId = options.callId ?? randomCallId();
-    this.noise = new NoiseKKHandshake({
-      initiator: true,
-      prologue: prologue(INVITE_LABEL, this.callId),
-      staticKey: options.identity,
-      remoteStaticKey: options.remotePublicKey,
-      ...(options.ephemeralSecretKey ? { ephemeralSecretKey: options.ephemeralSecretKey } : {}),
-    });
+    this.noise = kk(true, INVITE_LABEL, this.callId, options);
   }
 
   /** Seals `payload` into the invitation envelope. Only once. */
@@ -126,13 +120,7 @@ export class IncomingHandshake {
    */
   static open(options: IncomingHandshakeOptions): IncomingHandshake {
     const parsed = expectHandshake(options.envelope, EnvelopeKind.invite);
-    const noise = new NoiseKKHandshake({
-      initiator: false,
-      prologue: prologue(INVITE_LABEL, parsed.callId),
-      staticKey: options.identity,
-      remoteStaticKey: options.remotePublicKey,
-      ...(options.ephemeralSecretKey ? { ephemeralSecretKey: options.ephemeralSecretKey } : {}),
-    });
+    const noise = kk(false, INVITE_LABEL, parsed.callId, options);
     try {
       const payload = readOnce(noise, parsed.body, options.replayCache);
       return new IncomingHandshake(parsed.callId, payload, noise);
@@ -160,12 +148,7 @@ export class IncomingHandshake {
  * was lost or comes later.
  */
 export function sealOneShot(options: HandshakeKeys & { callId: string; payload: Uint8Array }): Uint8Array {
-  const noise = new NoiseKKHandshake({
-    initiator: true,
-    prologue: prologue(ONE_SHOT_LABEL, options.callId),
-    staticKey: options.identity,
-    remoteStaticKey: options.remotePublicKey,
-  });
+  const noise = kk(true, ONE_SHOT_LABEL, options.callId, options);
   try {
     return writeHandshake(noise, EnvelopeKind.oneShot, options.callId, options.payload);
   } finally {
@@ -178,17 +161,28 @@ export function openOneShot(
   options: HandshakeKeys & { envelope: Uint8Array; replayCache: ReplayCache },
 ): { callId: string; payload: Uint8Array } {
   const parsed = expectHandshake(options.envelope, EnvelopeKind.oneShot);
-  const noise = new NoiseKKHandshake({
-    initiator: false,
-    prologue: prologue(ONE_SHOT_LABEL, parsed.callId),
-    staticKey: options.identity,
-    remoteStaticKey: options.remotePublicKey,
-  });
+  const noise = kk(false, ONE_SHOT_LABEL, parsed.callId, options);
   try {
     return { callId: parsed.callId, payload: readOnce(noise, parsed.body, options.replayCache) };
   } finally {
     noise.dispose();
   }
+}
+
+/** A KK handshake for one role, bound to a message label and call id. */
+function kk(
+  initiator: boolean,
+  label: Uint8Array,
+  callId: string,
+  keys: HandshakeKeys & { ephemeralSecretKey?: Uint8Array },
+): NoiseKKHandshake {
+  return new NoiseKKHandshake({
+    initiator,
+    prologue: prologue(label, callId),
+    staticKey: keys.identity,
+    remoteStaticKey: keys.remotePublicKey,
+    ...(keys.ephemeralSecretKey ? { ephemeralSecretKey: keys.ephemeralSecretKey } : {}),
+  });
 }
 
 /** Binds protocol version, message role and call id into the handshake hash. */

@@ -1,6 +1,6 @@
 import wrtc from '@roamhq/wrtc';
-import { CallClient, type CallClientEvents } from '../../src/call/call-client.js';
-import type { Call, CallEnded, CallEvents } from '../../src/call/call.js';
+import { CallClient, type CallClientEvents, type CallOptions } from '../../src/call/call-client.js';
+import type { Call, CallEnded, CallEvents, MediaOptions } from '../../src/call/call.js';
 import type { CallState } from '../../src/call/call-state.js';
 import type { CallClientOptions } from '../../src/call/options.js';
 import { generateIdentity, type Identity } from '../../src/crypto/identity.js';
@@ -85,4 +85,31 @@ export function ended(call: Call): Promise<CallEnded> {
   const done = call.endedWith;
   if (done) return Promise.resolve(done);
   return new Promise((resolve) => call.once('ended', resolve));
+}
+
+/** Options of {@link ringingPair} and {@link connectedPair}. */
+export interface PairOptions {
+  alice?: Partial<CallClientOptions> & { transport?: ChatTransport };
+  bob?: Partial<CallClientOptions> & { transport?: ChatTransport };
+  call?: CallOptions;
+  accept?: MediaOptions;
+}
+
+/** Alice calls Bob; resolves when Bob's call rings (`rang` resolves when Alice hears it). */
+export async function ringingPair(h: Harness, options: PairOptions = {}) {
+  const alice = await h.user('alice', options.alice);
+  const bob = await h.user('bob', options.bob);
+  const incoming = once(bob.client, 'incoming');
+  const aliceCall = await alice.client.call('bob', options.call);
+  const rang = once(aliceCall, 'ringing');
+  const [bobCall] = await incoming;
+  return { alice, bob, aliceCall, bobCall, rang };
+}
+
+/** Alice calls Bob and Bob accepts; resolves when both are connected. */
+export async function connectedPair(h: Harness, options: PairOptions = {}) {
+  const pair = await ringingPair(h, options);
+  await pair.bobCall.accept(options.accept);
+  await Promise.all([reach(pair.aliceCall, 'connected'), reach(pair.bobCall, 'connected')]);
+  return pair;
 }

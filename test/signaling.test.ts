@@ -38,6 +38,20 @@ describe('signaling handshake and transport', () => {
     }
   });
 
+  it('derives per-direction frame base keys that match across sides and differ by direction and call', () => {
+    const { caller, callee } = handshakePair();
+    const a = caller.frameBaseKeys();
+    const b = callee.frameBaseKeys();
+    const hex = (k: Uint8Array) => Buffer.from(k).toString('hex');
+    expect(hex(a.send)).toBe(hex(b.receive));
+    expect(hex(a.receive)).toBe(hex(b.send));
+    expect(hex(a.send)).not.toBe(hex(a.receive));
+    expect(a.send).toHaveLength(32);
+    expect(hex(handshakePair().caller.frameBaseKeys().send)).not.toBe(hex(a.send));
+    caller.dispose();
+    expectCode(() => caller.frameBaseKeys(), 'DISPOSED');
+  });
+
   it('carries the payloads of both handshake messages', () => {
     const alice = generateIdentity();
     const bob = generateIdentity();

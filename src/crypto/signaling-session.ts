@@ -1,12 +1,22 @@
 import { SealcallError } from '../errors.js';
 import { EnvelopeKind, joinEnvelope, pad, parseEnvelope, SESSION_TAG_BYTES, unpad, writeHeader } from './envelope.js';
 import { TAG_BYTES, type CipherState } from './noise/cipher-state.js';
-import { hash } from './noise/hash.js';
+import { hash, hmac } from './noise/hash.js';
 import type { NoiseTransportKeys } from './noise/handshake-kk.js';
 import { ReplayWindow } from './replay-window.js';
 import { sodium } from './sodium.js';
 
 const TAG_LABEL = new TextEncoder().encode('sealcall session tag v1');
+const CALLER_TO_CALLEE = new TextEncoder().encode('sealcall frame base key caller->callee v1');
+const CALLEE_TO_CALLER = new TextEncoder().encode('sealcall frame base key callee->caller v1');
+
+/** Frame-encryption base keys of one session: one per direction, so no key has two senders. */
+export interface FrameBaseKeys {
+  /** Base key of the frames this side sends. */
+  send: Uint8Array;
+  /** Base key of the frames this side receives. */
+  receive: Uint8Array;
+}
 
 /**
  * The encrypted channel of one answered call, after the Noise KK handshake: seals and opens
@@ -22,6 +32,8 @@ export class SignalingSession {
   readonly handshakeHash: Uint8Array;
   private readonly send: CipherState;
   private readonly receive: CipherState;
+  private readonly exporterSecret: Uint8Array;
+  private readonly initiator: boolean;
   private readonly window = new ReplayWindow();
   private sendCounter = 0;
   private disposed = false;
@@ -32,6 +44,8 @@ export class SignalingSession {
     this.send = keys.send;
     this.receive = keys.receive;
     this.handshakeHash = keys.handshakeHash;
+    this.exporterSecret = keys.exporterSecret;
+    this.initiator = keys.initiator;
     this.sessionTag = sodium().to_hex(hash(TAG_LABEL, keys.handshakeHash).subarray(0, SESSION_TAG_BYTES));
   }
 
@@ -63,12 +77,26 @@ export class SignalingSession {
     return payload;
   }
 
-  /** Wipes both transport keys. Idempotent; later `seal`/`open` throw `DISPOSED`. */
+  /**
+   * The per-direction base keys for frame encryption (RFC 9605's `base_key`), fresh copies the
+   * caller owns and wipes. Derived from the handshake's exporter secret, so they have the
+   * handshake's forward secrecy and are never used by two senders.
+   */
+  frameBaseKeys(): FrameBaseKeys {
+    this.checkUsable();
+    const derive = (label: Uint8Array) => hmac(this.exporterSecret, label).slice(0, 32);
+    const mine = this.initiator ? CALLER_TO_CALLEE : CALLEE_TO_CALLER;
+    const theirs = this.initiator ? CALLEE_TO_CALLER : CALLER_TO_CALLEE;
+    return { send: derive(mine), receive: derive(theirs) };
+  }
+
+  /** Wipes both transport keys and the exporter secret. Idempotent; later use throws `DISPOSED`. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.send.wipe();
     this.receive.wipe();
+    sodium().memzero(this.exporterSecret);
   }
 
   private checkUsable(): void {

@@ -32,7 +32,13 @@ export interface NoiseTransportKeys {
   receive: CipherState;
   /** Noise's final `h`; identifies this handshake to both sides. */
   handshakeHash: Uint8Array;
+  /** True on the side that sent message 1. */
+  initiator: boolean;
+  /** Secret for keys outside Noise (frame encryption); equal on both sides. */
+  exporterSecret: Uint8Array;
 }
+
+const EXPORTER_LABEL = new TextEncoder().encode('sealcall exporter v1');
 
 /**
  * Noise_KK_25519_ChaChaPoly_BLAKE2b (Noise rev 34), built on libsodium:
@@ -162,8 +168,10 @@ export class NoiseKKHandshake {
     if (!this.isComplete) throw new SealcallError('HANDSHAKE_STATE', 'handshake is not complete');
     const [c1, c2] = this.symmetric.split();
     const handshakeHash = this.symmetric.handshakeHash;
+    const exporterSecret = this.symmetric.exportSecret(EXPORTER_LABEL);
     this.dispose();
-    return this.initiator ? { send: c1, receive: c2, handshakeHash } : { send: c2, receive: c1, handshakeHash };
+    const [send, receive] = this.initiator ? [c1, c2] : [c2, c1];
+    return { send, receive, handshakeHash, initiator: this.initiator, exporterSecret };
   }
 
   /** Wipes the ephemeral secret and the chaining state. Idempotent. */

@@ -1,6 +1,6 @@
 import { sodium } from '../sodium.js';
 import { CipherState } from './cipher-state.js';
-import { HASH_LEN, hash, hkdf2 } from './hash.js';
+import { HASH_LEN, hash, hkdf2, hmac } from './hash.js';
 
 /** Noise SymmetricState (§5.2) over BLAKE2b: chaining key, handshake hash, cipher. */
 export class SymmetricState {
@@ -63,6 +63,18 @@ export class SymmetricState {
     sodium().memzero(k1);
     sodium().memzero(k2);
     return [c1, c2];
+  }
+
+  /**
+   * A 32-byte secret for use outside Noise (frame keys), HMAC(ck, label): a PRF output under
+   * the chaining key that is domain-separated from Split's HMAC(ck, empty).
+   */
+  exportSecret(label: Uint8Array): Uint8Array {
+    if (label.length === 0) throw new Error('export label must not be empty');
+    const full = hmac(this.ck, label);
+    const secret = full.slice(0, 32);
+    sodium().memzero(full);
+    return secret;
   }
 
   /** An independent copy, so one initiator state can read replies from several devices. */

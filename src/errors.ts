@@ -44,7 +44,9 @@ export type ErrorCode =
   /** The user or OS refused camera access. */
   | 'CAMERA_PERMISSION_DENIED'
   /** No usable microphone or camera, or capture failed. */
-  | 'MEDIA_UNAVAILABLE';
+  | 'MEDIA_UNAVAILABLE'
+  /** Frame encryption was required but this runtime or the peer cannot do it. */
+  | 'E2EE_UNAVAILABLE';
 
 /**
  * The only error type sealcall throws or reports. `code` is stable; `message` is for humans and

@@ -1,3 +1,4 @@
+import type { FrameCounters } from '../crypto/frame/types.js';
 import type { CallMedia, IceCandidate } from '../protocol/messages.js';
 
 /**
@@ -49,4 +50,32 @@ export interface StatsReport {
   type: string;
   timestamp: number;
   [field: string]: unknown;
+}
+
+/** How this runtime can reach encoded frames, if at all. */
+export type FrameTransformApi = 'script-transform' | 'encoded-streams';
+
+/**
+ * Attaches frame encryption to one peer connection's senders and receivers. The PeerSession
+ * calls it at the right moments (before any frame flows); the call layer installs keys.
+ */
+export interface FrameProtector {
+  /** Which API it uses. */
+  readonly api: FrameTransformApi;
+  /** Settings the peer connection must be created with (e.g. `encodedInsertableStreams`). */
+  readonly rtcConfiguration: Record<string, unknown>;
+  /** Protects an outgoing track's frames. Called right after the track is added. */
+  protectSender(sender: RTCRtpSender, kind: 'audio' | 'video'): void;
+  /** Unprotects an incoming track's frames. Called as soon as the receiver exists. */
+  protectReceiver(receiver: RTCRtpReceiver, kind: 'audio' | 'video'): void;
+  /** Installs the key for frames this side sends (`kid` increases on rotation). */
+  setSendKey(kid: number, baseKey: Uint8Array): Promise<void>;
+  /** Installs a key for frames the peer sends. */
+  setReceiveKey(kid: number, baseKey: Uint8Array): Promise<void>;
+  /** Counters of both directions, summed over tracks. */
+  counters(): Promise<{ send: FrameCounters; receive: FrameCounters }>;
+  /** Resolves once a received frame was decrypted; rejects with `E2EE_UNAVAILABLE` after `timeoutMs`. */
+  verified(timeoutMs: number): Promise<void>;
+  /** Stops the worker and wipes its keys. */
+  close(): void;
 }

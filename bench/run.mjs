@@ -164,6 +164,7 @@ async function main() {
   const wallMs = performance.now() - started;
   writeSection(OUTPUT, 'setup', render(machine, results, traces, wallMs));
   console.log(`\nwrote ${OUTPUT} (${(wallMs / 1000).toFixed(1)} s)`);
+  await (await import('./frame.mjs')).runFrameBench(); // the "frame" section: SFrame cost per frame
 }
 
 main().then(

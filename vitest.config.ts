@@ -6,6 +6,9 @@ export default defineConfig({
     setupFiles: ['test/setup.ts'],
     // @roamhq/wrtc crashes under worker threads; every file runs in its own forked process.
     pool: 'forks',
+    // One file at a time: on a 2-core machine the suite takes as long either way (it waits on
+    // timers and sockets), and real WebRTC and Chromium are steadier without a neighbour.
+    fileParallelism: false,
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

@@ -46,7 +46,31 @@ export type ErrorCode =
   /** No usable microphone or camera, or capture failed. */
   | 'MEDIA_UNAVAILABLE'
   /** Frame encryption was required but this runtime or the peer cannot do it. */
-  | 'E2EE_UNAVAILABLE';
+  | 'E2EE_UNAVAILABLE'
+  /** The CallKit provider (or react-native-callkeep's `setup()`) did not become ready in time (3 s by default). */
+  | 'CALLKIT_NOT_READY'
+  /** The OS refused to show a call (Do Not Disturb, block list, duplicate UUID, not entitled, …). */
+  | 'CALLKIT_REPORT_FAILED'
+  /** The CallKit provider was reset by the OS: every call it showed is gone and the request was dropped. */
+  | 'CALLKIT_RESET'
+  /** A contact address (`sc1:…`) is malformed, of an unknown version, or holds keys of the wrong length. */
+  | 'BAD_ADDRESS'
+  /** The WebSocket transport is disconnected and its outgoing buffer (`maxBuffered`) is full. */
+  | 'TRANSPORT_BUFFER_FULL'
+  /** The relay could not be reached, or was lost and every reconnect attempt failed. */
+  | 'RELAY_UNREACHABLE'
+  /** The relay knows no such queue: the contact's address is stale, or the queue was deleted. */
+  | 'QUEUE_NOT_FOUND'
+  /** The recipient's queue on the relay is full (too many unacknowledged messages); retry later. */
+  | 'QUEUE_FULL'
+  /** The relay throttled this connection for sending too many frames. */
+  | 'RATE_LIMITED'
+  /** The relay refused a command: bad signature, malformed or unsupported frame. A bug or version mismatch, not a network fault. */
+  | 'RELAY_ERROR'
+  /** The relay server could not listen on the requested host and port. */
+  | 'RELAY_LISTEN_FAILED'
+  /** The relay's `storePath` snapshot could not be read, parsed or written. */
+  | 'RELAY_STORE_FAILED';
 
 /**
  * The only error type sealcall throws or reports. `code` is stable; `message` is for humans and

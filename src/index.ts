@@ -35,3 +35,18 @@ export * from './protocol/messages.js';
 
 export type { ChatTransport, PeerId } from './transport/chat-transport.js';
 export { fromTextTransport, TEXT_PREFIX, type TextChatTransport } from './transport/text-transport.js';
+export {
+  WebSocketTransport,
+  UNKNOWN_SENDER_PREFIX,
+  type WebSocketTransportOptions,
+  type WebSocketTransportEvents,
+} from './transport/websocket-transport.js';
+export type { TransportStatus } from './transport/relay-link.js';
+export { encodeAddress, decodeAddress, ADDRESS_PREFIX, type ContactAddress } from './transport/address.js';
+export type { QueueState } from './transport/queue-state.js';
+export type { BackoffOptions } from './transport/backoff.js';
+export type { WebSocketConstructor, WebSocketLike } from './transport/websocket-like.js';
+
+export type { FrameEncryptionPolicy } from './call/frame-policy.js';
+export { FRAME_SUITES, type FrameSuiteName, type FrameCounters, type FrameDropReason } from './crypto/frame/types.js';
+export type { FrameProtector, FrameTransformApi, MediaPath } from './session/types.js';

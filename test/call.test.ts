@@ -13,8 +13,10 @@ function setup(network: MemoryNetworkOptions = {}, defaults = {}): Harness {
 }
 
 afterEach(async () => {
-  await harness?.close();
+  // Sinks and sources first: tearing down a peer connection under a live RTCAudioSink is the
+  // riskiest path through @roamhq/wrtc's native code.
   for (const m of media.splice(0)) m.stop();
+  await harness?.close();
 });
 
 describe('calls over MemoryNetwork with real @roamhq/wrtc', () => {
@@ -81,6 +83,18 @@ describe('calls over MemoryNetwork with real @roamhq/wrtc', () => {
     // There is no camera in an audio call: the confirmed state says so.
     expect(await aliceCall.setVideoEnabled(true)).toBe(false);
     expect(await aliceCall.setAudioMuted(false)).toBe(false);
+  });
+
+  it('applies a mute chosen while ringing once the call is answered', async () => {
+    const h = setup();
+    const { aliceCall, bobCall } = await ringingPair(h);
+    expect(await bobCall.setAudioMuted(true)).toBe(true);
+    const muted = new Promise((resolve) => aliceCall.on('remote-media', (m) => m.audioMuted && resolve(m)));
+    await bobCall.accept();
+    await reach(bobCall, 'connected');
+    expect(bobCall.localStream!.getAudioTracks().every((t) => !t.enabled)).toBe(true);
+    expect(bobCall.audioMuted).toBe(true);
+    await muted;
   });
 
   it('ends rejected on both sides when the callee declines', async () => {

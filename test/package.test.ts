@@ -48,7 +48,7 @@ describe('package.json', () => {
     return [];
   }
 
-  for (const subpath of ['.', './testing']) {
+  for (const subpath of ['.', './testing', './callkit', './relay']) {
     for (const condition of ['import', 'require'] as const) {
       it(`exports["${subpath}"].${condition} points at files that exist`, () => {
         requireBuild();
@@ -141,10 +141,11 @@ describe('bundles are platform neutral', () => {
     expect(nodeBuiltins(`import p from 'pathe'; import c from 'crypto-js';`)).toEqual([]);
   });
 
-  it('dist/index.js, dist/index.cjs, dist/testing.js, dist/testing.cjs and their chunks import no Node built-ins', () => {
+  it('the core, testing and callkit bundles and their chunks import no Node built-ins (the relay may)', () => {
     requireBuild();
-    const files = bundleFiles(['index.js', 'index.cjs', 'testing.js', 'testing.cjs']);
-    expect(files).toEqual(expect.arrayContaining(['index.js', 'index.cjs', 'testing.js', 'testing.cjs']));
+    const entries = ['index.js', 'index.cjs', 'testing.js', 'testing.cjs', 'callkit.js', 'callkit.cjs'];
+    const files = bundleFiles(entries);
+    expect(files).toEqual(expect.arrayContaining(entries));
     for (const file of files) {
       const source = readFileSync(join(DIST, file), 'utf8');
       expect(nodeBuiltins(source), `Node built-ins imported by dist/${file}`).toEqual([]);

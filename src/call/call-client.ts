@@ -13,6 +13,9 @@ import type { PeerId } from '../transport/chat-transport.js';
 import { Call, type MediaOptions } from './call.js';
 import type { CallContext } from './call-context.js';
 import { isLive } from './call-state.js';
+import { createFrameProtector, detectFrameTransformApi } from '../session/frame-protector.js';
+import type { FrameSuiteName } from '../crypto/frame/types.js';
+import { DEFAULT_FRAME_SUITES, e2eeUnavailable } from './frame-policy.js';
 import { DEFAULTS, type CallClientOptions, type ResolvedOptions } from './options.js';
 
 /** Events of a {@link CallClient}. */
@@ -43,15 +46,25 @@ export class CallClient extends EventEmitter<CallClientEvents> {
   private readonly options: ResolvedOptions;
   private readonly unsubscribe: () => void;
   private readonly context: CallContext;
+  /** Frame-encryption suites this client can offer in this runtime (empty: none). */
+  private readonly frameSuites: FrameSuiteName[];
   private closed = false;
 
   private constructor(options: ResolvedOptions, private readonly input: CallClientOptions) {
     super();
     this.options = options;
     this.cancelled = new ExpiringMap({ ttlMs: options.endedCallMemoryMs, maxEntries: 1000, now: options.now });
+    const makeProtector =
+      options.frameProtector ??
+      ((suite) => createFrameProtector({ suite, ...(options.frameWorkerUrl ? { workerUrl: options.frameWorkerUrl } : {}) }));
+    const canProtectFrames =
+      options.frameEncryption !== 'disabled' && (options.frameProtector !== undefined || detectFrameTransformApi() !== undefined);
+    this.frameSuites = canProtectFrames ? [...options.frameSuites] : [];
     this.context = {
       options,
       transport: input.transport,
+      frameSuites: this.frameSuites,
+      createFrameProtector: makeProtector,
       send: (to, envelope) => input.transport.send(to, envelope),
       cancel: (peer, callId, cancel) => this.sendCancel(peer, callId, cancel),
       warn: (error, quiet) => this.warn(error, quiet),
@@ -79,6 +92,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       identity: options.identity,
       transport: options.transport,
       contacts: options.contacts,
+      frameSuites: options.frameSuites ?? DEFAULT_FRAME_SUITES,
       iceServers: options.iceServers ?? [],
       replayCache: options.replayCache ?? new ReplayCache(),
     };
@@ -88,6 +102,20 @@ export class CallClient extends EventEmitter<CallClientEvents> {
   /** The calls in progress. */
   get activeCalls(): Call[] {
     return [...this.calls.values()];
+  }
+
+  /** How long invitations ring (the `ringTimeoutMs` option), e.g. for a CallKit bridge. */
+  get ringTimeoutMs(): number {
+    return this.options.ringTimeoutMs;
+  }
+
+  /**
+   * Hands the client a payload that arrived outside the transport, exactly as if the transport
+   * had delivered it: typically the sealed invitation carried by a VoIP push. Duplicates (the
+   * same invitation later arriving over the transport too) are recognised and dropped.
+   */
+  deliver(from: PeerId, payload: Uint8Array): void {
+    this.route(from, payload);
   }
 
   /**
@@ -105,6 +133,9 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       return ringing;
     }
     if (this.activeCalls.some((c) => isLive(c.state))) throw new SealcallError('INVALID_STATE', 'already in a call');
+    if (this.options.frameEncryption === 'required' && this.frameSuites.length === 0) {
+      throw e2eeUnavailable('this runtime cannot encrypt frames');
+    }
     const media = options.media ?? (options.video ? 'video' : 'audio');
     const handshake = new OutgoingHandshake({ identity: this.options.identity, remotePublicKey: remoteKey });
     const call = new Call(this.context, { peer, direction: 'outgoing', callId: handshake.callId, media });
@@ -114,7 +145,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       callId: call.id,
       seq: 0,
       media,
-      capabilities: { frameEncryption: [] },
+      capabilities: { frameEncryption: this.frameSuites },
       sentAt: this.options.now(),
       lifetimeMs: Math.min(this.options.ringTimeoutMs, LIMITS.inviteLifetimeMs),
     });
@@ -192,7 +223,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       incoming.respond(
         encodeMessage(
           type === 'ringing'
-            ? { type, callId: invite.callId, seq: 0, capabilities: { frameEncryption: [] } }
+            ? { type, callId: invite.callId, seq: 0, capabilities: { frameEncryption: this.frameSuites } }
             : { type, callId: invite.callId, seq: 0 },
         ),
       );
@@ -202,7 +233,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     if (outgoing) {
       if (invite.callId < outgoing.id) {
         const { session, envelope: answer } = reply('ringing');
-        void outgoing.adopt(from, session, answer);
+        void outgoing.adopt(from, session, invite, answer);
       } else {
         incoming.dispose(); // the peer adopts our call when our invitation reaches it
       }
@@ -217,8 +248,8 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     const { session, envelope: ringing } = reply('ringing');
     const call = new Call(this.context, { peer: from, direction: 'incoming', callId: invite.callId, media: invite.media });
     this.calls.set(call.id, call);
-    void call.ring(from, session, invite, ringing);
-    this.emit('incoming', call);
+    if (call.ring(from, session, invite, ringing)) this.emit('incoming', call);
+    else this.warn(e2eeUnavailable('an invitation could not use frame encryption'));
   }
 
   /** An invitation must match its envelope and be fresh; a stale one never rings. */

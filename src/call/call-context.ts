@@ -1,5 +1,7 @@
 import type { ErrorCode } from '../errors.js';
+import type { FrameSuiteName } from '../crypto/frame/types.js';
 import type { CancelReason } from '../protocol/messages.js';
+import type { FrameProtector } from '../session/types.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import type { Call } from './call.js';
 import type { ResolvedOptions } from './options.js';
@@ -8,6 +10,10 @@ import type { ResolvedOptions } from './options.js';
 export interface CallContext {
   readonly options: ResolvedOptions;
   readonly transport: ChatTransport;
+  /** Frame-encryption suites this client offers (empty: none), most preferred first. */
+  readonly frameSuites: readonly FrameSuiteName[];
+  /** A frame protector for one peer connection, or undefined if none can be made. */
+  createFrameProtector(suite: FrameSuiteName): FrameProtector | undefined;
   /** Sends an envelope on the chat transport. */
   send(to: PeerId, envelope: Uint8Array): Promise<void>;
   /** Sends a one-shot cancel to every device of `peer`; failures are reported, not thrown. */

@@ -2,9 +2,11 @@ import { EventEmitter } from 'eventemitter3';
 import { isSealcallError, SealcallError } from '../errors.js';
 import type { OutgoingHandshake } from '../crypto/signaling-handshake.js';
 import type { SignalingSession } from '../crypto/signaling-session.js';
+import type { FrameCounters, FrameSuiteName } from '../crypto/frame/types.js';
 import { decodeMessage } from '../protocol/codec.js';
 import type {
   CallMedia,
+  Capabilities,
   CancelMessage,
   CancelReason,
   EndReason,
@@ -16,6 +18,7 @@ import { acquireLocalMedia, setTracksEnabled, stopStream } from '../session/medi
 import type { MediaPath, StatsReport } from '../session/types.js';
 import { nextState, type CallEvent, type CallState } from './call-state.js';
 import type { CallContext } from './call-context.js';
+import { e2eeUnavailable, negotiateSuite } from './frame-policy.js';
 import { MediaConnection } from './media-connection.js';
 import { SignalingChannel, type ChannelMessage } from './signaling-channel.js';
 import { PeerDevices } from './peer-devices.js';
@@ -56,6 +59,8 @@ export interface CallEvents {
   data: (data: Uint8Array) => void;
   /** The peer muted, unmuted, or switched its camera. */
   'remote-media': (media: RemoteMediaState) => void;
+  /** This side's confirmed microphone/camera state changed (after `setAudioMuted`/`setVideoEnabled`). */
+  'local-media': (media: RemoteMediaState) => void;
   /** The call is over; emitted once, last. */
   ended: (ended: CallEnded) => void;
 }
@@ -86,7 +91,10 @@ export class Call extends EventEmitter<CallEvents> {
   private remoteMediaState: RemoteMediaState | undefined;
   private muted = false;
   private camera = false;
-  private mediaRequest: { audio: boolean; video: boolean };
+  /** What the user last asked for; applied to tracks that arrive later (mute before answering). */
+  private wanted: { muted?: boolean; camera?: boolean } = {};
+  /** The frame-encryption suite agreed with the chosen device (undefined: DTLS-SRTP only). */
+  private suite: FrameSuiteName | undefined;
   private readonly timers = new Timers<'ring'>();
 
   /** @internal Use `CallClient.call()`; incoming calls come from the client's `incoming` event. */
@@ -100,7 +108,6 @@ export class Call extends EventEmitter<CallEvents> {
     this.role = init.direction === 'outgoing' ? 'caller' : 'callee';
     this.callId = init.callId;
     this.media = init.media;
-    this.mediaRequest = { audio: true, video: init.media === 'video' };
   }
 
   /** The call id (32 hex digits). It changes once if glare resolution adopts the peer's call. */
@@ -113,11 +120,32 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   /**
-   * How media is protected: `'transport'` is DTLS-SRTP keyed end to end (its fingerprints travel
-   * in the authenticated signaling).
+   * How media is protected end to end. `'frame'`: every encoded frame is encrypted with keys
+   * from this call's handshake (SFrame), on top of DTLS-SRTP. `'transport'`: DTLS-SRTP alone,
+   * still end to end because its fingerprints travel in the authenticated signaling. Known once
+   * both sides' capabilities are (the callee's ringing reply; the invitation for the callee).
    */
-  get e2ee(): 'transport' {
-    return 'transport';
+  get e2ee(): 'frame' | 'transport' {
+    return this.suite ? 'frame' : 'transport';
+  }
+
+  /** Frames encrypted, decrypted and dropped (by reason) so far; undefined without frame encryption. */
+  async frameCounters(): Promise<{ send: FrameCounters; receive: FrameCounters } | undefined> {
+    return this.connection?.frameCounters();
+  }
+
+  /**
+   * Switches this side's frame key to the next one (a one-way ratchet, new key id) and tells
+   * the peer, who keeps the old key for a grace period. Resolves with the new key id.
+   */
+  async rotateFrameKey(): Promise<number> {
+    const connection = this.connection;
+    if (!connection || !this.suite || (this.current !== 'connected' && this.current !== 'reconnecting')) {
+      throw new SealcallError('INVALID_STATE', 'frame keys rotate during a connected call with frame encryption');
+    }
+    const kid = await connection.rotateFrameKey();
+    this.sendSignal({ type: 'key-update', kid });
+    return kid;
   }
 
   /** Tracks this side sends, once known. */
@@ -179,17 +207,21 @@ export class Call extends EventEmitter<CallEvents> {
     await this.endByUser('hangup');
   }
 
-  /** Mutes or unmutes the microphone; resolves with the state the tracks confirm. */
+  /**
+   * Mutes or unmutes the microphone; resolves with the state the tracks confirm (muted while
+   * there is no track yet). A choice made before media exists, e.g. muting while ringing, is
+   * applied to the tracks when they arrive.
+   */
   async setAudioMuted(muted: boolean): Promise<boolean> {
-    this.muted = !setTracksEnabled(this.stream, 'audio', !muted);
-    this.announceMedia();
+    this.wanted.muted = muted;
+    this.applyLocalMedia(!setTracksEnabled(this.stream, 'audio', !muted), this.camera);
     return this.muted;
   }
 
   /** Turns the camera on or off; resolves with the state the tracks confirm. */
   async setVideoEnabled(enabled: boolean): Promise<boolean> {
-    this.camera = setTracksEnabled(this.stream, 'video', enabled);
-    this.announceMedia();
+    this.wanted.camera = enabled;
+    this.applyLocalMedia(this.muted, setTracksEnabled(this.stream, 'video', enabled));
     return this.camera;
   }
 
@@ -230,19 +262,29 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   /** @internal Callee: the invitation was opened; reply "ringing" and ring. */
-  async ring(from: PeerId, session: SignalingSession, invite: InviteMessage, reply: Uint8Array): Promise<void> {
-    this.useChannel(from, session);
+  /**
+   * @internal Callee: the invitation was opened; reply "ringing" and ring. Returns false when
+   * the call cannot be taken (frame encryption required but impossible): it then ended at once.
+   */
+  ring(from: PeerId, session: SignalingSession, invite: InviteMessage, reply: Uint8Array): boolean {
+    const channel = this.useChannel(from, session, invite.capabilities);
+    this.suite = negotiateSuite(invite.capabilities.frameEncryption, this.context.frameSuites);
     this.move('invite-received');
+    void this.sendReply(from, reply);
+    if (this.context.options.frameEncryption === 'required' && !this.suite) {
+      this.finish('media-failed', { error: e2eeUnavailable('the caller cannot encrypt frames'), notify: channel });
+      return false;
+    }
     const ringMs = Math.min(this.context.options.ringTimeoutMs, invite.lifetimeMs);
     this.timers.set('ring', ringMs, () => this.finish('no-answer'));
-    await this.sendReply(from, reply);
+    return true;
   }
 
   /**
    * @internal Glare: both called each other and the peer's call id won. This outgoing call turns
    * into the answering side of the peer's call and accepts it with the media already acquired.
    */
-  async adopt(from: PeerId, session: SignalingSession, reply: Uint8Array): Promise<void> {
+  async adopt(from: PeerId, session: SignalingSession, invite: InviteMessage, reply: Uint8Array): Promise<void> {
     const previousId = this.callId;
     this.context.cancel(this.peer, previousId, { reason: 'cancelled' });
     this.handshake?.dispose();
@@ -251,7 +293,8 @@ export class Call extends EventEmitter<CallEvents> {
     this.role = 'callee';
     this.callId = session.callId;
     this.context.renamed(this, previousId);
-    this.useChannel(from, session);
+    this.useChannel(from, session, invite.capabilities);
+    this.suite = negotiateSuite(invite.capabilities.frameEncryption, this.context.frameSuites);
     this.timers.clear('ring');
     this.move('accepted');
     await this.sendReply(from, reply);
@@ -273,18 +316,24 @@ export class Call extends EventEmitter<CallEvents> {
       this.context.warn(error, 'REPLAYED');
       return;
     }
-    const channel = new SignalingChannel(reply.session, from, this.context.transport);
     let message: Message;
     try {
       message = decodeMessage(reply.payload);
       if (message.callId !== this.callId || message.seq !== 0) throw new SealcallError('BAD_MESSAGE', 'reply does not match the call');
     } catch (error) {
-      channel.dispose();
+      reply.session.dispose();
       this.context.warn(error);
       return;
     }
+    const capabilities = message.type === 'ringing' ? message.capabilities : { frameEncryption: [] };
+    const channel = new SignalingChannel(reply.session, from, this.context.transport, capabilities);
     switch (message.type) {
       case 'ringing': {
+        if (this.context.options.frameEncryption === 'required' && !negotiateSuite(this.context.frameSuites, capabilities.frameEncryption)) {
+          channel.dispose();
+          this.finish('media-failed', { error: e2eeUnavailable('the callee cannot encrypt frames'), cancel: 'cancelled' });
+          return;
+        }
         const held = this.devices.add(channel);
         if (this.devices.size === 1) this.emit('ringing');
         for (const h of held) this.handleTransport(h.from, h.envelope, channel.tag);
@@ -342,6 +391,7 @@ export class Call extends EventEmitter<CallEvents> {
       case 'offer':
         if (this.role !== 'caller' || this.current !== 'outgoing') break;
         this.devices.select(channel);
+        this.suite = negotiateSuite(this.context.frameSuites, channel.capabilities.frameEncryption);
         // Every other device of the peer stops ringing; the chosen one ignores this.
         this.context.cancel(this.peer, this.callId, { reason: 'answered-elsewhere', keepSession: channel.tag });
         this.timers.clear('ring');
@@ -365,7 +415,8 @@ export class Call extends EventEmitter<CallEvents> {
         this.onRemoteEnd(channel, message.reason);
         return;
       case 'key-update':
-        return; // frame keys arrive with frame encryption; nothing to rotate on transport-only calls
+        this.connection?.followFrameKey(message.kid).catch((error: unknown) => this.context.warn(error));
+        return;
       default:
         break;
     }
@@ -386,6 +437,17 @@ export class Call extends EventEmitter<CallEvents> {
 
   private startSession(role: 'offerer' | 'answerer'): void {
     const notify = () => this.devices.selected;
+    const channel = this.devices.selected;
+    let frame: ConstructorParameters<typeof MediaConnection>[4];
+    if (this.suite && channel) {
+      const protector = this.context.createFrameProtector(this.suite);
+      if (!protector) {
+        // The peer will encrypt its frames either way: failing closed is the only safe answer.
+        this.finish('media-failed', { error: e2eeUnavailable('the frame worker could not start'), notify: channel });
+        return;
+      }
+      frame = { protector, baseKeys: channel.frameBaseKeys() };
+    }
     try {
       this.connection = new MediaConnection(role, this.stream, this.context.options, {
         send: (message) => this.sendSignal(message),
@@ -402,7 +464,8 @@ export class Call extends EventEmitter<CallEvents> {
           this.emit('track', track, stream);
         },
         data: (data) => this.emit('data', data),
-      });
+        warn: (error) => this.context.warn(error),
+      }, frame);
     } catch (error) {
       this.finish('media-failed', { error: asSealcallError(error), notify: notify() });
     }
@@ -414,6 +477,15 @@ export class Call extends EventEmitter<CallEvents> {
     channel.send(message).catch((error: unknown) => this.finish('transport-failed', { error: asSealcallError(error) }));
   }
 
+  private applyLocalMedia(muted: boolean, camera: boolean): void {
+    const changed = muted !== this.muted || camera !== this.camera;
+    this.muted = muted;
+    this.camera = camera;
+    if (!changed) return;
+    this.announceMedia();
+    this.emit('local-media', { audioMuted: muted, videoEnabled: camera });
+  }
+
   private announceMedia(): void {
     if (this.current !== 'connected' && this.current !== 'reconnecting') return;
     this.sendSignal({ type: 'media-state', audioMuted: this.muted, videoEnabled: this.camera });
@@ -422,12 +494,11 @@ export class Call extends EventEmitter<CallEvents> {
   private async obtainMedia(options: MediaOptions): Promise<void> {
     const audio = options.audio ?? true;
     const video = options.video ?? this.media === 'video';
-    this.mediaRequest = { audio, video };
     try {
       if (options.stream) {
         this.stream = options.stream;
       } else if (audio || video) {
-        this.stream = await acquireLocalMedia(this.mediaRequest, this.context.options.wrtc);
+        this.stream = await acquireLocalMedia({ audio, video }, this.context.options.wrtc);
         this.ownsStream = true;
       }
     } catch (error) {
@@ -436,14 +507,17 @@ export class Call extends EventEmitter<CallEvents> {
       throw failure;
     }
     if (this.hasEnded()) this.releaseMedia();
-    this.muted = !setTracksEnabled(this.stream, 'audio', true);
-    this.camera = setTracksEnabled(this.stream, 'video', true);
+    this.applyLocalMedia(
+      !setTracksEnabled(this.stream, 'audio', !(this.wanted.muted ?? false)),
+      setTracksEnabled(this.stream, 'video', this.wanted.camera ?? true),
+    );
   }
 
-  private useChannel(from: PeerId, session: SignalingSession): void {
-    const channel = new SignalingChannel(session, from, this.context.transport);
+  private useChannel(from: PeerId, session: SignalingSession, capabilities: Capabilities): SignalingChannel {
+    const channel = new SignalingChannel(session, from, this.context.transport, capabilities);
     this.devices.add(channel);
     this.devices.select(channel);
+    return channel;
   }
 
   private async sendReply(from: PeerId, reply: Uint8Array): Promise<void> {

@@ -1,7 +1,10 @@
-import { SealcallError } from '../errors.js';
+import { isSealcallError, SealcallError } from '../errors.js';
+import type { FrameCounters } from '../crypto/frame/types.js';
+import type { FrameBaseKeys } from '../crypto/signaling-session.js';
 import type { EndReason, Message } from '../protocol/messages.js';
 import { PeerSession } from '../session/peer-session.js';
-import type { IceHealth, MediaPath, SessionSignal, StatsReport } from '../session/types.js';
+import type { FrameProtector, IceHealth, MediaPath, SessionSignal, StatsReport } from '../session/types.js';
+import { FrameKeys } from './frame-keys.js';
 import type { ResolvedOptions } from './options.js';
 import type { ChannelMessage } from './signaling-channel.js';
 import { Timers } from './timers.js';
@@ -22,6 +25,14 @@ export interface MediaConnectionHooks {
   peerLeft(): void;
   track(track: MediaStreamTrack, stream: MediaStream): void;
   data(data: Uint8Array): void;
+  /** Something went wrong that does not end the call. */
+  warn(error: SealcallError): void;
+}
+
+/** Frame encryption for a connection: the protector and this session's base keys. */
+export interface FrameSetup {
+  protector: FrameProtector;
+  baseKeys: FrameBaseKeys;
 }
 
 /** The signaling messages that drive a media connection. */
@@ -37,6 +48,7 @@ type TimerName = 'connect' | 'ice-restart' | 'ice-fail' | 'remote-close';
 export class MediaConnection {
   private readonly session: PeerSession;
   private readonly timers = new Timers<TimerName>();
+  private readonly frame: { protector: FrameProtector; keys: FrameKeys } | undefined;
   private closed = false;
 
   /** @throws SealcallError when no peer connection can be made. */
@@ -45,7 +57,14 @@ export class MediaConnection {
     stream: MediaStream | undefined,
     private readonly options: ResolvedOptions,
     private readonly hooks: MediaConnectionHooks,
+    frame?: FrameSetup,
   ) {
+    if (frame) {
+      const keys = new FrameKeys(frame.protector, frame.baseKeys);
+      this.frame = { protector: frame.protector, keys };
+      // Frames sent before the key lands are dropped (fail closed); it lands long before ICE is up.
+      keys.install().catch((error: unknown) => hooks.failed('media-failed', asE2eeError(error)));
+    }
     this.session = new PeerSession({
       role,
       ...(options.wrtc ? { wrtc: options.wrtc } : {}),
@@ -54,12 +73,14 @@ export class MediaConnection {
       ...(stream ? { stream } : {}),
       gatherWindowMs: options.gatherWindowMs,
       batchMs: options.candidateBatchMs,
+      ...(frame ? { frameProtector: frame.protector } : {}),
     });
     this.timers.set('connect', options.connectTimeoutMs, () => hooks.failed('connect-timeout'));
     this.session.on('signal', (signal) => this.onSignal(signal));
     this.session.on('connected', () => {
       this.timers.clear('connect');
       hooks.connected();
+      this.verifyFrames();
     });
     this.session.on('ice', (health) => this.onIce(health));
     this.session.on('track', (track, s) => hooks.track(track, s));
@@ -102,11 +123,43 @@ export class MediaConnection {
     return this.session.path();
   }
 
-  /** Stops every timer and closes the peer connection. Idempotent. */
+  /** Frame counters of both directions, or undefined without frame encryption. */
+  async frameCounters(): Promise<{ send: FrameCounters; receive: FrameCounters } | undefined> {
+    return this.frame?.protector.counters();
+  }
+
+  /** Moves the sending frame key one step; resolves with the key id to announce. */
+  rotateFrameKey(): Promise<number> {
+    if (!this.frame) return Promise.reject(new SealcallError('INVALID_STATE', 'no frame encryption on this call'));
+    return this.frame.keys.rotateSend();
+  }
+
+  /** Follows the peer's key rotation to key id `kid`. */
+  async followFrameKey(kid: number): Promise<void> {
+    await this.frame?.keys.followReceive(kid);
+  }
+
+  /** Stops every timer, closes the peer connection and wipes frame keys. Idempotent. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     this.timers.clearAll();
     this.session.destroy();
+    this.frame?.keys.dispose();
+    this.frame?.protector.close();
+  }
+
+  /**
+   * Once connected, checks that frames really pass the receiving transform. With frame
+   * encryption required, a call whose frames never decrypt ends; otherwise the app is warned.
+   */
+  private verifyFrames(): void {
+    this.frame?.protector.verified(this.options.frameVerifyTimeoutMs).catch((error: unknown) => {
+      if (this.closed) return;
+      const failure = asE2eeError(error);
+      if (this.options.frameEncryption === 'required') this.hooks.failed('media-failed', failure);
+      else this.hooks.warn(failure);
+    });
   }
 
   private onSignal(signal: SessionSignal): void {
@@ -150,4 +203,8 @@ export class MediaConnection {
     // Failed: restart now. Disconnected: give ICE a short grace to recover on its own first.
     this.timers.set('ice-restart', health === 'failed' ? 0 : this.options.iceRestartDelayMs, () => this.session.restartIce());
   }
+}
+
+function asE2eeError(error: unknown): SealcallError {
+  return isSealcallError(error) ? error : new SealcallError('E2EE_UNAVAILABLE', 'frame encryption failed', { cause: error });
 }

@@ -1,7 +1,9 @@
+import type { FrameSuiteName } from '../crypto/frame/types.js';
 import type { Identity } from '../crypto/identity.js';
 import type { ReplayCache } from '../crypto/replay-cache.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
-import type { WebRtcImplementation } from '../session/types.js';
+import type { FrameProtector, WebRtcImplementation } from '../session/types.js';
+import type { FrameEncryptionPolicy } from './frame-policy.js';
 
 /** The app's contacts: peer id → X25519 public key. */
 export type Contacts = Record<PeerId, Uint8Array> | ((peer: PeerId) => Uint8Array | undefined);
@@ -44,13 +46,34 @@ export interface CallClientOptions {
    * after a cold start) so a replay cannot ring after a restart. Default a new in-memory cache.
    */
   replayCache?: ReplayCache;
+  /**
+   * Frame encryption (SFrame over insertable streams): `'preferred'` (default) uses it when both
+   * sides can, `'required'` ends calls that cannot with `E2EE_UNAVAILABLE`, `'disabled'` never.
+   */
+  frameEncryption?: FrameEncryptionPolicy;
+  /** Suites offered, most preferred first. Default `['chacha20poly1305', 'aes128gcm']`. */
+  frameSuites?: FrameSuiteName[];
+  /**
+   * URL of sealcall's frame worker script (`sealcall/frame-worker`). The browser build finds it
+   * next to itself; other builds need it to encrypt frames.
+   */
+  frameWorkerUrl?: string | URL;
+  /**
+   * Makes the frame protector of each call instead of sealcall's worker-based one: for runtimes
+   * with their own frame crypto (e.g. a native module) and for tests (`FakeFrameProtector`).
+   * Giving it counts as support for frame encryption.
+   */
+  frameProtector?: (suite: FrameSuiteName) => FrameProtector | undefined;
+  /** How long after connecting frames must have decrypted before frame encryption counts as failed. Default 10,000 ms. */
+  frameVerifyTimeoutMs?: number;
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number;
 }
 
 /** Options with every default applied. */
-export type ResolvedOptions = Required<Omit<CallClientOptions, 'wrtc' | 'iceServers' | 'replayCache'>> &
-  Pick<CallClientOptions, 'wrtc'> & { iceServers: RTCIceServer[]; replayCache: ReplayCache };
+type Optional = 'wrtc' | 'iceServers' | 'replayCache' | 'frameWorkerUrl' | 'frameProtector';
+export type ResolvedOptions = Required<Omit<CallClientOptions, Optional>> &
+  Pick<CallClientOptions, 'wrtc' | 'frameWorkerUrl' | 'frameProtector'> & { iceServers: RTCIceServer[]; replayCache: ReplayCache };
 
 export const DEFAULTS = {
   iceTransportPolicy: 'all',
@@ -61,5 +84,7 @@ export const DEFAULTS = {
   gatherWindowMs: 200,
   candidateBatchMs: 300,
   remoteEndGraceMs: 5_000,
+  frameEncryption: 'preferred',
+  frameVerifyTimeoutMs: 10_000,
   endedCallMemoryMs: 10 * 60_000,
 } as const;

@@ -1,7 +1,7 @@
 import { SealcallError } from '../errors.js';
-import type { SignalingSession } from '../crypto/signaling-session.js';
+import type { FrameBaseKeys, SignalingSession } from '../crypto/signaling-session.js';
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';
-import type { Message, OutgoingMessage } from '../protocol/messages.js';
+import type { Capabilities, Message, OutgoingMessage } from '../protocol/messages.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import { MessageOrderer } from './message-orderer.js';
 
@@ -25,6 +25,8 @@ export class SignalingChannel {
     /** Where this device is reached on the chat transport. */
     readonly peer: PeerId,
     private readonly transport: ChatTransport,
+    /** What this device said it supports (in its invitation or ringing reply). */
+    readonly capabilities: Capabilities,
   ) {}
 
   /** The session tag that names this device's session. */
@@ -49,6 +51,11 @@ export class SignalingChannel {
     if (message.seq === 0) throw new SealcallError('BAD_MESSAGE', 'transport message with the handshake’s sequence number');
     if (message.type === 'end') return [message];
     return this.orderer.push(message);
+  }
+
+  /** This session's frame-encryption base keys (fresh copies the caller wipes). */
+  frameBaseKeys(): FrameBaseKeys {
+    return this.session.frameBaseKeys();
   }
 
   /** Wipes the session keys. */

@@ -25,6 +25,8 @@ export class PatchedPeer extends SimplePeer {
   declare _needsNegotiation: () => void;
   /** The next offer restarts ICE. */
   iceRestartPending = false;
+  /** Runs right before every offer and answer is created (frame protection, codec choice). */
+  beforeLocalDescription: (() => void) | undefined;
 
   _onIceStateChange(): void {
     const pc = this._pc;
@@ -43,6 +45,7 @@ export class PatchedPeer extends SimplePeer {
   }
 
   _createOffer(): void {
+    if (!this.destroyed) this.beforeLocalDescription?.();
     if (!this.iceRestartPending) return simplePeer._createOffer.call(this);
     this.iceRestartPending = false;
     const options = this.offerOptions;
@@ -60,7 +63,9 @@ export class PatchedPeer extends SimplePeer {
     if (!pc || this.destroyed || this.destroying) return;
     await pc.setRemoteDescription(new this._wrtc.RTCSessionDescription(description));
     if (this.destroyed || this.destroying) return;
-    if (description.type === 'offer') this._createAnswer();
+    if (description.type !== 'offer') return;
+    this.beforeLocalDescription?.();
+    this._createAnswer();
   }
 
   /** simple-peer leaves its 5 s "ICE complete" timer running after destroy(). */

@@ -2,12 +2,14 @@ import { EventEmitter } from 'eventemitter3';
 import { SealcallError } from '../errors.js';
 import type { CallMedia, IceCandidate } from '../protocol/messages.js';
 import { CandidateBatcher } from './candidate-batcher.js';
+import { FrameAttachment } from './frame-attachment.js';
 import { setTracksEnabled } from './media.js';
 import { PatchedPeer } from './patched-peer.js';
 import { candidateKey, iceUfrag, sdpCandidateKeys } from './sdp.js';
 import { selectedPath } from './stats.js';
 import type {
   CandidateTiming,
+  FrameProtector,
   IceHealth,
   MediaPath,
   SessionSignal,
@@ -30,6 +32,12 @@ export interface PeerSessionOptions extends CandidateTiming {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Local media to send. The session never stops these tracks: whoever captured them does. */
   stream?: MediaStream;
+  /**
+   * Encrypts every frame sent and decrypts every frame received. The session attaches it to each
+   * sender and receiver before any frame flows and limits codecs to those it can protect; the
+   * caller installs keys and closes it (the session does not: counters stay readable after).
+   */
+  frameProtector?: FrameProtector;
 }
 
 /** Events of a {@link PeerSession}. None is emitted after `closed`. */
@@ -95,7 +103,8 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     }
     this.role = options.role;
     this.localStream = options.stream;
-    const config: RTCConfiguration = { iceServers: options.iceServers ?? [] };
+    // The protector's settings (e.g. Chromium's `encodedInsertableStreams`) never override ICE's.
+    const config: RTCConfiguration = { ...options.frameProtector?.rtcConfiguration, iceServers: options.iceServers ?? [] };
     if (options.iceTransportPolicy) config.iceTransportPolicy = options.iceTransportPolicy;
     try {
       this.peer = new PatchedPeer({
@@ -108,6 +117,13 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     } catch (error) {
       if (error instanceof SealcallError) throw error;
       throw new SealcallError('PEER_CONNECTION_FAILED', 'could not create the peer connection', { cause: error });
+    }
+    if (options.frameProtector && this.peer._pc) {
+      // simple-peer added the local tracks in its constructor and makes its first offer a task
+      // later: protecting now comes before any negotiation, let alone any frame.
+      const attachment = new FrameAttachment(this.peer._pc, options.frameProtector);
+      attachment.prepare();
+      this.peer.beforeLocalDescription = () => attachment.prepare();
     }
     this.batcher = new CandidateBatcher(options, (signal) => this.emitOpen('signal', signal));
     this.listen();

@@ -64,9 +64,12 @@ export interface FrameProtector {
   readonly api: FrameTransformApi;
   /** Settings the peer connection must be created with (e.g. `encodedInsertableStreams`). */
   readonly rtcConfiguration: Record<string, unknown>;
-  /** Protects an outgoing track's frames. Called right after the track is added. */
+  /**
+   * Protects an outgoing track's frames. Called once per sender, right after it exists (before
+   * any negotiation). If it throws, the session silences that sender (fail closed).
+   */
   protectSender(sender: RTCRtpSender, kind: 'audio' | 'video'): void;
-  /** Unprotects an incoming track's frames. Called as soon as the receiver exists. */
+  /** Unprotects an incoming track's frames. Called once per receiver, as soon as it exists. */
   protectReceiver(receiver: RTCRtpReceiver, kind: 'audio' | 'video'): void;
   /** Installs the key for frames this side sends (`kid` increases on rotation). */
   setSendKey(kid: number, baseKey: Uint8Array): Promise<void>;

@@ -11,3 +11,13 @@ export {
   type MemoryNetworkStats,
   type ObservedMessage,
 } from '../transport/memory-network.js';
+export { FakeFrameProtector } from './fake-frame-protector.js';
+export {
+  FakeCallKitProvider,
+  type FakeCallKitProviderOptions,
+  type FakeCallKitReport,
+  type FakeCallKitActionKind,
+  type FakeCallKitActionRecord,
+  type FakeOsCall,
+} from './fake-callkit-provider.js';
+export { FakeCallKeep, type FakeCallKeepOptions, type FakeCallKeepCall } from './fake-callkeep.js';

@@ -4,6 +4,7 @@ import type { Call, CallEnded, CallEvents, MediaOptions } from '../../src/call/c
 import type { CallState } from '../../src/call/call-state.js';
 import type { CallClientOptions } from '../../src/call/options.js';
 import { generateIdentity, type Identity } from '../../src/crypto/identity.js';
+import type { ErrorCode, SealcallError } from '../../src/errors.js';
 import { ready } from '../../src/crypto/sodium.js';
 import type { WebRtcImplementation } from '../../src/session/types.js';
 import type { ChatTransport } from '../../src/transport/chat-transport.js';
@@ -15,6 +16,8 @@ export interface User {
   name: string;
   identity: Identity;
   client: CallClient;
+  /** Every warning the client reported, in order. */
+  warnings: SealcallError[];
 }
 
 /** Everything a test made, so `afterEach` can close it all. */
@@ -42,7 +45,9 @@ export class Harness {
       ...options,
     });
     this.clients.push(client);
-    return { name, identity, client };
+    const warnings: SealcallError[] = [];
+    client.on('warning', (w) => warnings.push(w));
+    return { name, identity, client, warnings };
   }
 
   /** Registers a cleanup to run at `close()`. */
@@ -112,4 +117,9 @@ export async function connectedPair(h: Harness, options: PairOptions = {}) {
   await pair.bobCall.accept(options.accept);
   await Promise.all([reach(pair.aliceCall, 'connected'), reach(pair.bobCall, 'connected')]);
   return pair;
+}
+
+/** Resolves once the user's client has reported a warning with `code`. */
+export async function warned(user: User, code: ErrorCode): Promise<void> {
+  while (!user.warnings.some((w) => w.code === code)) await once(user.client, 'warning');
 }

@@ -1,0 +1,363 @@
+import { EventEmitter } from 'eventemitter3';
+import type { CallClient, CallOptions } from '../call/call-client.js';
+import type { Call, MediaOptions } from '../call/call.js';
+import { isSealcallError, SealcallError } from '../errors.js';
+import type { PeerId } from '../transport/chat-transport.js';
+import { DEFAULT_READY_TIMEOUT_MS } from './provider-readiness.js';
+import { PushInbox, type PendingInvitation } from './push-inbox.js';
+import { SessionRegistry } from './session-registry.js';
+import type { CallKitAction, CallKitReceiver, CallKitReporter, SetHeldAction, SetMutedAction, StartCallAction } from './types.js';
+import { normalizeUuid } from './uuid.js';
+
+/** Options of {@link CallKitCoordinator}. */
+export interface CallKitCoordinatorOptions {
+  /**
+   * The client whose calls CallKit shows. A promise is accepted so that a cold start can report
+   * a pushed call before `CallClient.create()` (which loads libsodium) has resolved.
+   */
+  client: CallClient | PromiseLike<CallClient>;
+  /** Where reports go: a CallKit bridge, a `FakeCallKitProvider`, or `NoopCallKitReporter` (CallKit-free mode). */
+  reporter: CallKitReporter;
+  /** How long the provider may take to become ready. Default 3,000 ms (the seed's). */
+  readyTimeoutMs?: number;
+  /** The name shown for a peer. Default: the peer id. */
+  displayName?: (peer: PeerId) => string;
+  /**
+   * The peer a CallKit handle or a push's caller hint names (Recents, Siri, pushes); undefined
+   * refuses it. Default: the handle is the peer id.
+   */
+  peerFromHandle?: (handle: string) => PeerId | undefined;
+  /** Media for a call answered from CallKit. Default: the call's own (audio, plus video for a video call). */
+  answerMedia?: (call: Call) => MediaOptions;
+  /** How long a pushed invitation may ring unopened. Default: the client's `ringTimeoutMs` (30 s). */
+  ringTimeoutMs?: number;
+  /**
+   * How long a delivered push may take to ring before it counts as invalid, stale or replayed
+   * and its CallKit call ends as failed. Default 2,000 ms.
+   */
+  inviteOpenTimeoutMs?: number;
+  /** UUID source, for tests. Default: random version-4 UUIDs. */
+  randomUuid?: () => string;
+}
+
+/** Events of a {@link CallKitCoordinator}. */
+export interface CallKitCoordinatorEvents {
+  /** `call` is now shown by CallKit under `uuid`. */
+  call: (call: Call, uuid: string) => void;
+  /** Something failed without a call to carry it: `CALLKIT_NOT_READY`, `CALLKIT_REPORT_FAILED`, a bad push. */
+  error: (error: SealcallError) => void;
+  /** The OS reset the provider; every call was ended. */
+  reset: () => void;
+  /** The OS (de)activated the call audio session: start or stop call audio (react-native-webrtc's `RTCAudioSession`). */
+  'audio-session': (active: boolean) => void;
+}
+
+interface StartRequest {
+  peer: PeerId;
+  options: CallOptions;
+  resolve: (call: Call) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Owns the mapping between calls and CallKit: a fresh UUID per call session, reports to the OS
+ * through a {@link CallKitReporter}, and the OS's actions as the {@link CallKitReceiver}. It only
+ * subscribes to call events and calls the Call's own methods; the Call stays the source of truth.
+ *
+ * Every OS action is fulfilled or failed exactly once: answer when media is connected (failed if
+ * the call ends first), end when the call has ended, start when the invitation is sent.
+ */
+export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> implements CallKitReceiver {
+  private readonly registry: SessionRegistry;
+  private readonly pushes: PushInbox;
+  private readonly requestedStarts = new Map<string, StartRequest>();
+  private readonly detach: () => void;
+  private readonly clientReady: Promise<CallClient>;
+  private readonly unsubscribeClient: (() => void)[] = [];
+  private disposed = false;
+
+  constructor(options: CallKitCoordinatorOptions) {
+    super();
+    this.registry = new SessionRegistry({
+      ...options,
+      readyTimeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+      onCall: (call, uuid) => this.emit('call', call, uuid),
+      onError: (error) => this.fail(error),
+      onProviderFailed: (error) => {
+        this.rejectStarts(error);
+        this.fail(error);
+      },
+    });
+    this.pushes = new PushInbox(this.registry);
+    this.detach = options.reporter.attach?.(this) ?? (() => {});
+    const client = options.client;
+    this.clientReady = Promise.resolve(client);
+    if (isThenable(client)) {
+      this.clientReady.then(
+        (ready) => this.useClient(ready),
+        (error: unknown) => this.fail(error),
+      );
+    } else {
+      this.useClient(client); // at once, so no invitation can slip past before we listen
+    }
+  }
+
+  /** Resolves once the provider is ready; rejects with `CALLKIT_NOT_READY` after the timeout. */
+  ready(): Promise<void> {
+    return this.registry.readiness.whenReady();
+  }
+
+  /**
+   * Places a call through CallKit: asks the OS to start it (so it appears in Recents and the
+   * system UI), and calls the peer when the OS performs the start action. Resolves with the
+   * call once the invitation is sent. Rejects with the call's error, `CALLKIT_NOT_READY` or
+   * `CALLKIT_RESET`.
+   */
+  startCall(peer: PeerId, options: CallOptions = {}): Promise<Call> {
+    if (this.disposed) return Promise.reject(new SealcallError('INVALID_STATE', 'the coordinator is disposed'));
+    const uuid = this.registry.newUuid();
+    const media = options.media ?? (options.video ? 'video' : 'audio');
+    const info = this.registry.infoFor(peer, media === 'video');
+    return new Promise<Call>((resolve, reject) => {
+      if (this.registry.readiness.state === 'failed') return void this.ready().catch(reject);
+      this.requestedStarts.set(uuid, { peer, options: { ...options, media }, resolve, reject });
+      this.registry.report(undefined, (r) => r.requestStartCall(uuid, info));
+    });
+  }
+
+  /**
+   * Shows a call the app placed or received without the coordinator (an outgoing call from
+   * `client.call()`, an incoming one from before the coordinator existed). Returns its UUID.
+   */
+  track(call: Call): string {
+    const known = this.registry.of(call);
+    if (known) return known.uuid;
+    if (call.direction === 'incoming') return this.onIncoming(call);
+    const info = this.registry.infoFor(call.peer, call.media === 'video');
+    const session = this.registry.add(this.registry.newUuid(), 'outgoing', info, call);
+    this.registry.report(session, (r) => r.requestStartCall(session.uuid, session.shown));
+    return session.uuid;
+  }
+
+  /**
+   * Handles a VoIP push synchronously: reports the call to CallKit at once (unless `reported`,
+   * when native code already did, as PushKit handlers in AppDelegate do), then lets the client
+   * open the sealed invitation. Returns the invitation, or undefined for a duplicate or an
+   * invalid payload (reported as `error`; if it was not reported yet, a placeholder call is
+   * reported and ended at once, because iOS requires a call for every VoIP push).
+   */
+  handlePush(payload: unknown, options: { reported?: boolean } = {}): PendingInvitation | undefined {
+    if (this.disposed) return undefined;
+    return this.pushes.handle(payload, options.reported ?? false);
+  }
+
+  /**
+   * Cold start: takes the push payloads the app persisted or native code queued (all of them
+   * already shown by CallKit) and tracks them like {@link handlePush}. Returns the accepted ones.
+   */
+  restorePushes(payloads: readonly unknown[]): PendingInvitation[] {
+    return payloads.flatMap((payload) => this.handlePush(payload, { reported: true }) ?? []);
+  }
+
+  /** Invitations CallKit shows that the client has not opened yet (nor the user ended). */
+  pendingInvitations(): PendingInvitation[] {
+    return this.pushes.pending();
+  }
+
+  /** The CallKit UUID of `call`, while CallKit shows it. */
+  uuidOf(call: Call): string | undefined {
+    return this.registry.of(call)?.uuid;
+  }
+
+  /** The call CallKit shows under `uuid` (any case). */
+  callOf(uuid: string): Call | undefined {
+    try {
+      return this.registry.get(normalizeUuid(uuid))?.call;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Stops following calls and the OS: fails pending actions, removes every listener. Calls
+   * carry on; hang them up first if they should end too.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.detach();
+    this.registry.clear();
+    this.rejectStarts(new SealcallError('INVALID_STATE', 'the coordinator is disposed'));
+    for (const off of this.unsubscribeClient.splice(0)) off();
+    this.removeAllListeners();
+  }
+
+  /** @internal Reports a failure as an `error` event (as a SealcallError). */
+  fail(error: unknown): void {
+    if (this.disposed) return;
+    const reported = isSealcallError(error)
+      ? error
+      : new SealcallError('CALLKIT_REPORT_FAILED', error instanceof Error ? error.message : String(error), { cause: error });
+    this.emit('error', reported);
+  }
+
+  /** @internal The peer a handle names, per the `peerFromHandle` option. */
+  peerFromHandle(handle: string): PeerId | undefined {
+    return this.registry.peerFromHint(handle);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // CallKitReceiver: actions from the OS.
+
+  performStartCall(action: StartCallAction): void {
+    const uuid = this.uuidFrom(action);
+    if (uuid === undefined) return;
+    const { registry } = this;
+    const tracked = registry.get(uuid);
+    if (tracked) return registry.actions.settleNow(action, tracked.direction === 'outgoing' && tracked.call !== undefined);
+    const request = this.requestedStarts.get(uuid);
+    this.requestedStarts.delete(uuid);
+    const peer = request?.peer ?? registry.peerFromHint(action.handle);
+    if (peer === undefined) return registry.actions.settleNow(action, false);
+    const media = request?.options.media ?? (action.video ? 'video' : 'audio');
+    registry.actions.add('start', uuid, action);
+    this.clientReady
+      .then((client) => {
+        if (this.disposed) throw new SealcallError('INVALID_STATE', 'the coordinator is disposed');
+        return client.call(peer, { ...request?.options, media });
+      })
+      .then(
+        (call) => {
+          if (registry.of(call) || this.disposed) {
+            // Glare: the contact was ringing us and client.call() accepted that call instead,
+            // which CallKit already shows under its own UUID.
+            registry.actions.fail(uuid, 'start');
+          } else {
+            registry.add(uuid, 'outgoing', registry.infoFor(peer, media === 'video'), call);
+            registry.actions.fulfill(uuid, 'start');
+          }
+          request?.resolve(call);
+        },
+        (error: unknown) => {
+          registry.actions.fail(uuid, 'start');
+          request?.reject(error);
+        },
+      );
+  }
+
+  performAnswerCall(action: CallKitAction): void {
+    const uuid = this.uuidFrom(action);
+    if (uuid === undefined) return;
+    const session = this.registry.get(uuid);
+    if (!session || session.direction !== 'incoming' || session.osGone) return this.registry.actions.settleNow(action, false);
+    this.registry.actions.add('answer', uuid, action);
+    session.answer();
+  }
+
+  performEndCall(action: CallKitAction): void {
+    const { actions, endEchoes } = this.registry;
+    let uuid: string;
+    try {
+      uuid = normalizeUuid(action.uuid);
+    } catch {
+      return actions.settleNow(action, true); // nothing of ours to end; let the OS drop it
+    }
+    const session = this.registry.get(uuid);
+    if (endEchoes.delete(uuid) || !session) return actions.settleNow(action, true);
+    if (!session.call) {
+      // Declined on the lock screen before the invitation was opened: reject it once it is.
+      session.declined = true;
+      session.osGone = true;
+      actions.fail(uuid, 'answer');
+      return actions.settleNow(action, true);
+    }
+    actions.add('end', uuid, action);
+    void session.call.hangup();
+  }
+
+  performSetMuted(action: SetMutedAction): void {
+    const uuid = this.uuidFrom(action);
+    if (uuid === undefined) return;
+    const session = this.registry.get(uuid);
+    if (!session) return this.registry.actions.settleNow(action, false);
+    this.registry.actions.add('set-muted', uuid, action);
+    session.setMuted(action.muted);
+  }
+
+  performSetHeld(action: SetHeldAction): void {
+    const uuid = this.uuidFrom(action);
+    if (uuid === undefined) return;
+    const session = this.registry.get(uuid);
+    if (!session) return this.registry.actions.settleNow(action, false);
+    this.registry.actions.add('set-held', uuid, action);
+    session.setHeld(action.onHold);
+  }
+
+  providerDidReset(): void {
+    if (this.disposed) return;
+    // CallKit already removed every call: void the actions and requests, end the calls without
+    // reporting anything, then wait for the provider again so new calls work.
+    this.registry.actions.failAll();
+    this.rejectStarts(new SealcallError('CALLKIT_RESET', 'the CallKit provider was reset'));
+    this.registry.endEchoes.clear();
+    for (const session of this.registry.all()) {
+      session.osGone = true;
+      if (session.call) void session.call.hangup();
+      else session.declined = true; // a sealed invitation is rejected once opened
+    }
+    this.registry.readiness.restart();
+    this.emit('reset');
+  }
+
+  didActivateAudioSession(): void {
+    this.emit('audio-session', true);
+  }
+
+  didDeactivateAudioSession(): void {
+    this.emit('audio-session', false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private useClient(client: CallClient): void {
+    if (this.disposed) return;
+    this.registry.client = client;
+    const onIncoming = (call: Call) => void this.onIncoming(call);
+    const onWarning = (error: SealcallError) => this.pushes.warned(error);
+    client.on('incoming', onIncoming);
+    client.on('warning', onWarning);
+    this.unsubscribeClient.push(
+      () => client.off('incoming', onIncoming),
+      () => client.off('warning', onWarning),
+    );
+    this.pushes.deliverAll(client);
+  }
+
+  private onIncoming(call: Call): string {
+    const known = this.registry.of(call) ?? this.pushes.claim(call);
+    if (known) return known.uuid;
+    const info = this.registry.infoFor(call.peer, call.media === 'video');
+    const session = this.registry.add(this.registry.newUuid(), 'incoming', info, call);
+    this.registry.reportIncoming(session);
+    return session.uuid;
+  }
+
+  private rejectStarts(error: SealcallError): void {
+    const starts = [...this.requestedStarts.values()];
+    this.requestedStarts.clear();
+    for (const start of starts) start.reject(error);
+  }
+
+  private uuidFrom(action: CallKitAction): string | undefined {
+    try {
+      return normalizeUuid(action.uuid);
+    } catch {
+      this.registry.actions.settleNow(action, false);
+      return undefined;
+    }
+  }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
+}

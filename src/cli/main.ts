@@ -1,0 +1,100 @@
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { runDemo } from './demo.js';
+import { runPeer } from './peer-command.js';
+import { runRelay } from './relay-command.js';
+
+const USAGE = `sealcall — end-to-end encrypted calls over a chat relay
+
+usage:
+  sealcall relay [--port 7443] [--host 127.0.0.1] [--store relay.bin] [--json]
+  sealcall peer --name alice [--relay ws://127.0.0.1:7443] [--dir ~/.sealcall/alice]
+                [--tone 440] [--add bob=<address>]... [--call bob] [--auto-accept]
+                [--hangup-after <ms>] [--exit-after-call] [--json]
+  sealcall demo       a relay and two peers in one go: an encrypted call with tone checks
+
+A peer keeps its identity and contacts in --dir, prints its contact address, then reads
+commands (type "help"): add, call, accept, reject, hangup, mute, unmute, address, quit.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'relay': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          port: { type: 'string', default: '7443' },
+          host: { type: 'string', default: '127.0.0.1' },
+          store: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      await runRelay({
+        port: integer(values.port, '--port'),
+        host: values.host,
+        json: values.json,
+        ...(values.store ? { store: values.store } : {}),
+      });
+      return -1; // keeps running
+    }
+    case 'peer': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          name: { type: 'string' },
+          relay: { type: 'string', default: 'ws://127.0.0.1:7443' },
+          dir: { type: 'string' },
+          tone: { type: 'string', default: '440' },
+          add: { type: 'string', multiple: true, default: [] },
+          call: { type: 'string' },
+          'auto-accept': { type: 'boolean', default: false },
+          'hangup-after': { type: 'string' },
+          'exit-after-call': { type: 'boolean', default: false },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      if (!values.name) throw new Error('peer needs --name');
+      await runPeer({
+        name: values.name,
+        relay: values.relay,
+        dir: values.dir ?? join(process.env.HOME ?? '.', '.sealcall', values.name),
+        json: values.json,
+        tone: integer(values.tone, '--tone'),
+        add: values.add,
+        autoAccept: values['auto-accept'],
+        exitAfterCall: values['exit-after-call'],
+        ...(values.call ? { call: values.call } : {}),
+        ...(values['hangup-after'] ? { hangupAfterMs: integer(values['hangup-after'], '--hangup-after') } : {}),
+      });
+      return -1;
+    }
+    case 'demo':
+      return runDemo(fileURLToPath(import.meta.url));
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+function integer(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
+  return n;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`sealcall: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,145 @@
+import { SealcallError } from '../errors.js';
+import { RELAY_LIMITS } from '../protocol/relay-frames.js';
+
+/**
+ * What the relay reports to its logger: event names and counts, never payloads, ids or keys.
+ *
+ * - `listening` {port}, `closed`
+ * - `connection` {connections}, `disconnect` {connections, code}
+ * - `bad-frame` {badFrames}, `rate-limited` {strikes}, `slow-client` {bufferedBytes},
+ *   `too-many-connections`, `abusive-client` {reason}
+ * - `store-loaded` {queues, messages}, `store-saved` {queues, messages, bytes}, `store-failed`
+ * - `swept` {expired}
+ */
+export type RelayLogger = (event: string, details?: Record<string, number | string>) => void;
+
+/** Options of {@link Relay}; every one has a default. */
+export interface RelayOptions {
+  /**
+   * Largest message body accepted by `send`, in bytes. Default 70 KiB: a 64 KiB envelope (the
+   * largest padding bucket) plus the 80-byte sealed-sender header, with room to spare. At most
+   * 1 MiB − 1 KiB.
+   */
+  maxMessageBytes?: number;
+  /**
+   * Largest WebSocket message accepted at all; a bigger one closes the connection (1009) before
+   * it is read. Default `maxMessageBytes + 1024`, so a body slightly over the limit gets a
+   * `TOO_LARGE` reply instead. At most 1 MiB.
+   */
+  maxPayload?: number;
+  /** Most unacknowledged messages a queue holds; a `send` beyond gets `QUOTA`. Default 1,000. */
+  maxMessagesPerQueue?: number;
+  /** How long an unacknowledged message is kept, in ms. Default 24 h; expired ones are never delivered. */
+  messageTtlMs?: number;
+  /** How often expired messages are swept, in ms. Default 60 s (an unref'd timer). */
+  sweepIntervalMs?: number;
+  /** Most queues one connection may create; more get `QUOTA`. Default 100. */
+  maxQueuesPerConnection?: number;
+  /** Most queues on the relay; more get `QUOTA`. Default 100,000. */
+  maxQueues?: number;
+  /** Most simultaneous connections; more are closed at once with 1013. Default 10,000. */
+  maxConnections?: number;
+  /** Messages delivered to a subscriber and not yet acknowledged, per queue. Default 16. */
+  maxInFlight?: number;
+  /** Frames per second a connection may send, on average (token bucket refill). Default 500. */
+  rateLimitPerSecond?: number;
+  /** Frames a connection may send in one burst (token bucket size). Default 1,000. */
+  rateLimitBurst?: number;
+  /**
+   * Frames refused with `RATE_LIMITED` in a row after which the connection is closed (1008).
+   * Default 100.
+   */
+  maxRateLimitStrikes?: number;
+  /** Malformed or unknown frames after which a connection is closed (1008). Default 10. */
+  maxBadFrames?: number;
+  /**
+   * Bytes queued in a connection's socket (ws `bufferedAmount`) beyond which the client counts as
+   * too slow and is dropped. Default 4 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** How often idle connections are pinged; one that missed the last pong is dropped. Default 30 s. */
+  heartbeatMs?: number;
+  /**
+   * File where queues and their unacknowledged messages are kept across restarts. Loaded at
+   * `listen`; rewritten atomically (temp file + rename) `persistDebounceMs` after changes and at
+   * `close`. Default: none (memory only; a restart loses every queue and message).
+   */
+  storePath?: string;
+  /**
+   * Delay between a change and the snapshot, in ms. Changes within it are written together; a
+   * crash loses at most this window of accepted messages. Default 200 ms.
+   */
+  persistDebounceMs?: number;
+  /** How long `close()` waits for clients to answer the 1001 close before dropping them. Default 1 s. */
+  closeGraceMs?: number;
+  /** Receives events and counts (never payloads or ids). Default: silent. */
+  logger?: RelayLogger;
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Options with every default applied. */
+export type ResolvedRelayOptions = Required<Omit<RelayOptions, 'storePath'>> & { storePath: string | undefined };
+
+const DEFAULT_MAX_MESSAGE_BYTES = 70 * 1024;
+
+/** Applies defaults and checks ranges; throws `INVALID_ARGUMENT`. */
+export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions {
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const resolved: ResolvedRelayOptions = {
+    maxMessageBytes,
+    maxPayload: options.maxPayload ?? maxMessageBytes + 1024,
+    maxMessagesPerQueue: options.maxMessagesPerQueue ?? 1000,
+    messageTtlMs: options.messageTtlMs ?? 24 * 60 * 60 * 1000,
+    sweepIntervalMs: options.sweepIntervalMs ?? 60_000,
+    maxQueuesPerConnection: options.maxQueuesPerConnection ?? 100,
+    maxQueues: options.maxQueues ?? 100_000,
+    maxConnections: options.maxConnections ?? 10_000,
+    maxInFlight: options.maxInFlight ?? 16,
+    rateLimitPerSecond: options.rateLimitPerSecond ?? 500,
+    rateLimitBurst: options.rateLimitBurst ?? 1000,
+    maxRateLimitStrikes: options.maxRateLimitStrikes ?? 100,
+    maxBadFrames: options.maxBadFrames ?? 10,
+    maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
+    heartbeatMs: options.heartbeatMs ?? 30_000,
+    storePath: options.storePath,
+    persistDebounceMs: options.persistDebounceMs ?? 200,
+    closeGraceMs: options.closeGraceMs ?? 1000,
+    logger: options.logger ?? (() => {}),
+    now: options.now ?? Date.now,
+  };
+  for (const [key, value] of Object.entries(resolved)) {
+    if (typeof value === 'number' && !(Number.isFinite(value) && value >= 0)) {
+      throw new SealcallError('INVALID_ARGUMENT', `${key} must be a finite number >= 0`);
+    }
+  }
+  for (const key of ['maxMessageBytes', 'maxMessagesPerQueue', 'maxInFlight', 'rateLimitBurst', 'sweepIntervalMs'] as const) {
+    if (resolved[key] < 1) throw new SealcallError('INVALID_ARGUMENT', `${key} must be at least 1`);
+  }
+  if (resolved.maxPayload < 256 || resolved.maxPayload > RELAY_LIMITS.maxFrameBytes) {
+    throw new SealcallError('INVALID_ARGUMENT', `maxPayload must be in 256..${RELAY_LIMITS.maxFrameBytes}`);
+  }
+  if (resolved.maxMessageBytes > RELAY_LIMITS.maxBodyBytes) {
+    throw new SealcallError('INVALID_ARGUMENT', `maxMessageBytes must be at most ${RELAY_LIMITS.maxBodyBytes}`);
+  }
+  if (resolved.storePath !== undefined && (typeof resolved.storePath !== 'string' || resolved.storePath === '')) {
+    throw new SealcallError('INVALID_ARGUMENT', 'storePath must be a non-empty string');
+  }
+  return resolved;
+}
+
+/** Counters of a running relay. */
+export interface RelayStats {
+  /** Open WebSocket connections. */
+  connections: number;
+  /** Queues that exist. */
+  queues: number;
+  /** Messages accepted by `send` since this process started. */
+  messagesReceived: number;
+  /** `msg` frames sent to subscribers, redeliveries included. */
+  messagesDelivered: number;
+  /** Body bytes ever accepted by `send` since this process started. */
+  bytesStored: number;
+  /** Body bytes held now (accepted, not yet acknowledged or expired). */
+  bytesQueued: number;
+}

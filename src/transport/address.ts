@@ -1,0 +1,94 @@
+import { SealcallError, type ErrorCode } from '../errors.js';
+import { fromBase64Url, toBase64Url } from './base64.js';
+
+/**
+ * What a contact needs to reach a user over a relay: the relay, the queue's sender id (which
+ * lets anyone send into the queue, nothing more) and the user's X25519 identity public key (to
+ * seal the sender's identity for the recipient alone).
+ */
+export interface ContactAddress {
+  /** `ws://` or `wss://` URL of the relay holding the queue. */
+  relayUrl: string;
+  /** The queue's 16-byte sender id. */
+  senderId: Uint8Array;
+  /** The recipient's 32-byte X25519 identity public key. */
+  publicKey: Uint8Array;
+}
+
+/** Version prefix of contact addresses. A future format gets a new prefix. */
+export const ADDRESS_PREFIX = 'sc1:';
+const SENDER_ID_BYTES = 16;
+const PUBLIC_KEY_BYTES = 32;
+/** Longest relay URL an address may hold. */
+export const MAX_RELAY_URL_CHARS = 1024;
+const MAX_ADDRESS_CHARS = ADDRESS_PREFIX.length + Math.ceil(((SENDER_ID_BYTES + PUBLIC_KEY_BYTES + MAX_RELAY_URL_CHARS * 3) * 4) / 3);
+
+/**
+ * Encodes an address as text to share (a QR code, a link, a chat message):
+ * `sc1:` + base64url(senderId ‖ publicKey ‖ UTF-8 relay URL). About 100 characters for a short URL.
+ */
+export function encodeAddress(address: ContactAddress): string {
+  const relayUrl = checkRelayUrl(address?.relayUrl, 'INVALID_ARGUMENT');
+  checkBytes(address.senderId, SENDER_ID_BYTES, 'senderId', 'INVALID_ARGUMENT');
+  checkBytes(address.publicKey, PUBLIC_KEY_BYTES, 'publicKey', 'INVALID_ARGUMENT');
+  const url = new TextEncoder().encode(relayUrl);
+  const bytes = new Uint8Array(SENDER_ID_BYTES + PUBLIC_KEY_BYTES + url.length);
+  bytes.set(address.senderId, 0);
+  bytes.set(address.publicKey, SENDER_ID_BYTES);
+  bytes.set(url, SENDER_ID_BYTES + PUBLIC_KEY_BYTES);
+  return ADDRESS_PREFIX + toBase64Url(bytes);
+}
+
+/** Decodes and validates an address from an untrusted source. Throws `BAD_ADDRESS`. */
+export function decodeAddress(text: string): ContactAddress {
+  if (typeof text !== 'string' || !text.startsWith(ADDRESS_PREFIX)) {
+    throw new SealcallError('BAD_ADDRESS', `a contact address starts with ${ADDRESS_PREFIX}`);
+  }
+  if (text.length > MAX_ADDRESS_CHARS) throw new SealcallError('BAD_ADDRESS', 'address is too long');
+  const bytes = fromBase64Url(text.slice(ADDRESS_PREFIX.length));
+  if (!bytes) throw new SealcallError('BAD_ADDRESS', 'address is not base64url');
+  if (bytes.length <= SENDER_ID_BYTES + PUBLIC_KEY_BYTES) throw new SealcallError('BAD_ADDRESS', 'address is truncated');
+  let relayUrl: string;
+  try {
+    relayUrl = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(SENDER_ID_BYTES + PUBLIC_KEY_BYTES));
+  } catch {
+    throw new SealcallError('BAD_ADDRESS', 'relay URL is not UTF-8');
+  }
+  return {
+    relayUrl: checkRelayUrl(relayUrl, 'BAD_ADDRESS'),
+    senderId: bytes.slice(0, SENDER_ID_BYTES),
+    publicKey: bytes.slice(SENDER_ID_BYTES, SENDER_ID_BYTES + PUBLIC_KEY_BYTES),
+  };
+}
+
+/**
+ * Checks that `url` is a `ws:`/`wss:` URL without credentials or fragment, and returns it
+ * unchanged. Throws `code`.
+ */
+export function checkRelayUrl(url: unknown, code: ErrorCode): string {
+  if (typeof url !== 'string' || url.length === 0 || url.length > MAX_RELAY_URL_CHARS) {
+    throw new SealcallError(code, `relay URL must be a string of 1..${MAX_RELAY_URL_CHARS} characters`);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SealcallError(code, 'relay URL is not a URL');
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new SealcallError(code, 'relay URL must be ws: or wss:');
+  if (parsed.username || parsed.password || parsed.hash) {
+    throw new SealcallError(code, 'relay URL must not hold credentials or a fragment');
+  }
+  return url;
+}
+
+/** The form of a relay URL used to tell whether two addresses name the same relay. */
+export function relayKey(url: string): string {
+  return new URL(url).href;
+}
+
+function checkBytes(value: unknown, length: number, name: string, code: ErrorCode): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== length) {
+    throw new SealcallError(code, `${name} must be ${length} bytes`);
+  }
+}

@@ -1,0 +1,238 @@
+import { SealcallError, type ErrorCode } from '../errors.js';
+import {
+  decodeRelayFrame,
+  encodeClientFrame,
+  type ClientFrame,
+  type IdsFrame,
+  type MsgFrame,
+  type OkFrame,
+  type PongFrame,
+  type RelayErrorCode,
+  type RelayFrame,
+} from '../protocol/relay-frames.js';
+import { WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
+
+/** Options of {@link RelaySocket.open}. */
+export interface RelaySocketOptions {
+  url: string;
+  WebSocket: WebSocketConstructor;
+  /** How long opening the socket and receiving `hello` may take. */
+  connectTimeoutMs: number;
+  /** How often to ping the relay; 0 disables it. */
+  pingIntervalMs: number;
+  /** How long a ping may go unanswered before the connection counts as dead. */
+  pingTimeoutMs: number;
+  /** A delivered message. */
+  onMessage: (frame: MsgFrame) => void;
+  /** The connection ended (not called for a connection that never opened). */
+  onClose: (error: SealcallError) => void;
+  /** Something odd but harmless: an undecodable frame, a connection-level `err`. */
+  onWarning: (error: SealcallError) => void;
+}
+
+/** A reply to a request. */
+export type RelayReply = IdsFrame | OkFrame | PongFrame;
+
+interface Pending {
+  resolve: (reply: RelayReply) => void;
+  reject: (error: SealcallError) => void;
+}
+
+/**
+ * One WebSocket connection to a relay, from `hello` to close: correlates requests with replies
+ * and watches liveness with pings (a browser cannot send WebSocket-level pings, so these are
+ * protocol `ping` frames). No reconnects here; {@link RelayLink} makes new ones.
+ */
+export class RelaySocket {
+  private readonly pending = new Map<number, Pending>();
+  private corr = 0;
+  private ended = false;
+  private pinger: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(
+    private readonly ws: WebSocketLike,
+    /** This connection's session id: recipient signatures are bound to it. */
+    readonly sessionId: Uint8Array,
+    private readonly options: RelaySocketOptions,
+  ) {
+    ws.onmessage = (event: { data?: unknown }) => this.receive(event.data);
+    ws.onclose = () => this.end(new SealcallError('TRANSPORT_CLOSED', 'connection to the relay closed'));
+    ws.onerror = () => {}; // a close event follows
+    if (options.pingIntervalMs > 0) this.pinger = setInterval(() => this.ping(), options.pingIntervalMs);
+  }
+
+  /**
+   * Opens a connection and waits for the relay's `hello`. Rejects with `TRANSPORT_CLOSED` (cannot
+   * connect, or too slow) or `UNSUPPORTED_VERSION` (a relay speaking another protocol version).
+   */
+  static open(options: RelaySocketOptions): Promise<RelaySocket> {
+    return new Promise((resolve, reject) => {
+      let ws: WebSocketLike;
+      try {
+        ws = new options.WebSocket(options.url);
+        ws.binaryType = 'arraybuffer';
+      } catch (cause) {
+        reject(new SealcallError('TRANSPORT_CLOSED', 'cannot open a WebSocket to the relay', { cause }));
+        return;
+      }
+      const fail = (error: SealcallError) => {
+        clearTimeout(timer);
+        ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+        try {
+          ws.close();
+        } catch {
+          // Closing a socket that never opened may throw in some implementations; it is gone anyway.
+        }
+        reject(error);
+      };
+      const timer = setTimeout(() => fail(new SealcallError('TRANSPORT_CLOSED', 'the relay did not answer in time')), options.connectTimeoutMs);
+      ws.onerror = () => {};
+      ws.onclose = () => fail(new SealcallError('TRANSPORT_CLOSED', 'cannot connect to the relay'));
+      ws.onmessage = (event: { data?: unknown }) => {
+        let frame: RelayFrame;
+        try {
+          frame = decodeRelayFrame(toBytes(event.data));
+        } catch (error) {
+          fail(error instanceof SealcallError ? error : new SealcallError('BAD_MESSAGE', 'bad hello'));
+          return;
+        }
+        if (frame.t !== 'hello') {
+          fail(new SealcallError('BAD_MESSAGE', 'the relay did not start with hello'));
+          return;
+        }
+        clearTimeout(timer);
+        resolve(new RelaySocket(ws, frame.sessionId, options));
+      };
+    });
+  }
+
+  /** True until the connection ends. */
+  get open(): boolean {
+    return !this.ended;
+  }
+
+  /**
+   * Sends the frame `build(corr)` and resolves with the relay's reply. Rejects with the relay's
+   * refusal (see {@link relayError}) or `TRANSPORT_CLOSED` if the connection ends first.
+   */
+  request(build: (corr: number) => ClientFrame): Promise<RelayReply> {
+    if (this.ended || this.ws.readyState !== WS_OPEN) {
+      return Promise.reject(new SealcallError('TRANSPORT_CLOSED', 'not connected to the relay'));
+    }
+    this.corr = (this.corr + 1) % 0x1_0000_0000;
+    const corr = this.corr;
+    const frame = build(corr);
+    return new Promise((resolve, reject) => {
+      this.pending.set(corr, { resolve, reject });
+      try {
+        this.ws.send(encodeClientFrame(frame));
+      } catch (error) {
+        this.pending.delete(corr);
+        reject(error instanceof SealcallError ? error : new SealcallError('TRANSPORT_CLOSED', 'cannot send to the relay', { cause: error }));
+      }
+    });
+  }
+
+  /** Closes the connection; pending requests reject with `TRANSPORT_CLOSED`. `onClose` is called. */
+  close(): void {
+    this.abort(new SealcallError('TRANSPORT_CLOSED', 'connection to the relay closed'));
+  }
+
+  private receive(data: unknown): void {
+    if (this.ended) return;
+    let frame: RelayFrame;
+    try {
+      frame = decodeRelayFrame(toBytes(data));
+    } catch (error) {
+      // A relay is not trusted either: a frame it garbled is reported and skipped.
+      this.options.onWarning(error instanceof SealcallError ? error : new SealcallError('BAD_MESSAGE', 'undecodable relay frame'));
+      return;
+    }
+    switch (frame.t) {
+      case 'msg':
+        try {
+          this.options.onMessage(frame);
+        } catch (error) {
+          // Never let a bug downstream escape into the WebSocket's event dispatch.
+          this.options.onWarning(error instanceof SealcallError ? error : new SealcallError('INVALID_STATE', 'message handling failed', { cause: error }));
+        }
+        return;
+      case 'ok':
+      case 'ids':
+      case 'pong':
+        this.settle(frame.corr)?.resolve(frame);
+        return;
+      case 'err': {
+        const error = relayError(frame.code, frame.message);
+        const pending = frame.corr === undefined ? undefined : this.settle(frame.corr);
+        if (pending) pending.reject(error);
+        else this.options.onWarning(error);
+        return;
+      }
+      case 'hello':
+        this.options.onWarning(new SealcallError('BAD_MESSAGE', 'a second hello from the relay'));
+    }
+  }
+
+  private settle(corr: number): Pending | undefined {
+    const pending = this.pending.get(corr);
+    this.pending.delete(corr);
+    return pending;
+  }
+
+  private ping(): void {
+    let answered = false;
+    const timer = setTimeout(() => {
+      // A half-open connection (a dead path, a frozen relay) never closes by itself.
+      if (!answered) this.abort(new SealcallError('TRANSPORT_CLOSED', 'the relay stopped answering pings'));
+    }, this.options.pingTimeoutMs);
+    this.request((corr) => ({ t: 'ping', corr }))
+      .catch(() => {})
+      .finally(() => {
+        answered = true;
+        clearTimeout(timer);
+      });
+  }
+
+  /** Ends the connection at once, without waiting for the close handshake. */
+  private abort(error: SealcallError): void {
+    if (this.ended) return;
+    this.ws.onmessage = this.ws.onclose = this.ws.onerror = null;
+    try {
+      this.ws.close(1000);
+    } catch {
+      // Already closing.
+    }
+    this.end(error);
+  }
+
+  private end(error: SealcallError): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.pinger);
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(error);
+    this.options.onClose(error);
+  }
+}
+
+/** The {@link SealcallError} for a relay's `err` code. */
+export function relayError(code: RelayErrorCode, message: string): SealcallError {
+  const codes: Record<RelayErrorCode, ErrorCode> = {
+    NO_QUEUE: 'QUEUE_NOT_FOUND',
+    QUOTA: 'QUEUE_FULL',
+    TOO_LARGE: 'MESSAGE_TOO_LARGE',
+    RATE_LIMITED: 'RATE_LIMITED',
+    AUTH: 'RELAY_ERROR',
+    BAD_FRAME: 'RELAY_ERROR',
+    UNSUPPORTED: 'RELAY_ERROR',
+  };
+  return new SealcallError(codes[code], `relay refused (${code}): ${message.slice(0, 120)}`);
+}
+
+function toBytes(data: unknown): Uint8Array {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new SealcallError('BAD_MESSAGE', 'the relay sent a text frame');
+}

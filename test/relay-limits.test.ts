@@ -1,0 +1,182 @@
+import { pack } from 'msgpackr';
+import { WebSocket } from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ErrFrame, RelayFrame } from '../src/protocol/relay-frames.js';
+import { RelayFixture, sleep, text as body, textOf } from './helpers/relay-fixture.js';
+
+// The relay's limits and its behaviour under hostile input, over real sockets on 127.0.0.1.
+const f = new RelayFixture();
+afterEach(() => f.close());
+
+const errCode = (frame: RelayFrame) => (frame.t === 'err' ? frame.code : frame.t);
+
+describe('relay: limits', () => {
+  it('refuses sends beyond maxMessagesPerQueue with QUOTA until messages are acknowledged', async () => {
+    const relay = await f.start({ maxMessagesPerQueue: 3 });
+    const client = await f.raw(relay);
+    const queue = await client.newQueue();
+    for (let i = 0; i < 3; i++) expect((await client.sendTo(queue.senderId, body(`${i}`))).t).toBe('ok');
+    expect(errCode(await client.sendTo(queue.senderId, body('3')))).toBe('QUOTA');
+    await client.subscribe(queue);
+    const [first] = await client.waitForMessages(1);
+    await client.ack(queue, first!.msgId);
+    expect((await client.sendTo(queue.senderId, body('4'))).t).toBe('ok');
+  });
+
+  it('limits queues per connection with QUOTA', async () => {
+    const relay = await f.start({ maxQueuesPerConnection: 2 });
+    const client = await f.raw(relay);
+    await client.newQueue();
+    await client.newQueue();
+    expect(errCode(await client.request({ t: 'new', corr: 0, recipientKey: new Uint8Array(32) }))).toBe('QUOTA');
+    const other = await f.raw(relay);
+    await other.newQueue();
+  });
+
+  it('expires messages after messageTtlMs: never delivered, swept, and not counted against the quota', async () => {
+    let clock = 1_000_000;
+    const relay = await f.start({ now: () => clock, messageTtlMs: 1000, maxMessagesPerQueue: 2, sweepIntervalMs: 10 });
+    const client = await f.raw(relay);
+    const queue = await client.newQueue();
+    await client.sendTo(queue.senderId, body('old-1'));
+    await client.sendTo(queue.senderId, body('old-2'));
+    clock += 1001;
+    expect((await client.sendTo(queue.senderId, body('new'))).t).toBe('ok'); // expired ones made room
+    await client.subscribe(queue);
+    await client.waitForMessages(1);
+    await sleep(50);
+    expect(client.messages.map((m) => textOf(m.body))).toEqual(['new']);
+
+    await client.sendTo(queue.senderId, body('later'));
+    clock += 5000;
+    const deadline = Date.now() + 2000;
+    while (relay.stats.bytesQueued > 0 && Date.now() < deadline) await sleep(10);
+    expect(relay.stats.bytesQueued).toBe(0); // the unref'd sweep timer removed both
+  });
+
+  it('refuses an oversized body with TOO_LARGE and closes on a frame over maxPayload', async () => {
+    const relay = await f.start({ maxMessageBytes: 1000 });
+    const client = await f.raw(relay);
+    const queue = await client.newQueue();
+    expect((await client.sendTo(queue.senderId, new Uint8Array(1000))).t).toBe('ok');
+    const reply = (await client.sendTo(queue.senderId, new Uint8Array(1001))) as ErrFrame;
+    expect(reply).toMatchObject({ t: 'err', code: 'TOO_LARGE' });
+    expect(reply.corr).toBeTypeOf('number');
+    client.sendRaw(new Uint8Array(5000));
+    expect((await client.closed).code).toBe(1009);
+    expect(relay.stats.bytesQueued).toBe(1000);
+  });
+
+  it('answers a flood with RATE_LIMITED, then closes the connection', async () => {
+    const relay = await f.start({ rateLimitPerSecond: 10, rateLimitBurst: 20, maxRateLimitStrikes: 50 });
+    const flooder = await f.raw(relay);
+    for (let i = 0; i < 200; i++) flooder.send({ t: 'ping', corr: i });
+    expect((await flooder.closed).code).toBe(1008);
+    const pongs = flooder.frames.filter((f) => f.t === 'pong').length;
+    const limited = flooder.frames.filter((f) => errCode(f) === 'RATE_LIMITED');
+    expect(pongs).toBeGreaterThanOrEqual(20);
+    expect(pongs).toBeLessThan(30);
+    expect(limited.length).toBe(50);
+    expect((limited[0] as ErrFrame).corr).toBeTypeOf('number');
+    // Others are not affected.
+    const polite = await f.raw(relay);
+    expect((await polite.request({ t: 'ping', corr: 0 })).t).toBe('pong');
+  });
+
+  it('drops a client that stops reading (slow client guard)', async () => {
+    const relay = await f.start({ maxBufferedBytes: 256 * 1024, maxInFlight: 200, maxMessageBytes: 64 * 1024 });
+    const slow = await f.raw(relay);
+    const queue = await slow.newQueue();
+    const sender = await f.raw(relay);
+    for (let i = 0; i < 200; i++) await sender.sendTo(queue.senderId, new Uint8Array(60 * 1024));
+    const socket = (slow.ws as unknown as { _socket: { pause(): void } })._socket;
+    socket.pause();
+    slow.send({ t: 'sub', corr: 999, recipientId: queue.recipientId, sig: slow.sign(queue, { t: 'sub', corr: 999 }) });
+    const deadline = Date.now() + 5000;
+    while (relay.stats.connections > 1 && Date.now() < deadline) await sleep(10);
+    expect(relay.stats.connections).toBe(1);
+    expect(relay.stats.bytesQueued).toBe(200 * 60 * 1024); // nothing lost: never acknowledged
+  });
+});
+
+
+describe('relay: connections', () => {
+  it('turns away connections beyond maxConnections with 1013', async () => {
+    const relay = await f.start({ maxConnections: 1 });
+    await f.raw(relay);
+    const ws = new WebSocket(relay.address!.url);
+    ws.on('error', () => {});
+    const code = await new Promise<number>((resolve) => ws.on('close', resolve));
+    expect(code).toBe(1013);
+    expect(relay.stats.connections).toBe(1);
+  });
+
+  it('drops a connection that stops answering heartbeat pings', async () => {
+    const relay = await f.start({ heartbeatMs: 50 });
+    const live = await f.raw(relay);
+    const silent = new WebSocket(relay.address!.url, { autoPong: false });
+    silent.on('error', () => {});
+    const closed = new Promise<void>((resolve) => silent.on('close', () => resolve()));
+    await new Promise((r) => silent.once('message', r)); // hello
+    await closed;
+    await sleep(100);
+    expect(live.ws.readyState).toBe(WebSocket.OPEN); // answers pings: kept
+    expect(relay.stats.connections).toBe(1);
+  });
+});
+
+
+describe('relay: hostile input', () => {
+  it('answers garbage with BAD_FRAME or UNSUPPORTED, keeps serving others, and closes after maxBadFrames', async () => {
+    const relay = await f.start({ maxBadFrames: 8 });
+    const good = await f.raw(relay);
+    const queue = await good.newQueue();
+    const bad = await f.raw(relay);
+    const garbage: (Uint8Array | string)[] = [
+      Uint8Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff), // random-looking bytes
+      new Uint8Array([0xc1]), // never-used msgpack byte
+      'text frame',
+      pack([1, 2, 3]),
+      pack({ t: 'send', corr: 'one', senderId: queue.senderId, body: new Uint8Array(1) }),
+      pack({ t: 'send', corr: 5, senderId: new Uint8Array(15), body: new Uint8Array(1) }),
+      pack({ t: 'sub', corr: 6, recipientId: queue.recipientId, sig: 'nope' }),
+    ];
+    for (const g of garbage) bad.sendRaw(g);
+    bad.sendRaw(pack({ t: 'teleport', corr: 9 }));
+    const deadline = Date.now() + 2000;
+    while (bad.frames.length < 8 && Date.now() < deadline) await sleep(5);
+    expect(bad.frames.map(errCode)).toEqual([...garbage.map(() => 'BAD_FRAME'), 'UNSUPPORTED']);
+    expect(bad.frames.slice(5).map((f) => (f as ErrFrame).corr)).toEqual([5, 6, 9]);
+    expect((await bad.closed).code).toBe(1008);
+
+    expect((await good.sendTo(queue.senderId, body('still here'))).t).toBe('ok');
+    await good.subscribe(queue);
+    expect(textOf((await good.waitForMessages(1))[0]!.body)).toBe('still here');
+    expect(relay.stats.connections).toBe(1);
+  });
+
+  it('logs counts and events, never bodies, ids or keys', async () => {
+    const lines: string[] = [];
+    const relay = await f.start({ logger: (event, details) => lines.push(JSON.stringify([event, details])) });
+    const client = await f.raw(relay);
+    const queue = await client.newQueue();
+    await client.sendTo(queue.senderId, body('PAYLOAD-MARKER'));
+    await client.subscribe(queue);
+    await client.waitForMessages(1);
+    client.sendRaw('junk');
+    await client.next((f) => f.t === 'err');
+    client.close();
+    await client.closed;
+    await sleep(20);
+    const log = lines.join('\n');
+    expect(log).toContain('connection');
+    expect(log).toContain('bad-frame');
+    for (const secret of ['PAYLOAD-MARKER', Buffer.from(queue.senderId).toString('hex'), Buffer.from(queue.recipientId).toString('hex')]) {
+      expect(log).not.toContain(secret);
+    }
+    for (const line of lines) {
+      const [, details] = JSON.parse(line) as [string, Record<string, unknown> | undefined];
+      for (const value of Object.values(details ?? {})) expect(typeof value === 'number' || (typeof value === 'string' && value.length < 32)).toBe(true);
+    }
+  });
+});

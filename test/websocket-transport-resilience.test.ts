@@ -1,0 +1,183 @@
+import { WebSocket, WebSocketServer } from 'ws';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { generateIdentity, type Identity } from '../src/crypto/identity.js';
+import { ready } from '../src/crypto/sodium.js';
+import { decodeRelayFrame, encodeRelayFrame } from '../src/protocol/relay-frames.js';
+import type { WebSocketLike } from '../src/transport/websocket-like.js';
+import { backoffDelay } from '../src/transport/backoff.js';
+import { WebSocketTransport } from '../src/transport/websocket-transport.js';
+import { hasCode, inbox, RelayFixture, sleep, statuses, text, until } from './helpers/relay-fixture.js';
+
+// WebSocketTransport when the relay goes away: reconnects with backoff, held sends, giving up.
+const f = new RelayFixture();
+beforeAll(() => ready());
+afterEach(() => f.close());
+
+describe('WebSocketTransport: resilience', () => {
+  it('backs off exponentially with full jitter', () => {
+    const options = { initialMs: 100, maxMs: 1000 };
+    expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelay(a, options, () => 0.999999))).toEqual([99, 199, 399, 799, 999, 999]);
+    expect(backoffDelay(5, options, () => 0)).toBe(0);
+    expect(backoffDelay(1e6, {}, () => 0.5)).toBe(5000);
+  });
+
+  it('survives a relay restart (same store, same port): reconnecting → connected, held sends delivered once', async () => {
+    const storePath = f.tempStore();
+    const relay = await f.start({ storePath });
+    const port = relay.address!.port;
+    const { alice, bob } = await f.pair(relay);
+    const aliceStatus = statuses(alice);
+    const bobStatus = statuses(bob);
+    const atBob = inbox(bob);
+    await alice.send('bob', text('before'));
+    await until(() => atBob.length === 1);
+
+    await f.stop(relay);
+    await until(() => alice.status === 'reconnecting' && bob.status === 'reconnecting');
+    const held = [1, 2, 3].map((i) => alice.send('bob', text(`held ${i}`)));
+    await sleep(150); // a few failed attempts while the relay is down
+    await f.start({ storePath }, port);
+    await Promise.all(held);
+    await until(() => atBob.length === 4);
+    await sleep(100);
+    expect(atBob.map(([, t]) => t)).toEqual(['before', 'held 1', 'held 2', 'held 3']);
+    expect(aliceStatus.list).toEqual(['reconnecting', 'connected']);
+    expect(bobStatus.list).toEqual(['reconnecting', 'connected']);
+    // Subscriptions resumed: new messages flow both ways.
+    const atAlice = inbox(alice);
+    await bob.send('alice', text('after'));
+    await until(() => atAlice.length === 1);
+  });
+
+  it('resends what was in flight when the relay went down, and the receiver gets each message once, in order', async () => {
+    const storePath = f.tempStore();
+    const relay = await f.start({ storePath });
+    const port = relay.address!.port;
+    const { alice, bob } = await f.pair(relay);
+    const atBob = inbox(bob);
+    const sends = Array.from({ length: 200 }, (_, i) => alice.send('bob', text(`#${i}`)));
+    await until(() => relay.stats.messagesReceived >= 20, 5000);
+    await f.stop(relay); // while the rest are on the wire or waiting for their ok
+    const firstRun = relay.stats.messagesReceived;
+    const second = await f.start({ storePath }, port);
+    await Promise.all(sends);
+    expect(firstRun + second.stats.messagesReceived).toBeGreaterThanOrEqual(200);
+    await until(() => atBob.length >= 200, 10_000);
+    await sleep(200);
+    expect(atBob.map(([, t]) => t)).toEqual(Array.from({ length: 200 }, (_, i) => `#${i}`));
+  });
+
+  it('delivers once a message whose ok was lost: resent after reconnecting, stored twice, handed over once', async () => {
+    const storePath = f.tempStore();
+    const relay = await f.start({ storePath });
+    const port = relay.address!.port;
+    let dropOks = false;
+    /** A WebSocket that loses the relay's `ok` replies while `dropOks` is set. */
+    class OkLosingWebSocket implements WebSocketLike {
+      private readonly inner: WebSocket;
+      onopen: ((event: unknown) => void) | null = null;
+      onmessage: ((event: { data: unknown }) => void) | null = null;
+      onclose: ((event: unknown) => void) | null = null;
+      onerror: ((event: unknown) => void) | null = null;
+      constructor(url: string) {
+        this.inner = new WebSocket(url);
+        this.inner.binaryType = 'arraybuffer';
+        this.inner.onopen = (e) => this.onopen?.(e);
+        this.inner.onclose = (e) => this.onclose?.(e);
+        this.inner.onerror = (e) => this.onerror?.(e);
+        this.inner.onmessage = (e) => {
+          if (dropOks && decodeRelayFrame(new Uint8Array(e.data as ArrayBuffer)).t === 'ok') return;
+          this.onmessage?.(e);
+        };
+      }
+      get binaryType() { return 'arraybuffer'; }
+      set binaryType(_: string) {}
+      get readyState() { return this.inner.readyState; }
+      get bufferedAmount() { return this.inner.bufferedAmount; }
+      send(data: Uint8Array) { this.inner.send(data); }
+      close(code?: number, reason?: string) { this.inner.close(code, reason); }
+    }
+    const bob = await f.user(relay);
+    const alice = await f.user(relay, { WebSocket: OkLosingWebSocket });
+    alice.addContact('bob', bob.address);
+    bob.addContact('alice', alice.address);
+    const atBob = inbox(bob);
+    dropOks = true; // after alice's sub was answered
+    const sent = alice.send('bob', text('exactly once'));
+    await until(() => atBob.length === 1);
+    expect(relay.stats.messagesReceived).toBe(1); // stored and delivered, but alice never heard ok
+    dropOks = false;
+    await f.stop(relay);
+    const restarted = await f.start({ storePath }, port);
+    await sent; // resent on the new connection, acknowledged this time
+    expect(restarted.stats.messagesReceived).toBe(1); // a second copy under a new message id
+    await until(() => restarted.stats.bytesQueued === 0); // bob acknowledged the copy…
+    expect(atBob).toEqual([['alice', 'exactly once']]); // …without handing it over again
+  });
+
+  it('gives up after maxReconnectAttempts: status failed with RELAY_UNREACHABLE, sends reject', async () => {
+    const relay = await f.start();
+    const { alice } = await f.pair(relay, { maxReconnectAttempts: 3 });
+    const status = statuses(alice);
+    await f.stop(relay);
+    await until(() => alice.status === 'reconnecting');
+    const pending = alice.send('bob', text('never'));
+    await expect(pending).rejects.toSatisfy(hasCode('RELAY_UNREACHABLE'));
+    expect(alice.status).toBe('failed');
+    expect(status.list).toEqual(['reconnecting', 'failed']);
+    expect(status.errors.at(-1)).toBe('RELAY_UNREACHABLE');
+    await expect(alice.send('bob', text('later'))).rejects.toSatisfy(hasCode('RELAY_UNREACHABLE'));
+    alice.close();
+    await expect(alice.send('bob', text('closed'))).rejects.toSatisfy(hasCode('TRANSPORT_CLOSED'));
+  });
+
+  it('rejects sends beyond maxBuffered with TRANSPORT_BUFFER_FULL while disconnected', async () => {
+    const storePath = f.tempStore();
+    const relay = await f.start({ storePath });
+    const port = relay.address!.port;
+    const { alice, bob } = await f.pair(relay, { maxBuffered: 2 });
+    const atBob = inbox(bob);
+    await f.stop(relay);
+    await until(() => alice.status === 'reconnecting');
+    const held = [alice.send('bob', text('1')), alice.send('bob', text('2'))];
+    await expect(alice.send('bob', text('3'))).rejects.toSatisfy(hasCode('TRANSPORT_BUFFER_FULL'));
+    await f.start({ storePath }, port);
+    await Promise.all(held);
+    await until(() => atBob.length === 2);
+    expect(atBob.map(([, t]) => t)).toEqual(['1', '2']);
+  });
+
+  it('fails with QUEUE_NOT_FOUND when a relay without storePath restarts (its queues are gone)', async () => {
+    const relay = await f.start();
+    const port = relay.address!.port;
+    const { alice } = await f.pair(relay);
+    const status = statuses(alice);
+    await f.stop(relay);
+    await f.start({}, port);
+    await until(() => alice.status === 'failed');
+    expect(status.errors.at(-1)).toBe('QUEUE_NOT_FOUND');
+  });
+
+  it('notices a relay that stops answering (pings) and refuses connect with RELAY_UNREACHABLE', async () => {
+    // A "relay" that says hello and then never answers anything.
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    f.track(server);
+    await new Promise((r) => server.once('listening', r));
+    server.on('connection', (ws) => ws.send(encodeRelayFrame({ t: 'hello', v: 1, sessionId: new Uint8Array(16) })));
+    const port = (server.address() as { port: number }).port;
+    const started = Date.now();
+    await expect(
+      WebSocketTransport.connect({ url: `ws://127.0.0.1:${port}`, identity: generateIdentity(), WebSocket, pingIntervalMs: 50, pingTimeoutMs: 50 }),
+    ).rejects.toSatisfy(hasCode('RELAY_UNREACHABLE'));
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('refuses connect to nothing with RELAY_UNREACHABLE, and without a WebSocket implementation with INVALID_ARGUMENT', async () => {
+    const identity: Identity = generateIdentity();
+    await expect(WebSocketTransport.connect({ url: 'ws://127.0.0.1:9', identity, WebSocket })).rejects.toSatisfy(hasCode('RELAY_UNREACHABLE'));
+    await expect(WebSocketTransport.connect({ url: 'http://x', identity, WebSocket })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'undefined') {
+      await expect(WebSocketTransport.connect({ url: 'ws://127.0.0.1:9', identity })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    }
+  });
+});

@@ -1,4 +1,9 @@
+import { rmSync } from 'node:fs';
 import { defineConfig, type Options } from 'tsup';
+
+// The configs below build in parallel into dist/: cleaning inside one of them races with the
+// others' writes (a .d.ts went missing that way). Clean once, before any of them starts.
+rmSync('dist', { recursive: true, force: true });
 
 /** Bundles everything (dependencies included) for browsers: no import maps or bundler needed. */
 const selfContained: Options = {
@@ -27,8 +32,7 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    // The other builds write into dist/ too, at the same time: leave their files alone.
-    clean: ['!browser/**', '!frame-worker.js*', '!cli.js*'],
+    clean: false,
     target: 'es2022',
     // The core must bundle for browsers: keep every dependency external and never pull in
     // Node built-ins (the platform check in test/package.test.ts enforces it).
@@ -66,6 +70,6 @@ export default defineConfig([
     entry: { sealcall: 'src/browser.ts', 'frame-worker': 'src/frame-worker.ts' },
     outDir: 'dist/browser',
     dts: { entry: { sealcall: 'src/browser.ts' } },
-    clean: true,
+    clean: false,
   },
 ]);

@@ -10,6 +10,7 @@ export { CallClient, type CallClientEvents, type CallOptions } from './call/call
 export { Call, type CallEvents, type CallEnded, type MediaOptions, type RemoteMediaState } from './call/call.js';
 export type { CallState } from './call/call-state.js';
 export type { CallClientOptions, Contacts } from './call/options.js';
+export type { IceServerProvider, IceServerSet } from './call/ice-servers.js';
 export type { WebRtcImplementation } from './session/types.js';
 
 export { ready } from './crypto/sodium.js';

@@ -16,6 +16,7 @@ import { isLive } from './call-state.js';
 import { createFrameProtector, detectFrameTransformApi } from '../session/frame-protector.js';
 import type { FrameSuiteName } from '../crypto/frame/types.js';
 import { DEFAULT_FRAME_SUITES, e2eeUnavailable } from './frame-policy.js';
+import { IceServerSource } from './ice-servers.js';
 import { DEFAULTS, type CallClientOptions, type ResolvedOptions } from './options.js';
 
 /** Events of a {@link CallClient}. */
@@ -46,6 +47,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
   private readonly options: ResolvedOptions;
   private readonly unsubscribe: () => void;
   private readonly context: CallContext;
+  private readonly iceServers: IceServerSource;
   /** Frame-encryption suites this client can offer in this runtime (empty: none). */
   private readonly frameSuites: FrameSuiteName[];
   private closed = false;
@@ -60,9 +62,16 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     const canProtectFrames =
       options.frameEncryption !== 'disabled' && (options.frameProtector !== undefined || detectFrameTransformApi() !== undefined);
     this.frameSuites = canProtectFrames ? [...options.frameSuites] : [];
+    const iceServers = new IceServerSource(input.iceServers ?? [], options.iceRefreshBufferMs, options.now);
+    iceServers.on('updated', (servers) => {
+      for (const call of this.calls.values()) call.updateIceServers(servers);
+    });
+    iceServers.on('error', (error) => this.warn(error));
+    this.iceServers = iceServers;
     this.context = {
       options,
       transport: input.transport,
+      iceServers,
       frameSuites: this.frameSuites,
       createFrameProtector: makeProtector,
       send: (to, envelope) => input.transport.send(to, envelope),
@@ -93,7 +102,6 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       transport: options.transport,
       contacts: options.contacts,
       frameSuites: options.frameSuites ?? DEFAULT_FRAME_SUITES,
-      iceServers: options.iceServers ?? [],
       replayCache: options.replayCache ?? new ReplayCache(),
     };
     return new CallClient(resolved, options);
@@ -163,6 +171,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.activeCalls.map((call) => call.hangup()));
+    this.iceServers.close();
     this.unsubscribe();
     this.removeAllListeners();
   }

@@ -4,12 +4,15 @@ import type { CancelReason } from '../protocol/messages.js';
 import type { FrameProtector } from '../session/types.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import type { Call } from './call.js';
+import type { IceServerSource } from './ice-servers.js';
 import type { ResolvedOptions } from './options.js';
 
 /** What a {@link Call} needs from its client, and nothing more. */
 export interface CallContext {
   readonly options: ResolvedOptions;
   readonly transport: ChatTransport;
+  /** The client's STUN/TURN servers, kept fresh. */
+  readonly iceServers: IceServerSource;
   /** Frame-encryption suites this client offers (empty: none), most preferred first. */
   readonly frameSuites: readonly FrameSuiteName[];
   /** A frame protector for one peer connection, or undefined if none can be made. */

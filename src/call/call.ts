@@ -19,7 +19,7 @@ import type { MediaPath, StatsReport } from '../session/types.js';
 import { nextState, type CallEvent, type CallState } from './call-state.js';
 import type { CallContext } from './call-context.js';
 import { e2eeUnavailable, negotiateSuite } from './frame-policy.js';
-import { MediaConnection } from './media-connection.js';
+import { MediaConnection, type FrameSetup } from './media-connection.js';
 import { SignalingChannel, type ChannelMessage } from './signaling-channel.js';
 import { PeerDevices } from './peer-devices.js';
 import { Timers } from './timers.js';
@@ -93,6 +93,9 @@ export class Call extends EventEmitter<CallEvents> {
   private camera = false;
   /** What the user last asked for; applied to tracks that arrive later (mute before answering). */
   private wanted: { muted?: boolean; camera?: boolean } = {};
+  /** STUN/TURN servers for this call's peer connection, and whether we keep them fresh. */
+  private iceServers: RTCIceServer[] = [];
+  private holdsIceServers = false;
   /** The frame-encryption suite agreed with the chosen device (undefined: DTLS-SRTP only). */
   private suite: FrameSuiteName | undefined;
   private readonly timers = new Timers<'ring'>();
@@ -187,6 +190,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.timers.clear('ring');
     this.move('accepted');
     await this.obtainMedia(options);
+    await this.loadIceServers();
     if (this.hasEnded()) throw new SealcallError('INVALID_STATE', 'the call ended while accepting');
     this.startSession('offerer');
   }
@@ -250,6 +254,7 @@ export class Call extends EventEmitter<CallEvents> {
   async start(handshake: OutgoingHandshake, options: MediaOptions, invite: Uint8Array): Promise<void> {
     this.handshake = handshake;
     await this.obtainMedia(options);
+    await this.loadIceServers();
     try {
       await this.context.send(this.peer, handshake.invite(invite));
     } catch (error) {
@@ -299,6 +304,12 @@ export class Call extends EventEmitter<CallEvents> {
     this.move('accepted');
     await this.sendReply(from, reply);
     if (!this.hasEnded()) this.startSession('offerer');
+  }
+
+  /** @internal The client's ICE servers were refreshed. */
+  updateIceServers(servers: RTCIceServer[]): void {
+    this.iceServers = servers;
+    this.connection?.updateIceServers(servers);
   }
 
   /** @internal True while this is an unanswered outgoing call (glare can still resolve it). */
@@ -438,7 +449,7 @@ export class Call extends EventEmitter<CallEvents> {
   private startSession(role: 'offerer' | 'answerer'): void {
     const notify = () => this.devices.selected;
     const channel = this.devices.selected;
-    let frame: ConstructorParameters<typeof MediaConnection>[4];
+    let frame: FrameSetup | undefined;
     if (this.suite && channel) {
       const protector = this.context.createFrameProtector(this.suite);
       if (!protector) {
@@ -449,7 +460,7 @@ export class Call extends EventEmitter<CallEvents> {
       frame = { protector, baseKeys: channel.frameBaseKeys() };
     }
     try {
-      this.connection = new MediaConnection(role, this.stream, this.context.options, {
+      this.connection = new MediaConnection(role, this.stream, this.iceServers, this.context.options, {
         send: (message) => this.sendSignal(message),
         connected: () => {
           this.move('media-connected');
@@ -513,6 +524,20 @@ export class Call extends EventEmitter<CallEvents> {
     );
   }
 
+  /** Fetches the ICE servers this call will use, and keeps them fresh while it lives. */
+  private async loadIceServers(): Promise<void> {
+    try {
+      this.iceServers = await this.context.iceServers.get();
+    } catch (error) {
+      const failure = asSealcallError(error);
+      this.finish('media-failed', { error: failure, notify: this.devices.selected });
+      throw failure;
+    }
+    if (this.hasEnded() || this.holdsIceServers) return;
+    this.holdsIceServers = true;
+    this.context.iceServers.hold();
+  }
+
   private useChannel(from: PeerId, session: SignalingSession, capabilities: Capabilities): SignalingChannel {
     const channel = new SignalingChannel(session, from, this.context.transport, capabilities);
     this.devices.add(channel);
@@ -572,6 +597,8 @@ export class Call extends EventEmitter<CallEvents> {
     this.timers.clearAll();
     this.connection?.close();
     this.connection = undefined;
+    if (this.holdsIceServers) this.context.iceServers.release();
+    this.holdsIceServers = false;
     this.releaseMedia();
     this.devices.clear();
     this.handshake?.dispose();

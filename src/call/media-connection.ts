@@ -55,6 +55,7 @@ export class MediaConnection {
   constructor(
     role: 'offerer' | 'answerer',
     stream: MediaStream | undefined,
+    iceServers: RTCIceServer[],
     private readonly options: ResolvedOptions,
     private readonly hooks: MediaConnectionHooks,
     frame?: FrameSetup,
@@ -68,7 +69,7 @@ export class MediaConnection {
     this.session = new PeerSession({
       role,
       ...(options.wrtc ? { wrtc: options.wrtc } : {}),
-      iceServers: options.iceServers,
+      iceServers,
       iceTransportPolicy: options.iceTransportPolicy,
       ...(stream ? { stream } : {}),
       gatherWindowMs: options.gatherWindowMs,
@@ -121,6 +122,19 @@ export class MediaConnection {
 
   path(): Promise<MediaPath | undefined> {
     return this.session.path();
+  }
+
+  /**
+   * Switches to new ICE servers (refreshed TURN credentials). A relayed call restarts ICE so its
+   * allocations move to the new credentials before the old ones expire.
+   */
+  updateIceServers(servers: RTCIceServer[]): void {
+    if (this.closed) return;
+    this.session.setIceServers(servers);
+    void this.session.path().then(
+      (path) => path === 'relayed' && !this.closed && this.session.restartIce(),
+      () => undefined, // closed meanwhile
+    );
   }
 
   /** Frame counters of both directions, or undefined without frame encryption. */

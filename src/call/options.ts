@@ -4,6 +4,7 @@ import type { ReplayCache } from '../crypto/replay-cache.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import type { FrameProtector, WebRtcImplementation } from '../session/types.js';
 import type { FrameEncryptionPolicy } from './frame-policy.js';
+import type { IceServerProvider } from './ice-servers.js';
 
 /** The app's contacts: peer id → X25519 public key. */
 export type Contacts = Record<PeerId, Uint8Array> | ((peer: PeerId) => Uint8Array | undefined);
@@ -18,8 +19,15 @@ export interface CallClientOptions {
   contacts: Contacts;
   /** RTCPeerConnection implementation; browsers' globals by default, `@roamhq/wrtc` in Node. */
   wrtc?: WebRtcImplementation;
-  /** STUN/TURN servers. Default none (host candidates only). */
-  iceServers?: RTCIceServer[];
+  /**
+   * STUN/TURN servers: a fixed list, or a provider of short-lived credentials (TURN REST style)
+   * that is asked again `iceRefreshBufferMs` before they expire — for new calls and, while calls
+   * are live, on a timer (live calls then switch to the new servers with an ICE restart when
+   * they are relayed). Default none (host candidates only).
+   */
+  iceServers?: RTCIceServer[] | IceServerProvider;
+  /** How long before expiry ICE credentials are refreshed. Default 180,000 ms (3 minutes). */
+  iceRefreshBufferMs?: number;
   /** `'relay'` forces TURN. Default `'all'`. */
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** How long an invitation rings before the call ends `no-answer`. Default 30,000 ms. */
@@ -73,7 +81,7 @@ export interface CallClientOptions {
 /** Options with every default applied. */
 type Optional = 'wrtc' | 'iceServers' | 'replayCache' | 'frameWorkerUrl' | 'frameProtector';
 export type ResolvedOptions = Required<Omit<CallClientOptions, Optional>> &
-  Pick<CallClientOptions, 'wrtc' | 'frameWorkerUrl' | 'frameProtector'> & { iceServers: RTCIceServer[]; replayCache: ReplayCache };
+  Pick<CallClientOptions, 'wrtc' | 'frameWorkerUrl' | 'frameProtector'> & { replayCache: ReplayCache };
 
 export const DEFAULTS = {
   iceTransportPolicy: 'all',
@@ -84,6 +92,7 @@ export const DEFAULTS = {
   gatherWindowMs: 200,
   candidateBatchMs: 300,
   remoteEndGraceMs: 5_000,
+  iceRefreshBufferMs: 180_000,
   frameEncryption: 'preferred',
   frameVerifyTimeoutMs: 10_000,
   endedCallMemoryMs: 10 * 60_000,

@@ -216,6 +216,16 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   }
 
   /**
+   * Replaces the ICE servers, e.g. with refreshed TURN credentials. Candidates gathered already
+   * keep their old allocations; an ICE restart replaces them.
+   */
+  setIceServers(servers: RTCIceServer[]): void {
+    const pc = this.peer._pc;
+    if (this.isClosed || !pc) return;
+    pc.setConfiguration({ ...pc.getConfiguration(), iceServers: servers });
+  }
+
+  /**
    * Enables or disables the local tracks of one kind; returns the state read back from the
    * tracks (false when there are none).
    */

@@ -1,0 +1,96 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { listen, tone, type Listener, type Tone } from './helpers/audio.js';
+import type { Call } from '../src/call/call.js';
+import { connectedPair, Harness } from './helpers/call-harness.js';
+import { startTurnServer, type TurnServer } from './helpers/turn-server.js';
+
+let turn: TurnServer;
+let harness: Harness;
+const media: (Tone | Listener)[] = [];
+
+beforeAll(async () => {
+  turn = await startTurnServer();
+});
+afterAll(() => turn?.stop());
+afterEach(async () => {
+  for (const m of media.splice(0)) m.stop();
+  await harness?.close();
+});
+
+describe('calls relayed through a real TURN server (coturn on 127.0.0.1)', () => {
+  it('connects over TURN only, with REST credentials, and carries audio', async () => {
+    let asked = 0;
+    const relayOnly = {
+      iceTransportPolicy: 'relay' as const,
+      iceServers: async () => {
+        asked++;
+        return turn.credentials(10 * 60_000);
+      },
+    };
+    harness = new Harness(new MemoryNetwork({ seed: 21 }), relayOnly);
+    const sent = tone(440);
+    media.push(sent);
+    const { aliceCall, bobCall } = await connectedPair(harness, { call: { stream: sent.stream } });
+    expect(await aliceCall.path()).toBe('relayed');
+    expect(await bobCall.path()).toBe('relayed');
+    expect(asked).toBe(2); // once per client, reused for later calls until near expiry
+    const [track] = bobCall.remoteStream!.getAudioTracks();
+    const heard = listen(track!);
+    media.push(heard);
+    await heard.audible(20);
+    expect(Math.abs(heard.frequency() - 440)).toBeLessThan(40);
+  });
+
+  it('refreshes expiring credentials during a call and moves the relayed path onto them', async () => {
+    // Credentials live 5 s and are refreshed 3 s before expiry: within 2 s of the call.
+    let issued = 0;
+    const shortLived = {
+      iceTransportPolicy: 'relay' as const,
+      iceRefreshBufferMs: 3_000,
+      iceServers: async () => {
+        issued++;
+        return turn.credentials(5_000);
+      },
+    };
+    harness = new Harness(new MemoryNetwork({ seed: 22 }), shortLived);
+    const sent = tone(660);
+    media.push(sent);
+    const { aliceCall, bobCall, alice } = await connectedPair(harness, { call: { stream: sent.stream } });
+    const issuedAtConnect = issued;
+    const before = await relayCandidate(bobCall);
+    expect(before).toBeDefined();
+    // The refresh moves the call to a new allocation: ICE restarts over the encrypted channel.
+    const after = await changed(() => relayCandidate(bobCall), before, 10_000);
+    expect(after).not.toBe(before);
+    expect(issued).toBeGreaterThan(issuedAtConnect);
+    expect(aliceCall.state).toBe('connected');
+    expect(await bobCall.path()).toBe('relayed');
+    expect(alice.warnings).toEqual([]);
+    const [track] = bobCall.remoteStream!.getAudioTracks();
+    const heard = listen(track!);
+    media.push(heard);
+    await heard.audible(20);
+  });
+});
+
+/** `address:port` of the local relay candidate on the call's selected candidate pair. */
+async function relayCandidate(call: Call): Promise<string | undefined> {
+  const reports = (await call.getStats()) as Record<string, unknown>[];
+  const byId = new Map(reports.map((r) => [r.id as string, r]));
+  const pair = reports.find((r) => r.type === 'candidate-pair' && (r.nominated || r.selected) && r.state === 'succeeded');
+  const local = pair && byId.get(pair.localCandidateId as string);
+  if (!local || local.candidateType !== 'relay') return undefined;
+  return `${String(local.address ?? local.ip)}:${String(local.port)}`;
+}
+
+/** Polls `read` (stats have no change event) until it differs from `from`, within `ms`. */
+async function changed<T>(read: () => Promise<T>, from: T, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined && value !== from) return value;
+    if (Date.now() > deadline) throw new Error(`no change from ${String(from)} within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -3,7 +3,6 @@ import { SealcallError } from '../errors.js';
 import type { CallMedia, IceCandidate } from '../protocol/messages.js';
 import { CandidateBatcher } from './candidate-batcher.js';
 import { FrameAttachment } from './frame-attachment.js';
-import { setTracksEnabled } from './media.js';
 import { PatchedPeer } from './patched-peer.js';
 import { candidateKey, iceUfrag, sdpCandidateKeys } from './sdp.js';
 import { selectedPath } from './stats.js';
@@ -76,7 +75,6 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   readonly role: 'offerer' | 'answerer';
   private readonly peer: PatchedPeer;
   private readonly batcher: CandidateBatcher;
-  private readonly localStream: MediaStream | undefined;
   /** Remote descriptions and candidates, applied strictly in order. */
   private remoteQueue: Promise<void> = Promise.resolve();
   private remoteDescribed = false;
@@ -102,7 +100,6 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       }
     }
     this.role = options.role;
-    this.localStream = options.stream;
     // The protector's settings (e.g. Chromium's `encodedInsertableStreams`) never override ICE's.
     const config: RTCConfiguration = { ...options.frameProtector?.rtcConfiguration, iceServers: options.iceServers ?? [] };
     if (options.iceTransportPolicy) config.iceTransportPolicy = options.iceTransportPolicy;
@@ -223,14 +220,6 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     const pc = this.peer._pc;
     if (this.isClosed || !pc) return;
     pc.setConfiguration({ ...pc.getConfiguration(), iceServers: servers });
-  }
-
-  /**
-   * Enables or disables the local tracks of one kind; returns the state read back from the
-   * tracks (false when there are none).
-   */
-  setTrackEnabled(kind: 'audio' | 'video', enabled: boolean): boolean {
-    return setTracksEnabled(this.localStream, kind, enabled);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { SealcallError } from '../errors.js';
-import { bad, bytesUpTo, field, fixedBytes, oneOf, pack, record, text, uint, unpackUntrusted } from './relay-fields.js';
+import { bad, bytesUpTo, field, fixedBytes, oneOf, record, text, uint } from './fields.js';
+import { pack, unpackUntrusted } from './msgpack.js';
 
 /**
  * Relay wire protocol, version 1: one msgpack map per binary WebSocket message.

@@ -1,4 +1,5 @@
 import { SealcallError } from '../errors.js';
+import { bad, bool, field, list, oneOf, record, text, uint } from './fields.js';
 import { LIMITS } from './limits.js';
 import {
   CANCEL_REASONS,
@@ -117,27 +118,27 @@ function renegotiation(obj: Record<string, unknown>): {
 
 function capabilities(value: unknown): Capabilities {
   const obj = record(value, 'capabilities');
-  const list = array(field(obj, 'frameEncryption'), 'capabilities.frameEncryption', LIMITS.capabilityEntries);
+  const suites = list(field(obj, 'frameEncryption'), 'capabilities.frameEncryption', LIMITS.capabilityEntries);
   return {
-    frameEncryption: list.map((s) => string(s, 'capability', LIMITS.capabilityChars)),
+    frameEncryption: suites.map((s) => text(s, 'capability', LIMITS.capabilityChars)),
   };
 }
 
 function candidates(value: unknown): IceCandidate[] {
-  return array(value, 'candidates', LIMITS.candidatesPerMessage).map((item): IceCandidate => {
+  return list(value, 'candidates', LIMITS.candidatesPerMessage).map((item): IceCandidate => {
     const c = record(item, 'candidate');
     const mid = field(c, 'sdpMid');
     const index = field(c, 'sdpMLineIndex');
     return {
-      candidate: string(field(c, 'candidate'), 'candidate', LIMITS.candidateChars),
-      sdpMid: mid === null ? null : string(mid, 'sdpMid', LIMITS.sdpMidChars),
+      candidate: text(field(c, 'candidate'), 'candidate', LIMITS.candidateChars),
+      sdpMid: mid === null ? null : text(mid, 'sdpMid', LIMITS.sdpMidChars),
       sdpMLineIndex: index === null ? null : uint(index, 'sdpMLineIndex', 255),
     };
   });
 }
 
 function sdp(value: unknown): string {
-  const s = string(value, 'sdp', LIMITS.sdpChars);
+  const s = text(value, 'sdp', LIMITS.sdpChars);
   if (s.length === 0) throw bad('sdp is empty');
   return s;
 }
@@ -159,63 +160,8 @@ function media(value: unknown, name: string): CallMedia {
   return oneOf(value, ['audio', 'video'] as const, name);
 }
 
-// ---- primitive readers: each checks one JS type and never calls into the value ----
-
-function record(value: unknown, name: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw bad(`${name} must be a map`);
-  }
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto !== Object.prototype && proto !== null) throw bad(`${name} must be a plain map`);
-  return value as Record<string, unknown>;
-}
-
-/** Own properties only: an inherited or prototype-polluted key reads as absent. */
-function field(obj: Record<string, unknown>, key: string): unknown {
-  return Object.hasOwn(obj, key) ? obj[key] : undefined;
-}
-
-function array(value: unknown, name: string, max: number): unknown[] {
-  if (!Array.isArray(value)) throw bad(`${name} must be an array`);
-  if (value.length > max) {
-    throw new SealcallError('MESSAGE_TOO_LARGE', `${name} has more than ${max} entries`);
-  }
-  return value;
-}
-
-function string(value: unknown, name: string, max: number): string {
-  if (typeof value !== 'string') throw bad(`${name} must be a string`);
-  if (value.length > max) {
-    throw new SealcallError('MESSAGE_TOO_LARGE', `${name} is longer than ${max} characters`);
-  }
-  return value;
-}
-
-function bool(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') throw bad(`${name} must be a boolean`);
-  return value;
-}
-
-function uint(value: unknown, name: string, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    throw bad(`${name} must be an integer in 0..${max}`);
-  }
-  return value;
-}
-
 function positive(value: unknown, name: string, max: number): number {
   const n = uint(value, name, max);
   if (n === 0) throw bad(`${name} must be positive`);
   return n;
-}
-
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw bad(`${name} must be one of ${allowed.join(', ')}`);
-  }
-  return value as T;
-}
-
-function bad(message: string): SealcallError {
-  return new SealcallError('BAD_MESSAGE', message);
 }

@@ -1,6 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { isSealcallError } from '../errors.js';
-import { unpackUntrusted } from '../protocol/relay-fields.js';
+import { unpackUntrusted } from '../protocol/msgpack.js';
 import {
   corrOf,
   encodeRelayFrame,

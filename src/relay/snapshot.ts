@@ -1,6 +1,7 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { SealcallError, isSealcallError } from '../errors.js';
-import { field, fixedBytes, bytesUpTo, list, pack, record, uint, unpackUntrusted } from '../protocol/relay-fields.js';
+import { bytesUpTo, field, fixedBytes, list, record, uint } from '../protocol/fields.js';
+import { pack, unpackUntrusted } from '../protocol/msgpack.js';
 import { RELAY_LIMITS } from '../protocol/relay-frames.js';
 import type { RelayLogger } from './options.js';
 import type { QueueRecord } from './queue-store.js';

@@ -1,39 +1,9 @@
-import { Packr, Unpackr } from 'msgpackr';
 import { SealcallError } from '../errors.js';
 
-// The same safe settings as codec.ts: plain msgpack only (no records or shared structures a peer
-// could define), maps decode to objects whose `__proto__` keys msgpackr renames, 64-bit ints
-// decode to numbers. Everything decoded is still untrusted until a reader below accepts it.
-const packr = new Packr({ useRecords: false, structuredClone: false });
-const unpackr = new Unpackr({
-  useRecords: false,
-  mapsAsObjects: true,
-  structuredClone: false,
-  int64AsType: 'number',
-});
-
-/** Packs a plain value as msgpack. Returns a fresh copy (msgpackr reuses its output buffer). */
-export function pack(value: unknown): Uint8Array {
-  return Uint8Array.from(packr.pack(value));
-}
-
 /**
- * Unpacks untrusted bytes of at most `maxBytes`. Throws `MESSAGE_TOO_LARGE` or `BAD_MESSAGE`,
- * never anything else; the result must still go through the readers below.
+ * Readers for decoded, untrusted values: each checks one JS type and never calls into the value,
+ * so building a fresh object from them keeps nothing a sender smuggled in.
  */
-export function unpackUntrusted(bytes: Uint8Array, maxBytes: number, what: string): unknown {
-  if (!(bytes instanceof Uint8Array)) throw bad(`${what} must be bytes`);
-  if (bytes.length > maxBytes) {
-    throw new SealcallError('MESSAGE_TOO_LARGE', `${what} is ${bytes.length} bytes, over ${maxBytes}`);
-  }
-  try {
-    return unpackr.unpack(bytes);
-  } catch (cause) {
-    throw new SealcallError('BAD_MESSAGE', `${what} is not valid msgpack`, { cause });
-  }
-}
-
-// ---- readers: each checks one JS type and never calls into the value ----
 
 /** A plain map (not an array, class instance, Map or Set). */
 export function record(value: unknown, name: string): Record<string, unknown> {
@@ -89,6 +59,12 @@ export function oneOf<T extends string>(value: unknown, allowed: readonly T[], n
     throw bad(`${name} must be one of ${allowed.join(', ')}`);
   }
   return value as T;
+}
+
+/** A boolean. */
+export function bool(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw bad(`${name} must be a boolean`);
+  return value;
 }
 
 /** A `BAD_MESSAGE` error. */

@@ -37,6 +37,16 @@ describe('frame encryption in the call layer (Node, fake protector)', () => {
     expect(aliceSide!.protectedSenders).toEqual(['audio']);
   });
 
+  it('starts the frame workers while ringing, and closes them when the call ends unanswered', async () => {
+    const { aliceCall, bobCall, rang } = await ringingPair(harness, { alice: withFrames(), bob: withFrames() });
+    await rang;
+    expect(FakeFrameProtector.made).toHaveLength(2); // both sides, before anyone accepted
+    expect(FakeFrameProtector.made.every((p) => p.sendKeys.length === 0 && !p.closed)).toBe(true);
+    await bobCall.reject();
+    await ended(aliceCall);
+    expect(FakeFrameProtector.made.every((p) => p.closed)).toBe(true);
+  });
+
   it('rotates the sending key with the ratchet and the peer follows it', async () => {
     const { aliceCall } = await connectedPair(harness, { alice: withFrames(), bob: withFrames() });
     const [bobSide, aliceSide] = FakeFrameProtector.made;

@@ -15,7 +15,7 @@ import type {
 } from '../protocol/messages.js';
 import type { PeerId } from '../transport/chat-transport.js';
 import { acquireLocalMedia, setTracksEnabled, stopStream } from '../session/media.js';
-import type { MediaPath, StatsReport } from '../session/types.js';
+import type { FrameProtector, MediaPath, StatsReport } from '../session/types.js';
 import { nextState, type CallEvent, type CallState } from './call-state.js';
 import type { CallContext } from './call-context.js';
 import { e2eeUnavailable, negotiateSuite } from './frame-policy.js';
@@ -98,6 +98,11 @@ export class Call extends EventEmitter<CallEvents> {
   private holdsIceServers = false;
   /** The frame-encryption suite agreed with the chosen device (undefined: DTLS-SRTP only). */
   private suite: FrameSuiteName | undefined;
+  /**
+   * A frame protector made while ringing, so its worker has loaded (libsodium, WebAssembly) before
+   * media starts: frames sent before the key is in place are dropped (fail closed).
+   */
+  private warmProtector: { suite: FrameSuiteName; protector: FrameProtector } | undefined;
   private readonly timers = new Timers<'ring'>();
 
   /** @internal Use `CallClient.call()`; incoming calls come from the client's `incoming` event. */
@@ -282,6 +287,7 @@ export class Call extends EventEmitter<CallEvents> {
     }
     const ringMs = Math.min(this.context.options.ringTimeoutMs, invite.lifetimeMs);
     this.timers.set('ring', ringMs, () => this.finish('no-answer'));
+    this.warmUpFrames(this.suite);
     return true;
   }
 
@@ -347,6 +353,7 @@ export class Call extends EventEmitter<CallEvents> {
         }
         const held = this.devices.add(channel);
         if (this.devices.size === 1) this.emit('ringing');
+        this.warmUpFrames(negotiateSuite(this.context.frameSuites, capabilities.frameEncryption));
         for (const h of held) this.handleTransport(h.from, h.envelope, channel.tag);
         return;
       }
@@ -451,7 +458,10 @@ export class Call extends EventEmitter<CallEvents> {
     const channel = this.devices.selected;
     let frame: FrameSetup | undefined;
     if (this.suite && channel) {
-      const protector = this.context.createFrameProtector(this.suite);
+      const warm = this.warmProtector;
+      this.warmProtector = undefined;
+      if (warm && warm.suite !== this.suite) warm.protector.close();
+      const protector = warm?.suite === this.suite ? warm.protector : this.context.createFrameProtector(this.suite);
       if (!protector) {
         // The peer will encrypt its frames either way: failing closed is the only safe answer.
         this.finish('media-failed', { error: e2eeUnavailable('the frame worker could not start'), notify: channel });
@@ -522,6 +532,12 @@ export class Call extends EventEmitter<CallEvents> {
       !setTracksEnabled(this.stream, 'audio', !(this.wanted.muted ?? false)),
       setTracksEnabled(this.stream, 'video', this.wanted.camera ?? true),
     );
+  }
+
+  private warmUpFrames(suite: FrameSuiteName | undefined): void {
+    if (!suite || this.warmProtector || this.hasEnded()) return;
+    const protector = this.context.createFrameProtector(suite);
+    if (protector) this.warmProtector = { suite, protector };
   }
 
   /** Fetches the ICE servers this call will use, and keeps them fresh while it lives. */
@@ -597,6 +613,8 @@ export class Call extends EventEmitter<CallEvents> {
     this.timers.clearAll();
     this.connection?.close();
     this.connection = undefined;
+    this.warmProtector?.protector.close();
+    this.warmProtector = undefined;
     if (this.holdsIceServers) this.context.iceServers.release();
     this.holdsIceServers = false;
     this.releaseMedia();

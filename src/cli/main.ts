@@ -9,13 +9,16 @@ const USAGE = `sealcall — end-to-end encrypted calls over a chat relay
 
 usage:
   sealcall relay [--port 7443] [--host 127.0.0.1] [--store relay.bin] [--json]
+                 [--demo-page [--demo-port 7444]]
   sealcall peer --name alice [--relay ws://127.0.0.1:7443] [--dir ~/.sealcall/alice]
                 [--tone 440] [--add bob=<address>]... [--call bob] [--auto-accept]
                 [--hangup-after <ms>] [--exit-after-call] [--json]
   sealcall demo       a relay and two peers in one go: an encrypted call with tone checks
 
 A peer keeps its identity and contacts in --dir, prints its contact address, then reads
-commands (type "help"): add, call, accept, reject, hangup, mute, unmute, address, quit.`;
+commands (type "help"): add, call, accept, reject, hangup, mute, unmute, address, quit.
+With --demo-page the relay also serves the browser example (examples/browser/, after
+\`npm run build\`): open it in two tabs and call from one to the other.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -28,13 +31,17 @@ async function main(argv: string[]): Promise<number> {
           host: { type: 'string', default: '127.0.0.1' },
           store: { type: 'string' },
           json: { type: 'boolean', default: false },
+          'demo-page': { type: 'boolean', default: false },
+          'demo-port': { type: 'string' },
         },
       });
       await runRelay({
         port: integer(values.port, '--port'),
         host: values.host,
         json: values.json,
+        demoPage: values['demo-page'] || values['demo-port'] !== undefined,
         ...(values.store ? { store: values.store } : {}),
+        ...(values['demo-port'] !== undefined ? { demoPort: integer(values['demo-port'], '--demo-port') } : {}),
       });
       return -1; // keeps running
     }

@@ -18,6 +18,7 @@ export type CliEvent =
   | { event: 'ended'; peer: string; reason: string; code?: string }
   | { event: 'error'; code: string; message: string }
   | { event: 'listening'; url: string; persistent: boolean }
+  | { event: 'demo-page'; url: string }
   | { event: 'info'; message: string };
 
 /** Prints events in the chosen format. */
@@ -64,6 +65,8 @@ function describe(e: CliEvent): string {
       return `error ${e.code}: ${e.message}`;
     case 'listening':
       return `relay listening on ${e.url}${e.persistent ? '' : ' (in memory: a restart loses queues and messages)'}`;
+    case 'demo-page':
+      return `demo page on ${e.url} (open it in two tabs: ${e.url}?name=alice and ${e.url}?name=bob)`;
     case 'info':
       return e.message;
   }

@@ -1,4 +1,5 @@
 import { Relay } from '../relay/index.js';
+import { serveDemoPage, type DemoPage } from './demo-page.js';
 import { Output } from './output.js';
 
 /** Options of `sealcall relay`. */
@@ -8,16 +9,54 @@ export interface RelayCommandOptions {
   /** Keep queues and undelivered messages in this file across restarts. */
   store?: string;
   json: boolean;
+  /** Also serve the browser example (examples/browser/) and the browser build over HTTP. */
+  demoPage?: boolean;
+  /** Port of the demo page. Default: the relay's port + 1 (a free one when the relay's is 0). */
+  demoPort?: number;
+}
+
+/** A relay started by {@link startRelay}. */
+export interface RunningRelay {
+  /** `ws://host:port`, what clients connect to. */
+  url: string;
+  /** Where the demo page is served, with `demoPage`. */
+  pageUrl: string | undefined;
+  /** Closes the demo page server and the relay. */
+  close(): Promise<void>;
+}
+
+/** Starts the relay (and, with `demoPage`, the page server) and prints where they listen. */
+export async function startRelay(options: RelayCommandOptions, out = new Output(options.json)): Promise<RunningRelay> {
+  const relay = new Relay(options.store ? { storePath: options.store } : {});
+  const { url, port } = await relay.listen({ port: options.port, host: options.host });
+  out.emit({ event: 'listening', url, persistent: options.store !== undefined });
+  let page: DemoPage | undefined;
+  if (options.demoPage) {
+    try {
+      page = await serveDemoPage({ host: options.host, port: options.demoPort ?? (options.port === 0 ? 0 : port + 1), relayUrl: url });
+    } catch (error) {
+      await relay.close();
+      throw new Error(`cannot serve the demo page: ${(error as Error).message}`);
+    }
+    out.emit({ event: 'demo-page', url: page.url });
+    if (page.missingBuild) out.emit({ event: 'error', code: 'DEMO_PAGE_NOT_BUILT', message: page.missingBuild });
+  }
+  return {
+    url,
+    pageUrl: page?.url,
+    close: async () => {
+      await page?.close();
+      await relay.close();
+    },
+  };
 }
 
 /** Runs a relay until SIGINT/SIGTERM, then closes it gracefully. */
 export async function runRelay(options: RelayCommandOptions): Promise<void> {
   const out = new Output(options.json);
-  const relay = new Relay(options.store ? { storePath: options.store } : {});
-  const { url } = await relay.listen({ port: options.port, host: options.host });
-  out.emit({ event: 'listening', url, persistent: options.store !== undefined });
+  const running = await startRelay(options, out);
   const stop = async () => {
-    await relay.close();
+    await running.close();
     out.emit({ event: 'info', message: 'relay closed' });
     process.exit(0);
   };

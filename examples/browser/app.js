@@ -1,0 +1,590 @@
+/**
+ * sealcall browser example: one profile per tab (?name=alice), an identity and a relay queue kept
+ * in localStorage, contacts added by pasting their address, and one call at a time with its
+ * state machine, end-to-end encryption mode, network path and frame counters shown live.
+ *
+ * Plain JavaScript, no build step: it loads the library's self-contained browser build
+ * (dist/browser/sealcall.js, made by `npm run build`), which finds its frame worker next to itself.
+ */
+
+/** The browser build, relative to this file (examples/browser/ → dist/browser/). */
+const BUILD_URL = new URL('../../dist/browser/sealcall.js', import.meta.url).href;
+/** Profiles a tab without ?name= picks from: the first one no other tab of this browser holds. */
+const PROFILES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
+/** States in which a call is still going. */
+const LIVE = new Set(['outgoing', 'incoming', 'joining', 'connected', 'reconnecting', 'disconnecting']);
+const MEDIA_FLOWING = new Set(['joining', 'connected', 'reconnecting']);
+const LOG_LIMIT = 80;
+
+const $ = (id) => document.getElementById(id);
+
+/** The library module, once loaded. */
+let sealcall;
+let profileName;
+/** Persisted: { secretKey, queues: { [relayUrl]: QueueState }, contacts: { [name]: address } }. */
+let profile;
+let identity;
+let transport;
+let client;
+/** name → { address, publicKey } */
+const contacts = new Map();
+/** The call on screen: { call, history, knowsE2ee, connectedAt, endedAt, path, counters, rates, remoteMedia, ended }. */
+let view;
+/** A call is being placed (camera prompt, invitation on its way). */
+let placing = false;
+
+main().catch((error) => {
+  if ($('notice').hidden) showNotice(`Could not start: ${describe(error)}`); // else it says why already
+  log(`error: ${describe(error)}`);
+});
+
+async function main() {
+  wireControls();
+  profileName = await chooseProfile();
+  if (!profileName) return;
+  $('profile-name').textContent = profileName;
+  document.title = `${profileName} · sealcall`;
+  const other = PROFILES.find((name) => name !== profileName) ?? 'bob';
+  $('other-tab').href = `?name=${encodeURIComponent(other)}`;
+  $('other-tab').textContent = `?name=${other}`;
+  document.querySelector('#add-contact [name="name"]').placeholder = other;
+
+  try {
+    sealcall = await import(BUILD_URL);
+  } catch (error) {
+    showNotice('The browser build is missing: run `npm run build` in the sealcall folder, then reload this page.');
+    throw error;
+  }
+  await sealcall.ready();
+
+  profile = loadProfile(profileName);
+  identity = profile.secretKey
+    ? sealcall.identityFromSecretKey(fromBase64(profile.secretKey))
+    : sealcall.generateIdentity();
+  profile.secretKey = toBase64(identity.secretKey);
+  saveProfile();
+  $('my-key').textContent = fingerprint(identity.publicKey);
+
+  const relayUrl = await findRelay();
+  $('relay-url').textContent = relayUrl;
+  transport = await connectTransport(relayUrl);
+  setRelayStatus(transport.status);
+  transport.on('status', (status, error) => {
+    setRelayStatus(status);
+    log(`relay ${status}${error ? ` (${error.code})` : ''}`);
+    if (status === 'failed') showNotice('Lost the relay for good. Reload the page once it runs again.');
+  });
+  transport.on('warning', (error) => log(`transport warning ${describe(error)}`));
+  $('my-address').value = transport.address;
+  $('copy-address').disabled = false;
+
+  for (const [name, address] of Object.entries(profile.contacts)) {
+    try {
+      addContact(name, address, { save: false });
+    } catch (error) {
+      log(`dropped saved contact ${name}: ${describe(error)}`);
+    }
+  }
+  renderContacts();
+
+  client = await sealcall.CallClient.create({
+    identity,
+    transport,
+    contacts: (peer) => contacts.get(peer)?.publicKey,
+  });
+  client.on('incoming', (call) => {
+    log(`incoming ${call.media} call from ${call.peer}`);
+    follow(call);
+  });
+  client.on('warning', (error) => {
+    const hint = error.code === 'UNKNOWN_CONTACT' ? ' (someone not in your contacts tried to call: add their address first)' : '';
+    log(`warning ${describe(error)}${hint}`);
+  });
+  addEventListener('pagehide', () => {
+    void client.close();
+    transport.close();
+  });
+  setInterval(() => void tick(), 1000);
+  log(`ready as ${profileName}`);
+  render();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profile, identity, relay
+
+/**
+ * The profile named by ?name=, or the first free one of PROFILES. A Web Lock per profile keeps
+ * two tabs of one browser from using the same identity and queue.
+ */
+async function chooseProfile() {
+  const params = new URLSearchParams(location.search);
+  const asked = params.get('name')?.trim();
+  if (asked) {
+    if (await claim(asked)) return asked;
+    showNotice(`“${asked}” is already open in another tab of this browser: open this page with another ?name=…`);
+    return undefined;
+  }
+  const free = (await firstFree(PROFILES)) ?? `guest-${Math.random().toString(36).slice(2, 6)}`;
+  params.set('name', free);
+  history.replaceState(null, '', `?${params}`);
+  return free;
+}
+
+async function firstFree(names) {
+  for (const name of names) if (await claim(name, 0)) return name;
+  return undefined;
+}
+
+/** Holds the profile's lock until the tab closes; retries a little (a reload releases it late). */
+async function claim(name, retries = 5) {
+  if (!navigator.locks) return true;
+  for (let attempt = 0; ; attempt++) {
+    const got = await new Promise((resolve) => {
+      navigator.locks.request(`sealcall-demo:${name}`, { ifAvailable: true }, (lock) => {
+        resolve(lock !== null);
+        return lock ? new Promise(() => {}) : undefined;
+      });
+    });
+    if (got || attempt >= retries) return got;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function loadProfile(name) {
+  let stored;
+  try {
+    stored = JSON.parse(localStorage.getItem(`sealcall-demo:${name}`) ?? '{}');
+  } catch {
+    stored = {};
+  }
+  return { secretKey: stored.secretKey, queues: stored.queues ?? {}, contacts: stored.contacts ?? {} };
+}
+
+function saveProfile() {
+  localStorage.setItem(`sealcall-demo:${profileName}`, JSON.stringify(profile));
+}
+
+/** ?relay=ws://…, else what the demo server says (relay.json), else this page's own origin. */
+async function findRelay() {
+  const asked = new URLSearchParams(location.search).get('relay');
+  if (asked) return asked;
+  try {
+    const response = await fetch('relay.json', { cache: 'no-store' });
+    if (response.ok) return (await response.json()).relayUrl;
+  } catch {
+    // Not served by `sealcall relay --demo-page`: fall through.
+  }
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
+}
+
+/** Reuses this profile's queue on that relay; makes a new one if the relay forgot it. */
+async function connectTransport(url) {
+  const state = profile.queues[url];
+  let connected;
+  try {
+    connected = await sealcall.WebSocketTransport.connect({ url, identity, ...(state ? { state } : {}) });
+  } catch (error) {
+    if (!state || error.code === 'RELAY_UNREACHABLE') {
+      if (error.code === 'RELAY_UNREACHABLE') {
+        showNotice(`Cannot reach the relay at ${url}. Start it with \`npm run example:browser\` (or \`sealcall relay --demo-page\`), then reload.`);
+      }
+      throw error;
+    }
+    // An in-memory relay that restarted lost the queue: a new queue means a new address.
+    log(`the relay no longer has this profile's queue (${error.code}): making a new one`);
+    showNotice('Your address changed (the relay was restarted): give it to your contacts again.');
+    connected = await sealcall.WebSocketTransport.connect({ url, identity });
+  }
+  profile.queues[url] = connected.exportState();
+  saveProfile();
+  return connected;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contacts
+
+function addContact(name, address, { save = true } = {}) {
+  if (!name || name.startsWith('key:') || name.length > 40) throw new Error('a name has 1 to 40 characters and does not start with “key:”');
+  const { publicKey } = sealcall.decodeAddress(address);
+  if (sameBytes(publicKey, identity.publicKey)) throw new Error('that is your own address: paste the other tab’s');
+  for (const [other, entry] of contacts) {
+    if (other !== name && sameBytes(entry.publicKey, publicKey)) throw new Error(`that address is already saved as ${other}`);
+  }
+  if (contacts.has(name)) transport.removeContact(name); // a new address replaces the old one
+  transport.addContact(name, address);
+  contacts.set(name, { address, publicKey });
+  if (save) {
+    profile.contacts[name] = address;
+    saveProfile();
+    log(`contact added: ${name}`);
+  }
+}
+
+function removeContact(name) {
+  transport.removeContact(name);
+  contacts.delete(name);
+  delete profile.contacts[name];
+  saveProfile();
+  log(`contact removed: ${name}`);
+  renderContacts();
+}
+
+function renderContacts() {
+  const list = $('contacts');
+  list.replaceChildren(
+    ...[...contacts].map(([name, { publicKey }]) => {
+      const item = document.createElement('li');
+      const label = element('span', 'contact-name', name);
+      const key = element('code', 'muted', fingerprint(publicKey, 4));
+      const actions = element('span', 'actions');
+      actions.append(
+        button('Video call', () => void placeCall(name, 'video'), 'call-button'),
+        button('Audio call', () => void placeCall(name, 'audio'), 'call-button'),
+        button('Remove', () => removeContact(name), 'link remove-button'),
+      );
+      item.append(label, key, actions);
+      return item;
+    }),
+  );
+  $('no-contacts').hidden = contacts.size > 0;
+  render();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calls
+
+async function placeCall(name, media) {
+  placing = true;
+  render();
+  try {
+    follow(await client.call(name, { media }));
+    log(`calling ${name} (${media})`);
+  } catch (error) {
+    showNotice(`Could not call ${name}: ${describe(error)}`);
+    log(`call failed: ${describe(error)}`);
+  } finally {
+    placing = false;
+    render();
+  }
+}
+
+/** Puts a call on screen and follows its events until it ends (or another call replaces it). */
+function follow(call) {
+  const v = {
+    call,
+    history: call.state === 'idle' ? ['idle'] : ['idle', call.state],
+    since: Date.now(),
+    knowsE2ee: call.direction === 'incoming',
+    connectedAt: undefined,
+    endedAt: undefined,
+    path: undefined,
+    counters: undefined,
+    rates: undefined,
+    remoteMedia: undefined,
+    ended: undefined,
+  };
+  view = v;
+  hideNotice();
+  $('remote-video').srcObject = null;
+  $('unmute-remote').hidden = true;
+  const onScreen = () => view === v;
+
+  call.on('state', (state, previous) => {
+    v.history.push(state);
+    if (state !== 'outgoing') v.knowsE2ee = true;
+    if (state === 'connected' && !v.connectedAt) v.connectedAt = Date.now();
+    log(`${call.peer}: ${previous} → ${state}`);
+    if (state === 'connected') void tick();
+    if (onScreen()) render();
+  });
+  call.on('ringing', () => {
+    v.knowsE2ee = true; // the callee's capabilities came with its ringing reply
+    log(`${call.peer} is ringing`);
+    if (onScreen()) render();
+  });
+  call.on('track', (_track, stream) => {
+    if (onScreen()) playRemote(stream);
+  });
+  call.on('remote-media', (media) => {
+    v.remoteMedia = media;
+    if (onScreen()) render();
+  });
+  call.on('local-media', () => onScreen() && render());
+  call.on('ended', ({ reason, error }) => {
+    v.ended = { reason, code: error?.code };
+    v.endedAt = Date.now();
+    log(`call with ${call.peer} ended: ${reason}${error ? ` (${describe(error)})` : ''}`);
+    if (!onScreen()) return;
+    $('remote-video').srcObject = null;
+    $('unmute-remote').hidden = true;
+    render();
+  });
+  render();
+}
+
+async function act(action) {
+  const call = view?.call;
+  if (!call) return;
+  try {
+    switch (action) {
+      case 'accept':
+        await call.accept(); // camera and microphone for a video call, microphone for audio
+        break;
+      case 'reject':
+        await call.reject();
+        break;
+      case 'hangup':
+        await call.hangup();
+        break;
+      case 'mute':
+        log((await call.setAudioMuted(!call.audioMuted)) ? 'microphone muted' : 'microphone on');
+        break;
+      case 'camera':
+        log((await call.setVideoEnabled(!call.videoEnabled)) ? 'camera on' : 'camera off');
+        break;
+    }
+  } catch (error) {
+    showNotice(`${action} failed: ${describe(error)}`);
+    log(`${action} failed: ${describe(error)}`);
+  }
+  render();
+}
+
+function playRemote(stream) {
+  const video = $('remote-video');
+  if (video.srcObject === stream) return;
+  video.srcObject = stream;
+  video.muted = false;
+  video.play().catch(() => {
+    // Autoplay with sound needs a user gesture on this page first: play muted, offer a button.
+    video.muted = true;
+    void video.play().catch(() => {});
+    $('unmute-remote').hidden = false;
+  });
+}
+
+/** Every second: the path and frame counters of the call on screen. */
+async function tick() {
+  const v = view;
+  if (!v) return;
+  const { call } = v;
+  if (MEDIA_FLOWING.has(call.state)) {
+    const [path, counters] = await Promise.all([
+      call.path().catch(() => undefined),
+      call.frameCounters().catch(() => undefined),
+    ]);
+    if (path) v.path = path;
+    if (counters) {
+      const now = Date.now();
+      if (v.counters) {
+        const seconds = Math.max((now - v.countersAt) / 1000, 0.001);
+        v.rates = {
+          sent: (counters.send.encrypted - v.counters.send.encrypted) / seconds,
+          received: (counters.receive.decrypted - v.counters.receive.decrypted) / seconds,
+        };
+      }
+      v.counters = counters;
+      v.countersAt = now;
+    }
+  }
+  if (v === view) render();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function render() {
+  const v = view;
+  const call = v?.call;
+  const state = call?.state ?? 'idle';
+  const live = LIVE.has(state);
+
+  $('call-title').textContent = title(v);
+  $('accept').hidden = $('reject').hidden = state !== 'incoming';
+  $('hangup').disabled = !live || state === 'disconnecting';
+  const stream = call?.localStream;
+  const hasAudio = Boolean(stream?.getAudioTracks().length);
+  const hasVideo = Boolean(stream?.getVideoTracks().length);
+  setToggle($('mute'), MEDIA_FLOWING.has(state) && hasAudio, call?.audioMuted, 'Unmute', 'Mute');
+  setToggle($('camera'), MEDIA_FLOWING.has(state) && hasVideo, hasVideo && !call.videoEnabled, 'Camera on', 'Camera off');
+
+  const local = $('local-video');
+  const wanted = live && hasVideo ? stream : null;
+  if (local.srcObject !== wanted) local.srcObject = wanted;
+  $('remote-caption').textContent = call ? call.peer : 'remote';
+
+  $('call-state').textContent = state;
+  $('call-state').dataset.state = state;
+  $('call-e2ee').textContent = !v?.knowsE2ee ? '—' : call.e2ee === 'frame' ? 'frame · SFrame over DTLS-SRTP' : 'transport · DTLS-SRTP only';
+  $('call-e2ee').dataset.mode = v?.knowsE2ee ? call.e2ee : '';
+  $('call-path').textContent = !v?.path ? '—' : v.path === 'direct' ? 'direct · peer to peer' : 'relayed · through TURN';
+  $('call-duration').textContent = v?.connectedAt ? duration((v.endedAt ?? Date.now()) - v.connectedAt) : '—';
+  $('call-remote-media').textContent = v?.remoteMedia
+    ? `${v.remoteMedia.audioMuted ? 'muted' : 'mic on'}, ${v.remoteMedia.videoEnabled ? 'camera on' : 'camera off'}`
+    : '—';
+  $('call-ended').textContent = v?.ended ? `${v.ended.reason}${v.ended.code ? ` (${v.ended.code})` : ''}` : '—';
+
+  for (const item of $('states').children) {
+    const s = item.dataset.state;
+    item.classList.toggle('visited', Boolean(v?.history.includes(s)));
+    if (s === state && v) item.setAttribute('aria-current', 'step');
+    else item.removeAttribute('aria-current');
+  }
+
+  const c = v?.counters;
+  $('sent-encrypted').textContent = c ? number(c.send.encrypted) : '—';
+  $('sent-dropped').textContent = c ? number(dropped(c.send)) : '—';
+  $('sent-dropped').title = c ? reasons(c.send) : '';
+  $('received-decrypted').textContent = c ? number(c.receive.decrypted) : '—';
+  $('received-dropped').textContent = c ? number(dropped(c.receive)) : '—';
+  $('received-dropped').title = c ? reasons(c.receive) : '';
+  $('sent-rate').textContent = v?.rates && !v.ended ? Math.round(v.rates.sent).toString() : '—';
+  $('received-rate').textContent = v?.rates && !v.ended ? Math.round(v.rates.received).toString() : '—';
+
+  const busy = live || placing || !client;
+  for (const b of document.querySelectorAll('.call-button')) b.disabled = busy;
+  for (const b of document.querySelectorAll('.remove-button')) b.disabled = busy;
+  document.body.dataset.call = state;
+}
+
+function title(v) {
+  if (!v) return 'No call';
+  const { call } = v;
+  if (call.state === 'incoming') {
+    const left = Math.max(0, Math.ceil((v.since + client.ringTimeoutMs - Date.now()) / 1000));
+    return `Incoming ${call.media} call from ${call.peer} · ${left} s`;
+  }
+  const what = `${call.media === 'video' ? 'Video' : 'Audio'} call ${call.direction === 'outgoing' ? 'to' : 'from'} ${call.peer}`;
+  return v.ended ? `${what} · ended` : what;
+}
+
+function setToggle(control, enabled, pressed, onLabel, offLabel) {
+  control.disabled = !enabled;
+  control.setAttribute('aria-pressed', String(Boolean(pressed)));
+  control.textContent = pressed ? onLabel : offLabel;
+}
+
+function setRelayStatus(status) {
+  $('relay-status').textContent = status;
+  $('relay-status').dataset.status = status;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Controls, notices, log
+
+function wireControls() {
+  for (const action of ['accept', 'reject', 'hangup', 'mute', 'camera']) {
+    $(action).addEventListener('click', () => void act(action));
+  }
+  $('unmute-remote').addEventListener('click', () => {
+    $('remote-video').muted = false;
+    $('unmute-remote').hidden = true;
+  });
+  $('copy-address').addEventListener('click', () => void copyAddress());
+  $('notice').addEventListener('click', hideNotice);
+  $('add-contact').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const name = form.elements.namedItem('name').value.trim();
+    const address = form.elements.namedItem('address').value.trim();
+    if (!sealcall || !transport) return showNotice('Still connecting to the relay…');
+    try {
+      addContact(name, address);
+      form.reset();
+      hideNotice();
+      renderContacts();
+    } catch (error) {
+      showNotice(`Could not add ${name || 'the contact'}: ${describe(error)}`);
+    }
+  });
+}
+
+async function copyAddress() {
+  const field = $('my-address');
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(field.value);
+    copied = true;
+  } catch {
+    field.select();
+    copied = document.execCommand('copy');
+  }
+  $('copy-feedback').textContent = copied ? 'Copied.' : 'Selected: press Ctrl+C.';
+  setTimeout(() => ($('copy-feedback').textContent = ''), 3000);
+}
+
+function showNotice(text) {
+  const notice = $('notice');
+  notice.replaceChildren(...text.split(/`([^`]+)`/).map((part, i) => (i % 2 ? element('code', '', part) : part)));
+  notice.hidden = false;
+}
+
+function hideNotice() {
+  $('notice').hidden = true;
+}
+
+function log(text) {
+  const entry = element('li');
+  entry.append(element('time', 'muted', new Date().toLocaleTimeString([], { hour12: false })), ` ${text}`);
+  const list = $('log');
+  list.prepend(entry);
+  while (list.children.length > LOG_LIMIT) list.lastElementChild.remove();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+function element(tag, className = '', text = '') {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
+
+function button(label, onClick, className) {
+  const node = element('button', className, label);
+  node.type = 'button';
+  node.addEventListener('click', onClick);
+  return node;
+}
+
+function describe(error) {
+  if (error && typeof error === 'object' && 'code' in error) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function dropped(counters) {
+  return Object.values(counters.dropped).reduce((sum, n) => sum + n, 0);
+}
+
+function reasons(counters) {
+  const nonZero = Object.entries(counters.dropped).filter(([, n]) => n > 0);
+  return nonZero.length ? nonZero.map(([reason, n]) => `${reason}: ${n}`).join(', ') : 'none dropped';
+}
+
+function number(n) {
+  return n.toLocaleString('en-US');
+}
+
+function duration(ms) {
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** Groups of hex digits of a key's first bytes: what two people compare to verify a contact. */
+function fingerprint(key, groups = 8) {
+  const hex = [...key.subarray(0, groups * 2)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return hex.match(/.{4}/g).join(' ');
+}
+
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function toBase64(bytes) {
+  return btoa(String.fromCharCode(...bytes));
+}
+
+function fromBase64(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}

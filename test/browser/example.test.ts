@@ -1,0 +1,240 @@
+/**
+ * The browser example (examples/browser/) as a person uses it: `sealcall relay --demo-page`
+ * (started in-process through the CLI's own function) serves the page and the browser build; two
+ * pages of headless Chromium with the fake camera and microphone open it as alice and bob,
+ * exchange addresses through the UI, call, accept, watch the call connect with frame encryption
+ * and the counters grow, then hang up. A screenshot of the connected call goes to
+ * test/browser/artifacts/ (and to examples/browser/screenshot.png when that is missing or
+ * SEALCALL_UPDATE_SCREENSHOT=1). Needs dist/ (`npm test` and `npm run test:browser` build it).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveDemoPage } from '../../src/cli/demo-page.js';
+import { Output } from '../../src/cli/output.js';
+import { startRelay, type RunningRelay } from '../../src/cli/relay-command.js';
+import { launchChromium, until } from './helpers/chromium.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ARTIFACTS = join(ROOT, 'test/browser/artifacts');
+const REFERENCE = join(ROOT, 'examples/browser/screenshot.png');
+
+describe('the demo-page server', () => {
+  it('serves the page, the build and relay.json, and nothing else of the package', async () => {
+    const page = await serveDemoPage({ host: '127.0.0.1', port: 0, relayUrl: 'ws://127.0.0.1:1234', root: ROOT });
+    try {
+      const root = await fetch(`${page.url}?name=alice`, { redirect: 'manual' });
+      expect(root.status).toBe(302);
+      expect(root.headers.get('location')).toBe('/examples/browser/?name=alice');
+      const html = await fetch(new URL('/examples/browser/', page.url));
+      expect(html.headers.get('content-type')).toContain('text/html');
+      expect(await html.text()).toContain('app.js');
+      expect(await (await fetch(new URL('/examples/browser/relay.json', page.url))).json()).toEqual({ relayUrl: 'ws://127.0.0.1:1234' });
+      const worker = await fetch(new URL('/dist/browser/frame-worker.js', page.url));
+      expect(worker.headers.get('content-type')).toContain('text/javascript');
+      await worker.arrayBuffer();
+      for (const path of ['/package.json', '/src/cli/main.ts', '/dist/browser/..%2f..%2fpackage.json', '/examples/browser/%2e%2e/%2e%2e/package.json']) {
+        const response = await fetch(new URL(path, page.url));
+        expect([403, 404], path).toContain(response.status);
+        await response.arrayBuffer();
+      }
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('explains how to build when dist/browser is missing', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sealcall-demo-'));
+    mkdirSync(join(root, 'examples/browser'), { recursive: true });
+    writeFileSync(join(root, 'examples/browser/index.html'), '<!doctype html>');
+    const page = await serveDemoPage({ host: '127.0.0.1', port: 0, relayUrl: 'ws://127.0.0.1:1234', root });
+    try {
+      expect(page.missingBuild).toContain('npm run build');
+      const response = await fetch(page.url);
+      expect(response.status).toBe(503);
+      expect(await response.text()).toContain('<code>npm run build</code>');
+    } finally {
+      await page.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the browser example: two tabs call each other through the local relay', () => {
+  let relay: RunningRelay;
+  let browser: Browser;
+  /** One browser profile: the tabs share localStorage, as two tabs of a person's browser do. */
+  let context: BrowserContext;
+  const printed: string[] = [];
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'dist/browser/sealcall.js'))) throw new Error('dist/browser is missing: run `npx tsup` first');
+    const out = new Output(true, (line) => printed.push(line));
+    relay = await startRelay({ port: 0, host: '127.0.0.1', json: true, demoPage: true }, out);
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  }, 30_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await relay?.close();
+  });
+
+  /** Opens a new tab at the printed URL (plus `query`); its uncaught errors are collected. */
+  async function open(query: string): Promise<Page> {
+    const page = await context.newPage();
+    page.on('pageerror', (error) => errors.push(`${query}: ${error.message}`));
+    page.on('crash', () => errors.push(`${query}: page crashed`));
+    await page.goto(`${relay.pageUrl}${query}`);
+    return page;
+  }
+
+  /** A tab as `name`, once it is on the relay. */
+  async function tab(name: string): Promise<Page> {
+    const page = await open(`?name=${name}`);
+    await connectedToRelay(page, name);
+    return page;
+  }
+
+  async function connectedToRelay(page: Page, name: string): Promise<void> {
+    await until(() => text(page, '#relay-status'), (s) => s === 'connected' || s === 'failed', 10_000, `${name} on the relay`);
+    expect(await text(page, '#relay-status')).toBe('connected');
+    expect(await text(page, '#profile-name')).toBe(name);
+  }
+
+  const text = async (page: Page, selector: string): Promise<string> => ((await page.locator(selector).textContent()) ?? '').trim();
+  const count = async (page: Page, selector: string): Promise<number> => Number((await text(page, selector)).replace(/,/g, ''));
+
+  /**
+   * Switches to the tab, as a person does before clicking in it. (A background tab gets no
+   * animation frames, so Playwright's clicks there wait for a frame that is slow to come.)
+   */
+  async function to(page: Page): Promise<Page> {
+    await page.bringToFront();
+    return page;
+  }
+
+  /** Copy (the button), then read what was copied from the field, as a person would select it. */
+  async function copyAddress(page: Page): Promise<string> {
+    await (await to(page)).getByRole('button', { name: 'Copy address' }).click();
+    await until(() => text(page, '#copy-feedback'), (s) => s !== '', 5_000, 'copy feedback');
+    return page.getByLabel('Your contact address').inputValue();
+  }
+
+  async function addContact(page: Page, name: string, address: string): Promise<void> {
+    await to(page);
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel('Address', { exact: true }).fill(address);
+    await page.getByRole('button', { name: 'Add contact' }).click();
+    await page.locator('#contacts li', { hasText: name }).waitFor({ timeout: 5_000 });
+  }
+
+  /** What both pages show: state, e2ee mode, path and frame counters. */
+  async function shown(page: Page) {
+    return {
+      state: await text(page, '#call-state'),
+      e2ee: await text(page, '#call-e2ee'),
+      path: await text(page, '#call-path'),
+      encrypted: await count(page, '#sent-encrypted'),
+      decrypted: await count(page, '#received-decrypted'),
+      dropped: (await count(page, '#sent-dropped')) + (await count(page, '#received-dropped')),
+      /** Why, from the cells' tooltips ("no-key: 3, auth: 1" or "none dropped"). */
+      reasons: `${await page.locator('#sent-dropped').getAttribute('title')}, ${await page.locator('#received-dropped').getAttribute('title')}`,
+      ended: await text(page, '#call-ended'),
+      video: await page.locator('#remote-video').evaluate((v: HTMLVideoElement) => ({ width: v.videoWidth, time: v.currentTime })),
+    };
+  }
+
+  it('exchange addresses, call, accept, connect with frame encryption, counters grow, hang up; reject; reload keeps the profile', async () => {
+    const started = Date.now();
+    const events = printed.map((line) => JSON.parse(line) as { event: string; url?: string; message?: string });
+    expect(events[0]).toMatchObject({ event: 'listening', url: relay.url });
+    expect(events[1]).toMatchObject({ event: 'demo-page', url: relay.pageUrl });
+
+    const [alice, bob] = await Promise.all([tab('alice'), tab('bob')]);
+    const [aliceAddress, bobAddress] = [await copyAddress(alice), await copyAddress(bob)];
+    expect(aliceAddress).toMatch(/^sc1:/);
+    expect(bobAddress).not.toBe(aliceAddress);
+    await addContact(alice, 'bob', bobAddress);
+    await addContact(bob, 'alice', aliceAddress);
+
+    await (await to(alice)).locator('#contacts li', { hasText: 'bob' }).getByRole('button', { name: 'Video call' }).click();
+    await until(() => text(bob, '#call-title'), (s) => s.startsWith('Incoming video call from alice'), 10_000, 'bob ringing');
+    expect(await text(alice, '#call-state')).toMatch(/^(outgoing|joining)$/);
+    await (await to(bob)).getByRole('button', { name: 'Accept' }).click();
+
+    const both = async () => [await shown(alice), await shown(bob)] as const;
+    const connected = await until(
+      both,
+      (s) => s.every((x) => (x.state === 'connected' && x.path !== '—' && x.decrypted > 0 && x.video.width > 0) || x.state === 'disconnected'),
+      15_000,
+      'both pages connected with frames and video',
+    );
+    for (const s of connected) {
+      expect(s.state).toBe('connected');
+      expect(s.e2ee).toMatch(/^frame/);
+      expect(s.path).toMatch(/^direct/); // two pages on one machine: host candidates
+    }
+    // Live counters: each side keeps encrypting and decrypting.
+    const later = await until(
+      both,
+      (s) => s.every((x, i) => x.encrypted > connected[i]!.encrypted + 100 && x.decrypted > connected[i]!.decrypted + 100),
+      10_000,
+      'counters growing',
+    );
+    // Nothing failed to decrypt. A sender may drop its first frames before its key is installed
+    // (fail closed: "no-key", seen under CPU load); none once frames flow (checked below).
+    for (const s of later) expect(s.reasons.replace(/no-key: \d+|none dropped/g, '').replace(/[, ]/g, ''), s.reasons).toBe('');
+    expect(await text(alice, '#sent-rate')).toMatch(/^\d+$/);
+    expect((await alice.locator('#states li[aria-current="step"]').textContent())?.trim()).toBe('connected');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const screenshot = await (await to(alice)).screenshot({ path: join(ARTIFACTS, 'example-connected-alice.png'), fullPage: true });
+    await (await to(bob)).screenshot({ path: join(ARTIFACTS, 'example-connected-bob.png'), fullPage: true });
+    if (!existsSync(REFERENCE) || process.env.SEALCALL_UPDATE_SCREENSHOT === '1') writeFileSync(REFERENCE, screenshot);
+
+    // Mute shows on the other side.
+    await (await to(alice)).getByRole('button', { name: 'Mute', exact: true }).click();
+    await until(() => text(bob, '#call-remote-media'), (s) => s.startsWith('muted'), 5_000, 'bob sees alice muted');
+    expect(await alice.getByRole('button', { name: 'Unmute' }).getAttribute('aria-pressed')).toBe('true');
+
+    const steady = await until(both, (s) => s.every((x, i) => x.decrypted > later[i]!.decrypted), 5_000, 'more frames');
+    for (const [i, s] of steady.entries()) expect(s.dropped, s.reasons).toBe(later[i]!.dropped);
+
+    await alice.getByRole('button', { name: 'Hang up' }).click();
+    const ended = await until(both, (s) => s.every((x) => x.state === 'disconnected'), 10_000, 'both ended');
+    expect(ended[0].ended).toBe('hangup');
+    expect(ended[1].ended).toBe('remote-hangup');
+    for (const page of [alice, bob]) expect(await text(page, '#call-title')).toMatch(/ended$/);
+
+    // The other way round, audio only, and declined.
+    await (await to(bob)).locator('#contacts li', { hasText: 'alice' }).getByRole('button', { name: 'Audio call' }).click();
+    await until(() => text(alice, '#call-title'), (s) => s.startsWith('Incoming audio call from bob'), 10_000, 'alice ringing');
+    await (await to(alice)).getByRole('button', { name: 'Reject' }).click();
+    await until(() => text(bob, '#call-ended'), (s) => s !== '—', 10_000, 'bob told');
+    expect(await text(bob, '#call-ended')).toBe('rejected');
+    expect(await text(alice, '#call-state')).toBe('disconnected');
+
+    // A reload keeps the profile: same identity, same relay queue (so the same address), contacts.
+    await alice.reload();
+    await connectedToRelay(alice, 'alice');
+    expect(await alice.getByLabel('Your contact address').inputValue()).toBe(aliceAddress);
+    await alice.locator('#contacts li', { hasText: 'bob' }).waitFor({ timeout: 5_000 });
+
+    // Profiles are per tab: the same name twice is refused, a tab without one gets a free one.
+    const again = await open('?name=bob');
+    await until(() => again.locator('#notice').textContent(), (s) => s?.includes('already open') === true, 5_000, 'duplicate refused');
+    const third = await open('');
+    await connectedToRelay(third, 'carol');
+    expect(new URL(third.url()).searchParams.get('name')).toBe('carol');
+    await Promise.all([again.close(), third.close()]);
+
+    expect(errors).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 45_000);
+});

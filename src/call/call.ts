@@ -14,11 +14,11 @@ import type {
   Message,
 } from '../protocol/messages.js';
 import type { PeerId } from '../transport/chat-transport.js';
-import { acquireLocalMedia, setTracksEnabled, stopStream } from '../session/media.js';
 import type { FrameProtector, MediaPath, StatsReport } from '../session/types.js';
 import { nextState, type CallEvent, type CallState } from './call-state.js';
 import type { CallContext } from './call-context.js';
 import { e2eeUnavailable, negotiateSuite } from './frame-policy.js';
+import { LocalMedia, type MediaOptions, type MediaState } from './local-media.js';
 import { MediaConnection, type FrameSetup } from './media-connection.js';
 import { SignalingChannel, type ChannelMessage } from './signaling-channel.js';
 import { PeerDevices } from './peer-devices.js';
@@ -31,21 +31,10 @@ export interface CallEnded {
   error?: SealcallError;
 }
 
-/** The peer's camera and microphone as it last reported them. */
-export interface RemoteMediaState {
-  audioMuted: boolean;
-  videoEnabled: boolean;
-}
+export type { MediaOptions, MediaState } from './local-media.js';
 
-/** What to send: the runtime is asked for devices unless `stream` is given. */
-export interface MediaOptions {
-  /** Send audio. Default true. */
-  audio?: boolean;
-  /** Send video. Default: true for a video call, false for an audio call. */
-  video?: boolean;
-  /** Tracks to send instead of asking the runtime; the app keeps ownership and stops them. */
-  stream?: MediaStream;
-}
+/** The peer's camera and microphone as it last reported them. */
+export type RemoteMediaState = MediaState;
 
 /** Events of a {@link Call}. */
 export interface CallEvents {
@@ -60,7 +49,7 @@ export interface CallEvents {
   /** The peer muted, unmuted, or switched its camera. */
   'remote-media': (media: RemoteMediaState) => void;
   /** This side's confirmed microphone/camera state changed (after `setAudioMuted`/`setVideoEnabled`). */
-  'local-media': (media: RemoteMediaState) => void;
+  'local-media': (media: MediaState) => void;
   /** The call is over; emitted once, last. */
   ended: (ended: CallEnded) => void;
 }
@@ -85,14 +74,12 @@ export class Call extends EventEmitter<CallEvents> {
   private handshake: OutgoingHandshake | undefined;
   private readonly devices = new PeerDevices();
   private connection: MediaConnection | undefined;
-  private stream: MediaStream | undefined;
-  private ownsStream = false;
   private remote: MediaStream | undefined;
   private remoteMediaState: RemoteMediaState | undefined;
-  private muted = false;
-  private camera = false;
-  /** What the user last asked for; applied to tracks that arrive later (mute before answering). */
-  private wanted: { muted?: boolean; camera?: boolean } = {};
+  private readonly local = new LocalMedia((state) => {
+    this.announceMedia();
+    this.emit('local-media', state);
+  });
   /** STUN/TURN servers for this call's peer connection, and whether we keep them fresh. */
   private iceServers: RTCIceServer[] = [];
   private holdsIceServers = false;
@@ -158,7 +145,7 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** Tracks this side sends, once known. */
   get localStream(): MediaStream | undefined {
-    return this.stream;
+    return this.local.stream;
   }
 
   /** Tracks the peer sends, once they arrived. */
@@ -168,12 +155,12 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** The confirmed microphone state. */
   get audioMuted(): boolean {
-    return this.muted;
+    return this.local.state.audioMuted;
   }
 
   /** The confirmed camera state. */
   get videoEnabled(): boolean {
-    return this.camera;
+    return this.local.state.videoEnabled;
   }
 
   /** The peer's last reported media state. */
@@ -222,16 +209,12 @@ export class Call extends EventEmitter<CallEvents> {
    * applied to the tracks when they arrive.
    */
   async setAudioMuted(muted: boolean): Promise<boolean> {
-    this.wanted.muted = muted;
-    this.applyLocalMedia(!setTracksEnabled(this.stream, 'audio', !muted), this.camera);
-    return this.muted;
+    return this.local.setAudioMuted(muted);
   }
 
   /** Turns the camera on or off; resolves with the state the tracks confirm. */
   async setVideoEnabled(enabled: boolean): Promise<boolean> {
-    this.wanted.camera = enabled;
-    this.applyLocalMedia(this.muted, setTracksEnabled(this.stream, 'video', enabled));
-    return this.camera;
+    return this.local.setVideoEnabled(enabled);
   }
 
   /** Sends an app message over the call's data channel. `INVALID_STATE` before connected. */
@@ -470,7 +453,7 @@ export class Call extends EventEmitter<CallEvents> {
       frame = { protector, baseKeys: channel.frameBaseKeys() };
     }
     try {
-      this.connection = new MediaConnection(role, this.stream, this.iceServers, this.context.options, {
+      this.connection = new MediaConnection(role, this.local.stream, this.iceServers, this.context.options, {
         send: (message) => this.sendSignal(message),
         connected: () => {
           this.move('media-connected');
@@ -498,40 +481,20 @@ export class Call extends EventEmitter<CallEvents> {
     channel.send(message).catch((error: unknown) => this.finish('transport-failed', { error: asSealcallError(error) }));
   }
 
-  private applyLocalMedia(muted: boolean, camera: boolean): void {
-    const changed = muted !== this.muted || camera !== this.camera;
-    this.muted = muted;
-    this.camera = camera;
-    if (!changed) return;
-    this.announceMedia();
-    this.emit('local-media', { audioMuted: muted, videoEnabled: camera });
-  }
-
   private announceMedia(): void {
     if (this.current !== 'connected' && this.current !== 'reconnecting') return;
-    this.sendSignal({ type: 'media-state', audioMuted: this.muted, videoEnabled: this.camera });
+    this.sendSignal({ type: 'media-state', ...this.local.state });
   }
 
   private async obtainMedia(options: MediaOptions): Promise<void> {
-    const audio = options.audio ?? true;
-    const video = options.video ?? this.media === 'video';
     try {
-      if (options.stream) {
-        this.stream = options.stream;
-      } else if (audio || video) {
-        this.stream = await acquireLocalMedia({ audio, video }, this.context.options.wrtc);
-        this.ownsStream = true;
-      }
+      await this.local.obtain(options, this.media === 'video', this.context.options.wrtc);
     } catch (error) {
       const failure = asSealcallError(error);
       this.finish('media-failed', { error: failure, notify: this.devices.selected });
       throw failure;
     }
-    if (this.hasEnded()) this.releaseMedia();
-    this.applyLocalMedia(
-      !setTracksEnabled(this.stream, 'audio', !(this.wanted.muted ?? false)),
-      setTracksEnabled(this.stream, 'video', this.wanted.camera ?? true),
-    );
+    if (this.hasEnded()) this.local.release();
   }
 
   private warmUpFrames(suite: FrameSuiteName | undefined): void {
@@ -617,7 +580,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.warmProtector = undefined;
     if (this.holdsIceServers) this.context.iceServers.release();
     this.holdsIceServers = false;
-    this.releaseMedia();
+    this.local.release();
     this.devices.clear();
     this.handshake?.dispose();
     this.handshake = undefined;
@@ -627,10 +590,6 @@ export class Call extends EventEmitter<CallEvents> {
     this.removeAllListeners();
   }
 
-  private releaseMedia(): void {
-    if (this.stream && this.ownsStream) stopStream(this.stream);
-    this.ownsStream = false;
-  }
 }
 
 function asSealcallError(error: unknown): SealcallError {

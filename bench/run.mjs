@@ -1,5 +1,6 @@
 // `npm run bench`: measures call setup time of sealcall against bare simple-peer in the same run
-// and writes the figures to BENCHMARKS.md (its "setup" section).
+// and writes the figures to BENCHMARKS.md (its "setup" section), then runs the frame bench
+// (bench/frame.mjs) and the load benches (bench/load/bench.mjs), each writing its own sections.
 //
 // Each scenario runs in its own process (bench/scenario.mjs): @roamhq/wrtc can crash a process
 // (rarely mid-run, more often at exit), and a fresh process per row keeps one row's leftovers out
@@ -89,7 +90,7 @@ function render(machine, results, traces, wallMs) {
 
 Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM; Node ${machine.node}; ${machine.os}.
 Run: ${machine.date}. Each row runs in a fresh process: ${WARMUPS} warm-up iterations, then n measured
-ones (messages: min–max over them). The whole bench took ${(wallMs / 1000).toFixed(1)} s.${retriedNote(results)}
+ones (messages: min–max over them). The setup bench took ${(wallMs / 1000).toFixed(1)} s (the whole \`npm run bench\`: see the end of this file).${retriedNote(results)}
 
 | Scenario | n | median ms | p90 ms | min ms | messages until connected |
 | --- | ---: | ---: | ---: | ---: | ---: |
@@ -165,6 +166,8 @@ async function main() {
   writeSection(OUTPUT, 'setup', render(machine, results, traces, wallMs));
   console.log(`\nwrote ${OUTPUT} (${(wallMs / 1000).toFixed(1)} s)`);
   await (await import('./frame.mjs')).runFrameBench(); // the "frame" section: SFrame cost per frame
+  // The load sections (relay-load, concurrent-calls, sequential-calls): bench/load/bench.mjs.
+  await (await import('./load/bench.mjs')).runLoadBench({ benchStartedAt: started });
 }
 
 main().then(

@@ -97,6 +97,29 @@ describe('calls over MemoryNetwork with real @roamhq/wrtc', () => {
     await muted;
   });
 
+  it('connects when the transport acknowledges sends only after delivering them (slow server acks)', async () => {
+    const h = setup();
+    const inner = h.network.endpoint('alice');
+    const slowAcks = {
+      send: async (to: string, payload: Uint8Array) => {
+        await inner.send(to, payload);
+        await new Promise((resolve) => setTimeout(resolve, 300)); // the ack comes after the reply
+      },
+      onMessage: inner.onMessage.bind(inner),
+    };
+    const alice = await h.user('alice', { transport: slowAcks });
+    const bob = await h.user('bob', { gatherWindowMs: 0 });
+    const bobCall = new Promise<Call>((resolve) =>
+      bob.client.on('incoming', (call) => {
+        void call.accept(); // at once: the offer overtakes alice's acknowledgement
+        resolve(call);
+      }),
+    );
+    const aliceCall = await alice.client.call('bob');
+    await Promise.all([reach(aliceCall, 'connected'), reach(await bobCall, 'connected')]);
+    expect(alice.warnings).toEqual([]);
+  });
+
   it('ends rejected on both sides when the callee declines', async () => {
     const h = setup();
     const { aliceCall, bobCall } = await ringingPair(h);

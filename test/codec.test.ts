@@ -157,3 +157,17 @@ function rawMap(entries: [string, unknown][]): Uint8Array {
   for (const [key, value] of entries) parts.push(raw(key), raw(value));
   return Uint8Array.from(parts.flatMap((p) => [...p]));
 }
+
+describe('candidateBatches', () => {
+  it('splits candidates into batches a message may carry, keeping order', async () => {
+    const { candidateBatches } = await import('../src/protocol/limits.js');
+    const many = Array.from({ length: LIMITS.candidatesPerMessage * 2 + 5 }, (_, i) => ({ ...candidate, candidate: `c${i}` }));
+    const batches = candidateBatches(many);
+    expect(batches.map((b) => b.length)).toEqual([LIMITS.candidatesPerMessage, LIMITS.candidatesPerMessage, 5]);
+    expect(batches.flat()).toEqual(many);
+    expect(candidateBatches([])).toEqual([[]]);
+    // Each batch encodes; the whole list would not.
+    for (const b of batches) expect(() => encodeMessage({ type: 'ice', callId, seq: 1, candidates: b, end: false })).not.toThrow();
+    expect(() => encodeMessage({ type: 'ice', callId, seq: 1, candidates: many, end: false })).toThrowSealcallError();
+  });
+});

@@ -243,15 +243,19 @@ export class Call extends EventEmitter<CallEvents> {
     this.handshake = handshake;
     await this.obtainMedia(options);
     await this.loadIceServers();
+    if (this.hasEnded()) return;
+    // Outgoing from the moment the invitation is handed over: a transport whose send resolves
+    // late (a slow server ack) may deliver the reply and the offer before it does.
+    const sending = this.context.send(this.peer, handshake.invite(invite));
+    this.move('invite-sent');
+    this.timers.set('ring', this.context.options.ringTimeoutMs, () => this.finish('no-answer', { cancel: 'no-answer' }));
     try {
-      await this.context.send(this.peer, handshake.invite(invite));
+      await sending;
     } catch (error) {
       const failure = asSealcallError(error);
       this.finish('transport-failed', { error: failure });
       throw failure;
     }
-    this.move('invite-sent');
-    this.timers.set('ring', this.context.options.ringTimeoutMs, () => this.finish('no-answer', { cancel: 'no-answer' }));
   }
 
   /** @internal Callee: the invitation was opened; reply "ringing" and ring. */

@@ -1,6 +1,7 @@
 import { isSealcallError, SealcallError } from '../errors.js';
 import type { FrameCounters } from '../crypto/frame/types.js';
 import type { FrameBaseKeys } from '../crypto/signaling-session.js';
+import { candidateBatches } from '../protocol/limits.js';
 import type { EndReason, Message } from '../protocol/messages.js';
 import { PeerSession } from '../session/peer-session.js';
 import type { FrameProtector, IceHealth, MediaPath, SessionSignal, StatsReport } from '../session/types.js';
@@ -177,17 +178,23 @@ export class MediaConnection {
   }
 
   private onSignal(signal: SessionSignal): void {
+    // A host with many addresses gathers more candidates than one message may carry: the first
+    // batch rides in the offer/answer, the rest follow as `ice` messages of the allowed size.
+    const [first = [], ...rest] = candidateBatches(signal.kind === 'renegotiate-request' ? [] : signal.candidates);
     switch (signal.kind) {
       case 'description':
         if (signal.initial) {
-          this.hooks.send({ type: signal.type, sdp: signal.sdp, candidates: signal.candidates });
-          return;
+          this.hooks.send({ type: signal.type, sdp: signal.sdp, candidates: first });
+        } else {
+          this.hooks.send({ type: 'renegotiate', description: { type: signal.type, sdp: signal.sdp } });
+          if (first.length > 0) rest.unshift(first);
         }
-        this.hooks.send({ type: 'renegotiate', description: { type: signal.type, sdp: signal.sdp } });
-        if (signal.candidates.length > 0) this.hooks.send({ type: 'ice', candidates: signal.candidates, end: false });
+        rest.forEach((batch) => this.hooks.send({ type: 'ice', candidates: batch, end: false }));
         return;
       case 'candidates':
-        this.hooks.send({ type: 'ice', candidates: signal.candidates, end: signal.end });
+        [first, ...rest].forEach((batch, i, all) =>
+          this.hooks.send({ type: 'ice', candidates: batch, end: signal.end && i === all.length - 1 }),
+        );
         return;
       case 'renegotiate-request':
         this.hooks.send({
@@ -222,3 +229,4 @@ export class MediaConnection {
 function asE2eeError(error: unknown): SealcallError {
   return isSealcallError(error) ? error : new SealcallError('E2EE_UNAVAILABLE', 'frame encryption failed', { cause: error });
 }
+

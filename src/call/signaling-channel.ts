@@ -34,10 +34,11 @@ export class SignalingChannel {
     return this.session.sessionTag;
   }
 
-  /** Seals and sends one message. Rejects with the transport's error. */
-  send(message: ChannelMessage): Promise<void> {
+  /** Seals and sends one message. Rejects with the transport's (or the encoder's) error. */
+  async send(message: ChannelMessage): Promise<void> {
+    // async: an encoding or sealing error becomes a rejection the caller handles, never a throw.
     const bytes = encodeMessage({ ...message, callId: this.session.callId, seq: this.nextSeq++ } as OutgoingMessage);
-    return this.transport.send(this.peer, this.session.seal(bytes));
+    await this.transport.send(this.peer, this.session.seal(bytes));
   }
 
   /**

@@ -1,3 +1,5 @@
+import type { IceCandidate } from './messages.js';
+
 /**
  * Size limits for untrusted input. Everything from the network is checked against these before
  * it is decoded any further, so a hostile peer or relay cannot make us allocate or loop much.
@@ -22,3 +24,11 @@ export const LIMITS = {
   /** How far a peer's clock may be off before its invitations are refused as stale. */
   clockSkewMs: 5 * 60 * 1000,
 } as const;
+
+/** Splits candidates into batches one message may carry (always at least one, maybe empty). */
+export function candidateBatches(candidates: IceCandidate[]): IceCandidate[][] {
+  const size = LIMITS.candidatesPerMessage;
+  const batches: IceCandidate[][] = [];
+  for (let i = 0; i < candidates.length; i += size) batches.push(candidates.slice(i, i + size));
+  return batches.length > 0 ? batches : [[]];
+}

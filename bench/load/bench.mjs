@@ -1,0 +1,379 @@
+// The load sections of BENCHMARKS.md: relay throughput, latency and memory per idle client
+// against a bare `ws` forwarder; concurrent calls through one relay against one call alone; heap
+// and handles over many sequential calls. `npm run bench` runs it after the other sections;
+// `node bench/load/bench.mjs` runs it alone (after `npm run build`: the children use dist/).
+//
+// Sizes (environment): BENCH_LOAD_CLIENTS (1000), BENCH_CALLS (20), BENCH_CALL_PROCESSES (10),
+// BENCH_SEQUENTIAL_CALLS (200).
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describeMachine } from '../machine.mjs';
+import { writeSection } from '../report.mjs';
+import { summarize } from '../stats.mjs';
+import { runConcurrentCalls } from './concurrent-calls.mjs';
+import { relayMicroCosts } from './micro.mjs';
+import { runRelayLoad, SEALED_SENDER_BYTES } from './relay-load.mjs';
+import { runSequentialCalls } from './sequential.mjs';
+
+const OUTPUT = fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url));
+const CLIENTS = Number(process.env.BENCH_LOAD_CLIENTS ?? 1000);
+const CALLS = Number(process.env.BENCH_CALLS ?? 20);
+const CALL_PROCESSES = Number(process.env.BENCH_CALL_PROCESSES ?? 10);
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL_CALLS ?? 200);
+
+const int = (n) => Math.round(n).toLocaleString('en-US');
+const ms = (n) => (n === undefined || Number.isNaN(n) ? '–' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const kib = (b) => (Math.abs(b) < 51.2 ? 0 : b / 1024).toFixed(1);
+const mib = (b) => (b / 2 ** 20).toFixed(1);
+const pct = (x) => `${Math.round(x * 100)}%`;
+const cores = (x) => x.toFixed(2);
+const seconds = (t) => (t / 1000).toFixed(1);
+
+function header(machine, startLoad, tookMs) {
+  return `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM; Node ${machine.node}; ${machine.os}.
+Run: ${machine.date}; load average (1 min) when it started: ${startLoad.toFixed(2)}. This section took ${seconds(tookMs)} s.`;
+}
+
+// ---- relay -------------------------------------------------------------------------------------
+
+function renderRelay(machine, load, r, micro, tookMs) {
+  const relay = r.servers.relay;
+  const base = r.servers.baseline;
+  const label = { relay: 'sealcall relay', baseline: 'baseline: bare `ws` forwarder' };
+  const bodyLabel = (p) => `${int(p.bodyBytes)} B (${int(p.envelope)} B envelope)`;
+  const closedRows = [];
+  const pacedRows = [];
+  for (let i = 0; i < relay.phases.length; i++) {
+    for (const [mode, server] of [['relay', relay], ['baseline', base]]) {
+      const p = server.phases[i];
+      const c = p.closed;
+      const perMessage = (c.serverCpu * 1e6) / c.messagesPerSecond;
+      closedRows.push(
+        `| ${label[mode]} | ${bodyLabel(p)} | ${int(c.messagesPerSecond)} | ${(c.bytesPerSecond / 2 ** 20).toFixed(1)} | ${pct(c.serverCpu)} | ${perMessage.toFixed(0)} | ${pct(c.clientCpu)} | ${ms(c.latencyMs.p50)} | ${ms(c.latencyMs.p99)} |`,
+      );
+      const q = p.paced;
+      pacedRows.push(
+        `| ${label[mode]} | ${bodyLabel(p)} | ${int(q.rate)} | ${int(q.messagesPerSecond)} | ${pct(q.serverCpu)} | ${ms(q.latencyMs.p50)} | ${ms(q.latencyMs.p90)} | ${ms(q.latencyMs.p99)} | ${ms(q.latencyMs.max)} |`,
+      );
+    }
+  }
+  const memRow = (mode, s) =>
+    `| ${label[mode]} | ${int(s.idle.clients)} | ${kib(s.idle.perClient.heapUsed)} | ${kib(s.idle.perClient.external)} | ${kib(s.idle.perClient.rss)} | ${mib(s.idle.empty.rss)} → ${mib(s.idle.idle.rss)} |`;
+  const ratio = (i) => relay.phases[i].closed.messagesPerSecond / base.phases[i].closed.messagesPerSecond;
+  const errors = Object.entries(relay.clientTotals.errors);
+  const framesPerConnection = (2 * Math.max(...relay.phases.map((p) => p.closed.messagesPerSecond))) / r.options.clients;
+  const stats = relay.afterTraffic.stats;
+  return `## Relay under load
+
+${header(machine, load, tookMs)}
+Open files (\`ulimit -n\` as the bench's processes see it; Node raises its soft limit to the hard one at startup): soft
+${r.fdLimits.soft}, hard ${r.fdLimits.hard}. Each server and client process needs about ${int(r.minFds)} here${r.fdLimits.soft >= r.minFds ? ', within the limit' : ', so the bench raised the soft limit for its children'}.
+
+One server process; ${int(r.options.clients)} WebSocket clients in one other process, all connected at once, each with
+its own queue and subscribed to it, sending around a ring (client *i* to client *i*+1), so every
+connection sends and receives. The relay runs with its default options: at most
+${framesPerConnection.toFixed(0)} frames/s per connection were needed here, far below its limit of 500/s (burst 1,000), and no
+request was refused (${errors.length ? errors.map(([c, n]) => `${c} ×${n}`).join(', ') : 'no `err` reply at all'}). Bodies are envelopes of the smallest and a large padding
+bucket plus the ${SEALED_SENDER_BYTES}-byte sealed-sender header, as WebSocketTransport sends them.
+
+### Throughput, saturated
+
+Closed loop: every ring link keeps ${r.options.window} message in flight (${int(r.options.clients * r.options.window)} in all); each delivery sends the
+next one. ${seconds(r.options.warmupMs)} s warm-up, then ${seconds(r.options.durationMs)} s measured. CPU: share of one core over the measured
+window. Latency here is mostly queueing (${int(r.options.clients * r.options.window)} messages waiting their turn), see the next table for latency.
+
+| Server | body | messages/s | MiB/s | server CPU | server CPU µs/message | clients CPU | p50 ms | p99 ms |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${closedRows.join('\n')}
+
+In this run the relay carried ${pct(ratio(0))} of the baseline's message rate with small bodies and
+${pct(ratio(1))} with large ones: the difference is the relay's own work per message.
+
+### Latency under a steady load
+
+Open loop: messages sent at a fixed total rate, ${pct(r.options.pacedFraction)} of the relay's saturated rate for that body size (the
+same rate for the baseline), spread over all ${int(r.options.clients)} clients. ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s
+measured. Latency: from the sender's \`send\` to the recipient reading the message, both in the
+same process and clock.
+
+| Server | body | offered msg/s | delivered msg/s | server CPU | p50 ms | p90 ms | p99 ms | max ms |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${pacedRows.join('\n')}
+
+### Memory per idle client
+
+Server memory after forced GC with no client, then with all ${int(r.options.clients)} connected, subscribed and idle;
+the difference divided by the number of clients.
+
+| Server | clients | heap KiB/client | external KiB/client | RSS KiB/client | server RSS MiB |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${memRow('relay', relay)}
+${memRow('baseline', base)}
+
+### Where the relay's time goes
+
+Per message the relay decodes and validates two msgpack frames (\`send\`, \`ack\`), stores the body
+under a fresh random 16-byte message id, encodes three frames (\`ok\`, \`msg\`, \`ok\`), and verifies the
+recipient's Ed25519 signature on the \`ack\`. The baseline forwards the same frames untouched. The
+costs of the crypto steps alone, measured in this run (µs per call, one thread):
+
+| Operation | µs |
+| --- | ---: |
+| Ed25519 verify (relay, every \`ack\`) | ${micro.verify.toFixed(1)} |
+| \`sodium.randombytes_buf(16)\` (relay, every stored message's id) | ${micro.sodiumRandom16.toFixed(1)} |
+| \`crypto.randomBytes(16)\` (Node, for comparison) | ${micro.nodeRandom16.toFixed(1)} |
+| Ed25519 sign (recipient, every \`ack\`) | ${micro.sign.toFixed(1)} |
+
+${cryptoShare(relay, micro)}
+
+### How to read this
+
+- **What is measured.** The relay is sealcall's \`Relay\` from the built package, memory only
+  (no \`storePath\`), in its own process; the clients are raw protocol clients (\`new\`, signed
+  \`sub\`, \`send\`, signed \`ack\` per message, as \`WebSocketTransport\` does) in another process.
+  Throughput counts messages *delivered to their recipient* in the window, not merely accepted.
+  After all phases the relay had accepted ${int(stats.messagesReceived)} messages and delivered
+  ${int(stats.messagesDelivered)}, with ${int(stats.bytesQueued)} bytes still queued; every client saw every message it was sent.
+- **The baseline** is a bare \`ws\` server in the same setup that forwards each message to the
+  connection named in its first bytes and answers \`ok\` and \`ack\` frames as the relay does, so the
+  frame count, sizes and sockets are the same; it stores nothing, parses no msgpack and checks no
+  signature. The clients' side is cheaper too (no signing), so its numbers bound what any relay
+  could do with this client process on this machine.
+- **Two cores, three processes.** The server, the clients and the bench share the machine's
+  cores (and, on a shared machine, other work: see the load average above), so absolute rates
+  move between runs; the ratio between the rows of one run is the useful figure.
+- **Memory** counts the JavaScript heap, \`external\` (buffers) and RSS of the server process;
+  kernel socket buffers are not in it. The relay's share per idle client is its \`RelayConnection\`
+  (token bucket, subscriptions), the queue (two 16-byte ids, its hex keys, the signing key) and
+  the \`ws\` socket.`;
+}
+
+/** The share of the relay's CPU per message that the signature check and the id's random bytes take. */
+function cryptoShare(relay, micro) {
+  const closed = relay.phases[0].closed;
+  const perMessage = (closed.serverCpu * 1e6) / closed.messagesPerSecond;
+  const crypto = micro.verify + micro.sodiumRandom16;
+  return `With small bodies the relay spent ${perMessage.toFixed(0)} µs of CPU per message; the signature check and the message id's
+random bytes alone account for about ${crypto.toFixed(0)} µs of it (${pct(crypto / perMessage)}). Node's own \`crypto.randomBytes\` would save
+about ${(micro.sodiumRandom16 - micro.nodeRandom16).toFixed(0)} µs per message (the relay is Node-only).`;
+}
+
+// ---- concurrent calls --------------------------------------------------------------------------
+
+function renderConcurrent(machine, load, r, tookMs) {
+  const o = r.options;
+  const baseline = summarize(r.baseline.filter((c) => c.connected).map((c) => c.setupMs));
+  const connected = r.concurrent.calls.filter((c) => c.connected);
+  const all = summarize(connected.map((c) => c.setupMs));
+  const row = (name, s) => `| ${name} | ${s.n} | ${ms(s.median)} | ${ms(s.p90)} | ${ms(s.min)} | ${ms(s.max)} |`;
+  const peers = (list) => list.slice(1).reduce((a, b) => a + b, 0);
+  const closed = r.end.closed;
+  const sum = (key) => closed.reduce((n, c) => n + c[key], 0);
+  const reasons = Object.entries(r.end.endReasons).map(([k, n]) => `${k} ×${n}`).join(', ');
+  return `## Concurrent calls through one relay
+
+${header(machine, load, tookMs)}
+
+${o.calls} calls at once between ${o.calls * 2} \`CallClient\`s on \`WebSocketTransport\`s to one relay process, real
+\`@roamhq/wrtc\` peer connections with the fake microphone (audio flows), default call options. The
+peers live in ${o.processes} processes of ${(o.calls * 2) / o.processes} (caller *i* in process *i* mod ${o.processes}, its callee in the next one, so
+every call crosses processes). **${connected.length} of ${o.calls} calls connected**; the last one ${ms(r.concurrent.wallMs)} ms after they were all placed.${failures(r)}
+
+| Setup (call placed → both sides connected) | n | median ms | p90 ms | min ms | max ms |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${row('baseline: 1 call alone (same relay and processes, one after another)', baseline)}
+${row(`${o.calls} calls placed at once`, all)}
+
+| CPU (cores) | while the ${o.calls} calls were set up | while they were held (${seconds(r.hold.ms)} s, media flowing) |
+| --- | ---: | ---: |
+| relay process | ${cores(r.concurrent.cpu[0])} | ${cores(r.hold.cpu[0])} |
+| ${o.processes} peer processes together | ${cores(peers(r.concurrent.cpu))} | ${cores(peers(r.hold.cpu))} |
+
+Peer processes' RSS while the calls were held: ${mib(Math.min(...r.hold.rss.slice(1)))}–${mib(Math.max(...r.hold.rss.slice(1)))} MiB each; relay ${mib(r.hold.rss[0])} MiB.
+
+Then every caller hung up (${reasons}); after the clients and transports closed: ${sum('openPeerConnections')} of ${sum('peerConnections')}
+peer connections still open, ${sum('liveTracks')} of ${sum('tracks')} microphone tracks still live, the relay counting ${r.end.relayAfterClose.connections}
+connections, and every peer process left with ${[...new Set(closed.map((c) => Object.keys(c.handles.after).join('+')))].join(' / ')} as its only handle(s) before exiting (codes
+${[...new Set(r.end.exits.map((e) => e.signal ?? e.code))].join(', ')}).
+
+### How to read this
+
+- **Setup time** runs from just before the caller's \`call()\` (which captures the microphone and
+  sends the invitation) until both sides' calls are \`connected\`; the callee accepts as soon as
+  it rings. Both sides' clocks are the same machine's. It includes the default 200 ms
+  candidate-gathering window and three trips through the relay (invitation, offer, answer).
+- **The baseline** is one call alone through the same relay and processes, so the difference is
+  what ${o.calls} simultaneous setups cost each other on ${machine.cores} cores: ${o.calls * 2} peer connections gathering, DTLS
+  handshakes and signaling at once. Held calls cost almost nothing to the relay: media is peer to
+  peer and the relay only carried the signaling.
+${peersNote(o)}`;
+}
+
+/** The calls that did not connect, with how they ended and what their clients warned about. */
+function failures(r) {
+  const failed = r.concurrent.calls.filter((c) => !c.connected);
+  if (failed.length === 0) return '';
+  const lines = failed.map((c) => {
+    const warned = [...new Set([...(c.callerWarnings ?? []), ...(c.calleeWarnings ?? [])])];
+    return `- ${c.pair}: ended \`${c.endedReason ?? '?'}\` (caller ${c.callerState}, callee ${c.calleeState})${warned.length ? `; warnings: ${warned.map((w) => `\`${w}\``).join(', ')}` : ''}`;
+  });
+  return `\n\nNot connected:\n\n${lines.join('\n')}\n\n(\`unexpected offer while idle\` is a known race: the callee's offer can be handled before the
+caller's own \`send()\` of the invitation has resolved, and is then dropped; reported as a bug.)`;
+}
+
+function peersNote(o) {
+  const perProcess = (o.calls * 2) / o.processes;
+  const why = `With more than four calls being set up at once in one Node process, \`@roamhq/wrtc\` gathers
+  each new peer connection's host candidates again for every other one gathering at the same time
+  (about 16 candidates per connection on this machine), so an offer or answer then carries more
+  than the protocol's 64 candidates per message. sealcall currently fails to send such a message,
+  and the process dies with an uncaught \`MESSAGE_TOO_LARGE\` (a bug, reported).`;
+  if (perProcess <= 4) {
+    return `- **Why ${o.processes} processes of ${perProcess} peers.** ${why} With at most four peers per process every message
+  stays within the limit; once candidate batches are split, \`BENCH_CALL_PROCESSES=2\` runs the same
+  calls in two processes.`;
+  }
+  return `- **${perProcess} peers per process.** ${why} This run had more than four per process and got through.`;
+}
+
+// ---- sequential calls --------------------------------------------------------------------------
+
+function renderSequential(machine, load, runs, tookMs) {
+  const blocks = runs.map((r) => {
+    const first = r.checkpoints[0];
+    const rows = r.checkpoints.map(
+      (c) =>
+        `| ${c.calls} | ${mib(c.heapUsed)} | ${c === first ? '–' : `+${kib(c.heapUsed - first.heapUsed)}`} | ${mib(c.rss)} | ${c.handles} (${Object.entries(c.handleTypes).map(([k, n]) => `${k} ${n}`).join(', ')}) | ${c.peerConnections} | ${c.tracks} |`,
+    );
+    rows.push(
+      `| after close | ${mib(r.closed.heapUsed)} | ${r.closed.heapUsed >= first.heapUsed ? '+' : '−'}${kib(Math.abs(r.closed.heapUsed - first.heapUsed))} | ${mib(r.closed.rss)} | ${r.closed.handles} (${Object.entries(r.closed.handleTypes).map(([k, n]) => `${k} ${n}`).join(', ')}) | ${r.closed.peerConnections} | ${r.closed.tracks} |`,
+    );
+    const setup = summarize(r.setupMs);
+    const title = r.network === 'relay' ? 'WebSocketTransports through a relay (in another process)' : 'MemoryNetwork (no transport: the calls alone)';
+    const failed = r.failures.length
+      ? `\n\n**${r.failures.length} of ${r.calls + r.warmup} calls did not connect** (the run went on): ${r.failures.map((f) => `call ${f.call}: ${f.error}`).join('; ')}.`
+      : '';
+    return `### ${title}
+
+${r.calls} calls in ${seconds(r.wallMs)} s (setup median ${ms(setup.median)} ms, p90 ${ms(setup.p90)} ms); heap growth ${kib(r.heapGrowthPerCall)} KiB per call.${failed}${crashNote(r.crashes ?? [])}
+
+| calls | heap MiB | Δ heap KiB | RSS MiB | handles | open peer connections | live tracks |
+| ---: | ---: | ---: | ---: | --- | ---: | ---: |
+${rows.join('\n')}`;
+  });
+  const flat = runs.every((r) => r.checkpoints.every((c) => c.handles === r.checkpoints[0].handles));
+  const released = (r) => r.closed.heapUsed < r.checkpoints.at(-1).heapUsed - r.heapGrowth / 2;
+  const heapNotes = runs.map((r) => {
+    const where = r.network === 'relay' ? 'Over the relay' : 'The calls alone (MemoryNetwork)';
+    const after = released(r) ? 'most of it is freed when the clients and transports close' : 'it stays after the clients close';
+    return `${where}: ${kib(r.heapGrowthPerCall)} KiB per call over the run, ${kib((r.checkpoints.at(-1).heapUsed - r.checkpoints.at(-3)?.heapUsed) / (r.checkpoints.at(-1).calls - r.checkpoints.at(-3)?.calls) || 0)} KiB per call over its second half; ${after}.`;
+  });
+  return `## Sequential calls: heap and handles
+
+${header(machine, load, tookMs)}
+
+Alice calls Bob ${runs[0].calls} times in one process (after ${runs[0].warmup} warm-up calls), real \`@roamhq/wrtc\` audio, default call
+options; Bob accepts at once, and the two hang up in turn. Every ${runs[0].checkpoints[1]?.calls ?? runs[0].calls} calls, once the last call's messages
+have settled, the process is sampled after forced GC (\`--expose-gc\`): heap, RSS, its open handles
+(\`process.getActiveResourcesInfo()\`), and the peer connections and microphone tracks it ever made
+that are still open. Each variant runs in a fresh process; "after close" is sampled once both
+clients (and transports) are closed and out of scope.
+
+${blocks.join('\n\n')}
+
+### How to read this
+
+- **Handles** ${flat ? 'stayed flat in this run' : 'changed between checkpoints in this run (see the tables)'}: each call's timers, peer connection and tracks are
+  gone by the next checkpoint. Over the relay the two transports' sockets and ping timers are
+  open until they close; after closing, only the bench's own IPC channel is left.
+- **Heap.** ${heapNotes.join('\n  ')}
+  What grows is bounded by design: each client remembers accepted invitations (replay cache,
+  20 minutes, at most 10,000) and ended calls (10 minutes); over the relay, each
+  \`WebSocketTransport\`'s duplicate filter also remembers two keys per received message (24 h, at
+  most 10,000 entries). These keys are hex strings from libsodium's \`to_hex\`, which appends two
+  characters at a time; V8 keeps such a string as a tree of pieces, about 1.2 KB per key where a
+  flat one takes about 200 bytes, so a full filter or replay cache holds about 11 MiB. Heap
+  snapshots taken while preparing this bench show why the MemoryNetwork clients' share outlives
+  \`close()\`: \`@roamhq/wrtc\` keeps the last call's two \`RTCDataChannel\`s reachable from native
+  handles, and simple-peer's handlers on them still reach that call and, through it, its client.
+  The count of such objects stays at two however many calls ran.
+- **RSS** grows more than the heap: \`@roamhq/wrtc\` (libwebrtc) keeps native memory per process
+  (threads, codec and port allocator state) and reuses it; it levels off as the run goes on.`;
+}
+
+// ---- run ---------------------------------------------------------------------------------------
+
+const RETRIES = 2;
+
+/**
+ * Runs `fn`, again (up to RETRIES times) when one of its processes was killed by a signal before
+ * reporting: @roamhq/wrtc occasionally crashes a process (as bench/run.mjs notes). Resolves with
+ * `{ result, crashes }`; any other failure fails the bench.
+ */
+async function withRetries(label, fn) {
+  const crashes = [];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { result: await fn(), crashes };
+    } catch (error) {
+      const crash = /exited \((SIG[A-Z]+)\)/.exec(String(error?.message));
+      if (!crash || attempt >= RETRIES) throw error;
+      crashes.push(crash[1]);
+      console.error(`  ${label}: a process died (${crash[1]}); running it again`);
+    }
+  }
+}
+
+const crashNote = (crashes, before = ' ') =>
+  crashes.length ? `${before}A process of this scenario died without results (${crashes.join(', ')}) and the scenario was run again.` : '';
+
+/** Runs the load benches and writes their three sections. `benchStartedAt`: when `npm run bench` began. */
+export async function runLoadBench({ benchStartedAt } = {}) {
+  const log = (line) => console.log(`  ${line}`);
+
+  let machine = describeMachine();
+  let load = os.loadavg()[0];
+  let started = performance.now();
+  console.log(`relay load: ${CLIENTS} clients`);
+  const micro = await relayMicroCosts();
+  const relay = await runRelayLoad({ clients: CLIENTS, log });
+  writeSection(OUTPUT, 'relay-load', renderRelay(machine, load, relay, micro, performance.now() - started));
+
+  machine = describeMachine();
+  load = os.loadavg()[0];
+  started = performance.now();
+  console.log(`concurrent calls: ${CALLS} in ${CALL_PROCESSES} processes`);
+  const concurrent = await withRetries('concurrent calls', () => runConcurrentCalls({ calls: CALLS, processes: CALL_PROCESSES, log }));
+  writeSection(OUTPUT, 'concurrent-calls', renderConcurrent(machine, load, concurrent.result, performance.now() - started) + crashNote(concurrent.crashes, '\n\n'));
+
+  machine = describeMachine();
+  load = os.loadavg()[0];
+  started = performance.now();
+  const runs = [];
+  for (const network of ['memory', 'relay']) {
+    console.log(`sequential calls: ${SEQUENTIAL} over ${network}`);
+    const { result: r, crashes } = await withRetries(`sequential calls over ${network}`, () =>
+      runSequentialCalls({ calls: SEQUENTIAL, every: Math.max(1, Math.round(SEQUENTIAL / 4)), network }),
+    );
+    r.crashes = crashes;
+    log(`heap +${kib(r.heapGrowth)} KiB (${kib(r.heapGrowthPerCall)} KiB/call), handles ${r.checkpoints[0].handles} → ${r.checkpoints.at(-1).handles}, after close ${r.closed.handles}`);
+    runs.push(r);
+  }
+  let body = renderSequential(machine, load, runs, performance.now() - started);
+  if (benchStartedAt !== undefined) {
+    body += `\n\nThe whole \`npm run bench\` (every section of this file) took ${seconds(performance.now() - benchStartedAt)} s.`;
+  }
+  writeSection(OUTPUT, 'sequential-calls', body);
+  console.log(`wrote the load sections of ${OUTPUT}`);
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  runLoadBench().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

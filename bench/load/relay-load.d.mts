@@ -1,0 +1,68 @@
+// Types of relay-load.mjs, for the TypeScript tests that run it.
+export declare const SEALED_SENDER_BYTES: number;
+
+export interface LatencySummary { n: number; p50?: number; p90?: number; p99?: number; max?: number }
+
+export interface PhaseResult {
+  delivered: number;
+  bytes: number;
+  elapsedMs: number;
+  messagesPerSecond: number;
+  bytesPerSecond: number;
+  latencyMs: LatencySummary;
+  /** Share of one core the clients' process used over the window. */
+  clientCpu: number;
+  /** Share of one core the server used over (about) the window. */
+  serverCpu: number;
+  /** Every message sent in the phase was delivered before the drain timeout. */
+  drained: boolean;
+  /** Messages sent (ever, by this client process) and not delivered, when the phase ended. */
+  lost: number;
+  sent: number;
+  /** `err` replies in the phase, by code. */
+  errors: Record<string, number>;
+}
+
+export interface Memory { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }
+
+export interface ServerResult {
+  connect: { clients: number; ms: number };
+  connectedAtServer: number;
+  idle: {
+    clients: number;
+    empty: Memory;
+    idle: Memory;
+    perClient: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+    clientProcessRss: number;
+  };
+  phases: { envelope: number; bodyBytes: number; closed: PhaseResult; paced: PhaseResult & { rate: number } }[];
+  soak?: PhaseResult & { heapBefore: number; heapAfter: number; rssBefore: number; rssAfter: number };
+  afterTraffic: { memory: Memory; stats: Record<string, number>; handles: number };
+  clientTotals: { sent: number; delivered: number; oks: number; errors: Record<string, number> };
+  closing: { closed: number; timedOut: boolean; serverConnections: number };
+}
+
+export interface RelayLoadOptions {
+  clients?: number;
+  envelopes?: number[];
+  window?: number;
+  warmupMs?: number;
+  durationMs?: number;
+  pacedFraction?: number;
+  pacedWarmupMs?: number;
+  pacedDurationMs?: number;
+  soakMs?: number;
+  soakRate?: number;
+  baseline?: boolean;
+  relayOptions?: Record<string, unknown>;
+  log?: (line: string) => void;
+}
+
+export interface RelayLoadResult {
+  options: Required<Omit<RelayLoadOptions, 'log'>>;
+  fdLimits: { soft: number; hard: number };
+  minFds: number;
+  servers: { relay: ServerResult; baseline?: ServerResult };
+}
+
+export declare function runRelayLoad(options?: RelayLoadOptions): Promise<RelayLoadResult>;

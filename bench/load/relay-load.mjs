@@ -1,0 +1,155 @@
+// Relay under load: one relay process, many WebSocket clients in another (see server.mjs and
+// clients.mjs), and the same traffic through a bare `ws` forwarder as the baseline.
+//
+// For each server: memory per idle subscribed client (server heap and RSS after GC, before and
+// after connecting them all), then for each body size a closed-loop phase (every ring link keeps
+// `window` messages in flight: the saturated throughput) and an open-loop phase at `pacedFraction`
+// of the relay's saturated rate (latency under a steady load both servers can carry), then the
+// server's state once the traffic stopped.
+//
+// LOAD_SERVER_ARGS adds Node flags to the server process, e.g. LOAD_SERVER_ARGS='--cpu-prof' to
+// see where the relay's time goes.
+import { fileURLToPath } from 'node:url';
+import { fdLimits, startChild } from './child.mjs';
+
+const SERVER = fileURLToPath(new URL('./server.mjs', import.meta.url));
+const CLIENTS = fileURLToPath(new URL('./clients.mjs', import.meta.url));
+
+/** Bytes WebSocketTransport adds to every envelope (the sealed-sender header): a relay body is envelope + this. */
+export const SEALED_SENDER_BYTES = 80;
+
+const DEFAULTS = {
+  clients: 1000,
+  envelopes: [256, 4096],
+  window: 1,
+  warmupMs: 1000,
+  durationMs: 3000,
+  pacedFraction: 0.5,
+  pacedWarmupMs: 500,
+  pacedDurationMs: 3000,
+  /** Extra open-loop phase of this length on the relay only (a soak); 0: none. */
+  soakMs: 0,
+  soakRate: 0,
+  baseline: true,
+  relayOptions: {},
+};
+
+/**
+ * Runs the whole relay load bench; resolves with the figures (see the returned object). Every
+ * child is ended before it resolves or rejects.
+ */
+export async function runRelayLoad(options = {}) {
+  const o = { ...DEFAULTS, ...options };
+  const log = o.log ?? (() => {});
+  const limits = fdLimits();
+  const minFds = o.clients + 256;
+  const out = { options: { ...o, log: undefined }, fdLimits: limits, minFds, servers: {} };
+  const rates = {};
+  for (const mode of o.baseline ? ['relay', 'baseline'] : ['relay']) {
+    out.servers[mode] = await runServer(mode, o, minFds, rates, log);
+  }
+  return out;
+}
+
+async function runServer(mode, o, minFds, rates, log) {
+  const extra = process.env.LOAD_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
+  const server = startChild(SERVER, { args: [mode], execArgv: ['--expose-gc', ...extra], minFds, label: `${mode} server` });
+  const clients = startChild(CLIENTS, { args: [mode], execArgv: ['--expose-gc'], minFds, label: `${mode} clients` });
+  try {
+    const { url } = await server.request('start', { options: o.relayOptions });
+    const empty = await server.request('sample', { gc: true });
+    const connect = await clients.request('connect', { url, count: o.clients }, 120_000);
+    const idle = await server.request('sample', { gc: true });
+    const idleClients = await clients.request('sample', { gc: true });
+    const perClient = (key) => (idle.memory[key] - empty.memory[key]) / o.clients;
+    const result = {
+      connect,
+      connectedAtServer: idle.stats.connections,
+      idle: {
+        clients: o.clients,
+        empty: empty.memory,
+        idle: idle.memory,
+        perClient: {
+          rss: perClient('rss'),
+          heapUsed: perClient('heapUsed'),
+          external: perClient('external'),
+          arrayBuffers: perClient('arrayBuffers'),
+        },
+        clientProcessRss: idleClients.memory.rss,
+      },
+      phases: [],
+    };
+    log(
+      `${mode}: ${o.clients} clients connected in ${(connect.ms / 1000).toFixed(1)} s; per idle client ` +
+        `heap ${(result.idle.perClient.heapUsed / 1024).toFixed(1)} KiB, rss ${(result.idle.perClient.rss / 1024).toFixed(1)} KiB`,
+    );
+    for (const envelope of o.envelopes) {
+      const bodyBytes = envelope + SEALED_SENDER_BYTES;
+      const closed = await measured(server, clients, 'closed', { bodyBytes, window: o.window, warmupMs: o.warmupMs, durationMs: o.durationMs });
+      if (mode === 'relay') rates[envelope] = Math.max(100, Math.round(closed.messagesPerSecond * o.pacedFraction));
+      const rate = rates[envelope] ?? Math.round(closed.messagesPerSecond * o.pacedFraction);
+      const paced = await measured(server, clients, 'paced', { bodyBytes, rate, warmupMs: o.pacedWarmupMs, durationMs: o.pacedDurationMs });
+      result.phases.push({ envelope, bodyBytes, closed, paced: { ...paced, rate } });
+      log(
+        `${mode}, ${bodyBytes} B bodies: saturated ${Math.round(closed.messagesPerSecond)} msg/s ` +
+          `(${(closed.bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s, p50 ${closed.latencyMs.p50?.toFixed(1)} ms, server CPU ${pct(closed.serverCpu)}, clients CPU ${pct(closed.clientCpu)}); ` +
+          `at ${rate} msg/s: p50 ${paced.latencyMs.p50?.toFixed(2)} ms, p99 ${paced.latencyMs.p99?.toFixed(2)} ms`,
+      );
+    }
+    if (mode === 'relay' && o.soakMs > 0) {
+      const before = await server.request('sample', { gc: true });
+      const soak = await measured(server, clients, 'paced', {
+        bodyBytes: o.envelopes[0] + SEALED_SENDER_BYTES,
+        rate: o.soakRate || rates[o.envelopes[0]],
+        warmupMs: 0,
+        durationMs: o.soakMs,
+      }, o.soakMs + 60_000);
+      const after = await server.request('sample', { gc: true });
+      result.soak = { ...soak, heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssBefore: before.memory.rss, rssAfter: after.memory.rss };
+      log(`relay soak: ${soak.delivered} messages in ${(soak.elapsedMs / 1000).toFixed(0)} s, heap ${mib(before.memory.heapUsed)} → ${mib(after.memory.heapUsed)} MiB`);
+    }
+    const afterTraffic = await server.request('sample', { gc: true });
+    const clientTotals = (await clients.request('sample')).totals;
+    const closing = await clients.request('close', {}, 30_000);
+    await clients.exited;
+    // The server sees each close on its own schedule: wait (bounded) until it counts none.
+    const deadline = Date.now() + 10_000;
+    let final = await server.request('sample');
+    while (final.stats.connections > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      final = await server.request('sample');
+    }
+    result.afterTraffic = { memory: afterTraffic.memory, stats: afterTraffic.stats, handles: afterTraffic.handles };
+    result.clientTotals = clientTotals;
+    result.closing = { ...closing, serverConnections: final.stats.connections };
+    await server.request('close', {}, 30_000);
+    await server.exited;
+    return result;
+  } finally {
+    await clients.kill();
+    await server.kill();
+  }
+}
+
+/** Runs a traffic phase and samples the server's CPU over (about) the phase's measurement window. */
+async function measured(server, clients, kind, params, timeoutMs = 120_000) {
+  let first;
+  let second;
+  const timers = [
+    setTimeout(() => (first = server.request('sample')), params.warmupMs),
+    setTimeout(() => (second ??= server.request('sample')), params.warmupMs + params.durationMs),
+  ];
+  try {
+    const result = await clients.request(kind, params, timeoutMs);
+    // The clients' window may close a moment before this process's timer: sample now then.
+    second ??= server.request('sample');
+    const [a, b] = await Promise.all([first, second]);
+    const serverCpu = a && b ? (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000 / (b.at - a.at) : NaN;
+    return { ...result, serverCpu };
+  } finally {
+    timers.forEach(clearTimeout);
+  }
+}
+
+const pct = (x) => `${Math.round(x * 100)}%`;
+const mib = (b) => (b / 2 ** 20).toFixed(1);

@@ -1,0 +1,48 @@
+// Bounded subset of the relay load suite (test/load/relay.load.ts): a relay in its own process,
+// a few hundred raw protocol clients in another, traffic around a ring at full speed and at a
+// fixed rate. Checks what must hold at any load: everything sent is delivered and acknowledged,
+// nothing is refused, and the relay ends with no message queued and no connection left.
+import { describe, expect, it } from 'vitest';
+import { runRelayLoad } from '../bench/load/relay-load.mjs';
+
+describe('relay under load (bounded)', () => {
+  it('delivers every message of 250 subscribed clients, refuses none, and ends with nothing queued or connected', async () => {
+    const clients = 250;
+    const r = await runRelayLoad({
+      clients,
+      envelopes: [4096],
+      warmupMs: 300,
+      durationMs: 1000,
+      pacedWarmupMs: 200,
+      pacedDurationMs: 1000,
+      baseline: false,
+    });
+    const relay = r.servers.relay;
+    expect(relay.connectedAtServer).toBe(clients);
+    for (const { closed, paced } of relay.phases) {
+      for (const phase of [closed, paced]) {
+        expect(phase.delivered).toBeGreaterThan(0);
+        expect(phase.drained).toBe(true);
+        expect(phase.lost).toBe(0);
+        expect(phase.errors).toEqual({});
+        expect(phase.latencyMs.n).toBe(phase.delivered);
+      }
+    }
+    const { sent, delivered, oks, errors } = relay.clientTotals;
+    expect(delivered).toBe(sent);
+    expect(errors).toEqual({});
+    // One `ok` per `send` and one per `ack`: every message was stored, delivered and acknowledged.
+    expect(oks).toBe(2 * sent);
+    expect(relay.afterTraffic.stats).toMatchObject({
+      connections: clients,
+      queues: clients,
+      messagesReceived: sent,
+      messagesDelivered: sent,
+      bytesQueued: 0,
+    });
+    expect(relay.closing).toMatchObject({ closed: clients, timedOut: false, serverConnections: 0 });
+    // Loose: a per-connection leak of buffers (a frame, a socket's worth) would be far above it.
+    expect(relay.idle.perClient.heapUsed).toBeGreaterThan(0);
+    expect(relay.idle.perClient.heapUsed).toBeLessThan(64 * 1024);
+  }, 90_000);
+});

@@ -249,8 +249,11 @@ export class Call extends EventEmitter<CallEvents> {
     const sending = this.context.send(this.peer, handshake.invite(invite));
     this.move('invite-sent');
     this.timers.set('ring', this.context.options.ringTimeoutMs, () => this.finish('no-answer', { cancel: 'no-answer' }));
+    // Settle when the transport takes the invitation, when the call ends meanwhile (it rang out),
+    // or after sendTimeoutMs: a transport that never settles must not hang `client.call()`.
+    const ended = new Promise<void>((resolve) => this.once('ended', () => resolve()));
     try {
-      await sending;
+      await Promise.race([bounded(sending, this.context.options.sendTimeoutMs), ended]);
     } catch (error) {
       const failure = asSealcallError(error);
       this.finish('transport-failed', { error: failure });
@@ -540,7 +543,9 @@ export class Call extends EventEmitter<CallEvents> {
     this.move('hangup-started');
     const channel = this.devices.selected;
     if (channel) {
-      await channel.send({ type: 'end', reason }).catch(() => {});
+      // Handed to the transport synchronously; not awaited, so a transport that never settles
+      // cannot keep the call (and its peer connection) open.
+      channel.send({ type: 'end', reason }).catch(() => {});
       this.finish(reason);
     } else {
       this.finish(reason, { cancel: 'cancelled' });
@@ -594,6 +599,15 @@ export class Call extends EventEmitter<CallEvents> {
     this.removeAllListeners();
   }
 
+}
+
+/** `promise`, or a `TRANSPORT_CLOSED` rejection if it has not settled within `ms`. */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SealcallError('TRANSPORT_CLOSED', `the transport did not take the message within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function asSealcallError(error: unknown): SealcallError {

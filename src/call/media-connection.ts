@@ -98,6 +98,16 @@ export class MediaConnection {
 
   /** Applies a message from the peer. */
   handle(message: MediaMessage): void {
+    try {
+      this.apply(message);
+    } catch (error) {
+      // A description that does not fit (wrong type for this side, …): the peer's mistake or
+      // hostility, not ours to crash on.
+      this.hooks.warn(error instanceof SealcallError ? error : new SealcallError('BAD_MESSAGE', 'unusable media message', { cause: error }));
+    }
+  }
+
+  private apply(message: MediaMessage): void {
     switch (message.type) {
       case 'offer':
       case 'answer':

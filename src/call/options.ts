@@ -47,6 +47,11 @@ export interface CallClientOptions {
    * for it before ending `remote-hangup`. Default 5,000 ms.
    */
   remoteEndGraceMs?: number;
+  /**
+   * How long the transport may take to accept the invitation before `call()` gives up with
+   * `TRANSPORT_CLOSED` (the call ends `transport-failed`). Default 10,000 ms.
+   */
+  sendTimeoutMs?: number;
   /** How long an ended call's id is remembered so late messages for it are ignored. Default 10 min. */
   endedCallMemoryMs?: number;
   /**
@@ -92,6 +97,7 @@ export const DEFAULTS = {
   gatherWindowMs: 200,
   candidateBatchMs: 300,
   remoteEndGraceMs: 5_000,
+  sendTimeoutMs: 10_000,
   iceRefreshBufferMs: 180_000,
   frameEncryption: 'preferred',
   frameVerifyTimeoutMs: 10_000,

@@ -122,7 +122,7 @@ export class RelaySocket {
     this.corr = (this.corr + 1) % 0x1_0000_0000;
     const corr = this.corr;
     const frame = build(corr);
-    return new Promise((resolve, reject) => {
+    const reply = new Promise<RelayReply>((resolve, reject) => {
       this.pending.set(corr, { resolve, reject });
       try {
         this.ws.send(encodeClientFrame(frame));
@@ -131,6 +131,13 @@ export class RelaySocket {
         reject(error instanceof SealcallError ? error : new SealcallError('TRANSPORT_CLOSED', 'cannot send to the relay', { cause: error }));
       }
     });
+    // A request the relay never answers (a half-open path, a frozen or misbehaving relay) means
+    // this connection is no good: end it, and the link reconnects and resends what was in flight.
+    const timer = setTimeout(
+      () => this.abort(new SealcallError('TRANSPORT_CLOSED', 'the relay stopped answering')),
+      this.options.pingTimeoutMs,
+    );
+    return reply.finally(() => clearTimeout(timer));
   }
 
   /** Closes the connection; pending requests reject with `TRANSPORT_CLOSED`. `onClose` is called. */
@@ -181,17 +188,8 @@ export class RelaySocket {
   }
 
   private ping(): void {
-    let answered = false;
-    const timer = setTimeout(() => {
-      // A half-open connection (a dead path, a frozen relay) never closes by itself.
-      if (!answered) this.abort(new SealcallError('TRANSPORT_CLOSED', 'the relay stopped answering pings'));
-    }, this.options.pingTimeoutMs);
-    this.request((corr) => ({ t: 'ping', corr }))
-      .catch(() => {})
-      .finally(() => {
-        answered = true;
-        clearTimeout(timer);
-      });
+    // Unanswered, it times out like any request and ends the connection.
+    this.request((corr) => ({ t: 'ping', corr })).catch(() => {});
   }
 
   /** Ends the connection at once, without waiting for the close handshake. */

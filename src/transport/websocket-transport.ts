@@ -33,7 +33,7 @@ export interface WebSocketTransportOptions {
   connectTimeoutMs?: number;
   /** How often the relay is pinged to notice a dead connection; 0 disables. Default 20,000 ms. */
   pingIntervalMs?: number;
-  /** How long a ping may go unanswered before reconnecting. Default 10,000 ms. */
+  /** How long a ping, or any request such as a send, may go unanswered before reconnecting. Default 10,000 ms. */
   pingTimeoutMs?: number;
 }
 

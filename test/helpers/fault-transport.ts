@@ -1,0 +1,175 @@
+import { SignalingChannel } from '../../src/call/signaling-channel.js';
+import type { ChatTransport, PeerId } from '../../src/transport/chat-transport.js';
+import { seededRandom } from '../../src/transport/seeded-random.js';
+
+/** Envelope kinds as byte 1 of every sealcall payload says (all the transport can tell). */
+export const KIND = { invite: 1, response: 2, transport: 3, oneShot: 4 } as const;
+export type KindName = keyof typeof KIND;
+const KIND_NAME: Record<number, KindName> = { 1: 'invite', 2: 'response', 3: 'transport', 4: 'oneShot' };
+
+/** One payload a {@link FaultTransport} was asked to send. */
+export interface SentRecord {
+  to: PeerId;
+  kind: KindName | 'unknown';
+  /** 1-based position among this transport's sends of the same kind. */
+  nth: number;
+  /** The plaintext type, when the test installed the {@link installSignalOracle} (transport envelopes only). */
+  type: string | undefined;
+  /** ms since the transport was made. */
+  at: number;
+  dropped: boolean;
+  /** Extra delay added (latency spike), ms. */
+  delayedMs: number;
+}
+
+/** A rule picking payloads to drop. */
+export type DropRule = (record: SentRecord) => boolean;
+
+export interface FaultTransportOptions {
+  /**
+   * Latency spikes: with probability `rate` a message is held `minMs..maxMs` before it is handed to
+   * the inner transport (the send itself resolves at once, as a store-and-forward relay would).
+   * Messages may overtake each other while one is held.
+   */
+  spikes?: { rate: number; minMs: number; maxMs: number };
+  /** Seed of the spike draws. */
+  seed?: number;
+  /** Called for every payload before it is dropped, delayed or passed on (a test's trigger point). */
+  onSend?: (record: SentRecord) => void;
+}
+
+// --- plaintext oracle ---------------------------------------------------------------------------
+// A chat transport sees only ciphertext; a test still wants to say "drop the offer". While
+// installed, SignalingChannel.send notes the message type for the duration of its synchronous
+// call, during which it hands the sealed envelope to the transport.
+let current: string | undefined;
+let original: SignalingChannel['send'] | undefined;
+
+/** Lets {@link FaultTransport} see the type of each transport envelope it sends. Test-only instrumentation. */
+export function installSignalOracle(): void {
+  if (original) return;
+  const send = (original = SignalingChannel.prototype.send);
+  SignalingChannel.prototype.send = function (this: SignalingChannel, message) {
+    const previous = current;
+    current = message.type;
+    try {
+      return send.call(this, message);
+    } finally {
+      current = previous;
+    }
+  };
+}
+
+/** Removes {@link installSignalOracle}'s instrumentation. */
+export function uninstallSignalOracle(): void {
+  if (!original) return;
+  SignalingChannel.prototype.send = original;
+  original = undefined;
+}
+
+/**
+ * A {@link ChatTransport} wrapper that injects faults into what one endpoint sends: targeted drops
+ * (by envelope kind and position, or by plaintext type with the oracle), latency spikes, and a
+ * transport that goes down (`down`: sends reject) or swallows everything (`blackhole`: sends never
+ * settle, like a relay that accepts a frame and never answers).
+ */
+export class FaultTransport implements ChatTransport {
+  readonly sent: SentRecord[] = [];
+  mode: 'normal' | 'down' | 'blackhole' | 'silent' = 'normal';
+  private readonly rules: { rule: DropRule; once: boolean }[] = [];
+  private readonly counts = new Map<string, number>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly random: () => number;
+  private readonly started = Date.now();
+  private idle: (() => void)[] = [];
+  /** Sends handed to the inner transport and not settled yet. */
+  private inFlight = 0;
+
+  constructor(
+    private readonly inner: ChatTransport,
+    private readonly options: FaultTransportOptions = {},
+  ) {
+    this.random = seededRandom(options.seed ?? 1);
+  }
+
+  /** Drops the `nth` (1-based) payload of `kind` this endpoint sends. */
+  dropNth(kind: KindName, nth: number): this {
+    return this.dropWhen((r) => r.kind === kind && r.nth === nth, true);
+  }
+
+  /** Drops the next transport envelope carrying a message of `type` (needs the oracle). */
+  dropNextOfType(type: string): this {
+    return this.dropWhen((r) => r.type === type, true);
+  }
+
+  /** Drops every payload `rule` picks (or only the first, with `once`). */
+  dropWhen(rule: DropRule, once = false): this {
+    this.rules.push({ rule, once });
+    return this;
+  }
+
+  /** The payloads dropped so far. */
+  get dropped(): SentRecord[] {
+    return this.sent.filter((r) => r.dropped);
+  }
+
+  send(to: PeerId, payload: Uint8Array): Promise<void> {
+    const kind = KIND_NAME[payload[1] ?? 0] ?? 'unknown';
+    const nth = (this.counts.get(kind) ?? 0) + 1;
+    this.counts.set(kind, nth);
+    const record: SentRecord = { to, kind, nth, type: kind === 'transport' ? current : undefined, at: Date.now() - this.started, dropped: false, delayedMs: 0 };
+    this.sent.push(record);
+    this.options.onSend?.(record);
+    if (this.mode === 'down') return Promise.reject(new Error('transport is down'));
+    if (this.mode === 'blackhole') return new Promise<void>(() => {});
+    const hit = this.rules.findIndex(({ rule }) => rule(record));
+    if (this.mode === 'silent' || hit >= 0) {
+      if (hit >= 0 && this.rules[hit]!.once) this.rules.splice(hit, 1);
+      record.dropped = true;
+      return Promise.resolve(); // handed off, then lost on the way
+    }
+    const spikes = this.options.spikes;
+    if (spikes && this.random() < spikes.rate) {
+      record.delayedMs = Math.round(spikes.minMs + this.random() * (spikes.maxMs - spikes.minMs));
+      const copy = payload.slice();
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.inner.send(to, copy).catch(() => {});
+        if (this.timers.size === 0) for (const done of this.idle.splice(0)) done();
+      }, record.delayedMs);
+      this.timers.add(timer);
+      return Promise.resolve();
+    }
+    this.inFlight++;
+    return this.inner.send(to, payload).finally(() => this.inFlight--);
+  }
+
+  /** Sends handed to the inner transport that have not settled yet (e.g. waiting for a relay). */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  onMessage(handler: (from: PeerId, payload: Uint8Array) => void): () => void {
+    return this.inner.onMessage(handler);
+  }
+
+  /** Resolves once no delayed message is waiting. */
+  settled(): Promise<void> {
+    if (this.timers.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /** Drops every delayed message still waiting. */
+  close(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const done of this.idle.splice(0)) done();
+  }
+
+  /** A one-line summary of what was sent, for failure messages. */
+  describe(): string {
+    return this.sent
+      .map((r) => `${r.kind}#${r.nth}${r.type ? `(${r.type})` : ''}${r.dropped ? ' DROPPED' : ''}${r.delayedMs ? ` +${r.delayedMs}ms` : ''}`)
+      .join(', ');
+  }
+}

@@ -376,7 +376,7 @@ describe('a transport that stays down', () => {
     expect((await endedWithin(bobCall!, GRACE + SLACK)).reason).toBe('remote-hangup');
   });
 
-  // ---- Known bugs: `it.fails` passes while the bug is there. Flip to `it` once fixed. ----------
+  // ---- Bugs these suites found, fixed: kept as regression tests. ----------
 
   it('hangup() over a transport whose send never settles still closes the call and its peer connection', async () => {
     const h = setup(CONNECTS);
@@ -403,7 +403,7 @@ describe('a transport that stays down', () => {
     const alice = await faulty(h, 'alice');
     await h.user('bob');
     alice.net.mode = 'blackhole';
-    // Not awaited: it does not settle (bug below).
+    // Not awaited: the test follows the call's own events.
     alice.client.call('bob', { audio: false }).catch(() => {});
     await eventually(() => alice.client.activeCalls.length === 1, 1000, 'the call exists');
     const [call] = alice.client.activeCalls;

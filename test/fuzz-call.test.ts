@@ -30,12 +30,10 @@ import { answerInvite, DirectLink, HostileMedia, invite, kindOf, pack, unpack, v
  * calls only keys derived from the contact's handshake get installed.
  *
  * `SEALCALL_FUZZ_RUNS` hostile messages in all (default 10,000; `npm run fuzz` 100,000),
- * `SEALCALL_FUZZ_SEED` replays a run. Known bug classes are left out of the generator unless
- * `SEALCALL_FUZZ_KNOWN_BUGS=1` (see the `it.fails` tests at the end).
+ * `SEALCALL_FUZZ_SEED` replays a run.
  */
 const RUNS = Number(process.env.SEALCALL_FUZZ_RUNS ?? 10_000);
 const SEED = Number(process.env.SEALCALL_FUZZ_SEED ?? 0xca11f22);
-const KNOWN_BUGS = process.env.SEALCALL_FUZZ_KNOWN_BUGS === '1';
 
 type Random = () => number;
 const int = (r: Random, n: number) => Math.floor(r() * n);
@@ -212,10 +210,8 @@ function message(e: Episode): { value: unknown; label: string } {
       return { value: { ...base(), type, kid }, label: `key-update ${kid}` };
     }
     case 'renegotiate': {
-      // The victim's own role decides which description it may apply; the other type is a known
-      // bug (it throws out of the handler), generated only with SEALCALL_FUZZ_KNOWN_BUGS=1.
-      const applicable = e.victim === 'caller' ? 'offer' : 'answer';
-      const dtype = KNOWN_BUGS ? pick(r, ['offer', 'answer', 'pranswer']) : chance(r, 0.95) ? applicable : 'pranswer';
+      // Any type: the one the victim's role cannot apply must be dropped with a warning, too.
+      const dtype = pick(r, ['offer', 'answer', 'pranswer']);
       const value = chance(r, e.connected ? 0.1 : 0.5)
         ? { ...base(), type, description: { type: dtype, sdp: sdp(r, e.connected) } }
         : chance(r, 0.9)
@@ -553,7 +549,7 @@ describe(`hostile contact fuzzing of the call message handler (${RUNS} inputs, s
     return { call, session, callId, media, protector, base, victim: victimRole };
   }
 
-  // ---- Known bugs: `it.fails` passes while the bug is there. Flip to `it` once fixed. ----------
+  // ---- Bugs these suites found, fixed: kept as regression tests. ----------
 
   it('a contact’s renegotiate carrying a description of the wrong type is dropped with a warning, nothing thrown', async () => {
     const link = new DirectLink();

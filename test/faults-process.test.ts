@@ -26,8 +26,6 @@ const T = { ringTimeoutMs: 2000, connectTimeoutMs: 5000, remoteEndGraceMs: 500, 
  */
 const ICE_NOTICE_MS = 8000;
 const SLACK = 1500;
-/** `npm run test:faults` (SEALCALL_FAULT_RUNS >= 10) adds the slower kill points. */
-const LONG = Number(process.env.SEALCALL_FAULT_RUNS ?? 2) >= 10;
 
 const fx = new RelayFixture();
 let harness: Harness | undefined;
@@ -105,7 +103,7 @@ describe('a peer process killed (SIGKILL) during a call', () => {
     expect((await endedWithin(call, T.ringTimeoutMs + SLACK)).reason).toBe('no-answer');
   }, 30_000);
 
-  it.runIf(LONG)('the caller killed while the callee rings: the callee ends no-answer at its ring timeout', async () => {
+  it('the caller killed while the callee rings: the callee ends no-answer at its ring timeout', async () => {
     const { alice, bob } = await setup();
     const incoming = new Promise<Call>((resolve) => alice.client.once('incoming', resolve));
     bob.send('call alice');
@@ -117,7 +115,7 @@ describe('a peer process killed (SIGKILL) during a call', () => {
     expect(Date.now() - rangAt).toBeGreaterThanOrEqual(T.ringTimeoutMs - 100);
   }, 30_000);
 
-  it.runIf(LONG)('right after accepting (mid-setup): the caller ends connect-timeout or ice-failed, never hangs', async () => {
+  it('right after accepting (mid-setup): the caller ends connect-timeout or ice-failed, never hangs', async () => {
     const { alice, bob } = await setup(['--auto-accept']);
     const call = await alice.client.call('bob', { audio: false });
     await reach(call, 'joining'); // the offer arrived: ICE is under way

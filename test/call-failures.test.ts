@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSealcallError } from '../src/errors.js';
 import { parseEnvelope, EnvelopeKind } from '../src/crypto/envelope.js';
-import { IncomingHandshake } from '../src/crypto/signaling-handshake.js';
+import { IncomingHandshake, sealOneShot } from '../src/crypto/signaling-handshake.js';
 import { ReplayCache } from '../src/crypto/replay-cache.js';
 import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
 import type { WebRtcImplementation } from '../src/session/types.js';
@@ -135,6 +135,23 @@ describe('how calls fail', () => {
       await hostile.send('alice', session.seal(encodeMessage({ type: 'media-state', callId, seq, audioMuted: false, videoEnabled: false })));
     }
     expect((await ended(aliceCall)).reason).toBe('protocol-error');
+  });
+
+  it('ignores a cancel sent to the caller: only the caller withdraws an invitation', async () => {
+    const h = setup();
+    const alice = await h.user('alice');
+    const bobIdentity = (await h.user('bob', { transport: { send: async () => {}, onMessage: () => () => {} } })).identity;
+    const hostile = h.network.endpoint('bob');
+    const got = new Promise<Uint8Array>((resolve) => hostile.onMessage((_from, payload) => resolve(payload)));
+    const aliceCall = await alice.client.call('bob');
+    const incoming = IncomingHandshake.open({ identity: bobIdentity, remotePublicKey: alice.identity.publicKey, envelope: await got, replayCache: new ReplayCache() });
+    const { callId } = decodeMessage(incoming.payload);
+    await hostile.send('alice', incoming.respond(encodeMessage({ type: 'ringing', callId, seq: 0, capabilities: { frameEncryption: [] } })).envelope);
+    await once(aliceCall, 'ringing');
+    const cancel = encodeMessage({ type: 'cancel', callId, seq: 0, reason: 'answered-elsewhere' });
+    await hostile.send('alice', sealOneShot({ identity: bobIdentity, remotePublicKey: alice.identity.publicKey, callId, payload: cancel }));
+    await h.network.settled();
+    expect(aliceCall.state).toBe('outgoing');
   });
 
   it('reports forged and unknown-sender input as warnings and keeps working', async () => {

@@ -386,6 +386,8 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** @internal Callee: the caller withdrew the invitation (one-shot). */
   handleCancel(message: CancelMessage): void {
+    // Only the caller withdraws an invitation: a cancel sent to the caller's side is not one.
+    if (this.role !== 'callee') return;
     if (message.keepSession !== undefined && message.keepSession === this.devices.selected?.tag) return;
     this.finish(message.reason);
   }

@@ -61,7 +61,7 @@ describe('calls relayed through a real TURN server (coturn on 127.0.0.1)', () =>
     const before = await relayCandidate(bobCall);
     expect(before).toBeDefined();
     // The refresh moves the call to a new allocation: ICE restarts over the encrypted channel.
-    const after = await changed(() => relayCandidate(bobCall), before, 10_000);
+    const after = await changed(() => relayCandidate(bobCall), before, 15_000);
     expect(after).not.toBe(before);
     expect(issued).toBeGreaterThan(issuedAtConnect);
     expect(aliceCall.state).toBe('connected');
@@ -71,14 +71,19 @@ describe('calls relayed through a real TURN server (coturn on 127.0.0.1)', () =>
     const heard = listen(track!);
     media.push(heard);
     await heard.audible(20);
-  });
+  }, 40_000);
 });
 
 /** `address:port` of the local relay candidate on the call's selected candidate pair. */
 async function relayCandidate(call: Call): Promise<string | undefined> {
   const reports = (await call.getStats()) as Record<string, unknown>[];
   const byId = new Map(reports.map((r) => [r.id as string, r]));
-  const pair = reports.find((r) => r.type === 'candidate-pair' && (r.nominated || r.selected) && r.state === 'succeeded');
+  // The transport names the pair in use; after an ICE restart the old pair may still be listed
+  // as nominated, so a search for "a nominated pair" can find the stale one.
+  const transport = reports.find((r) => r.type === 'transport' && r.selectedCandidatePairId);
+  const pair = transport
+    ? byId.get(transport.selectedCandidatePairId as string)
+    : reports.find((r) => r.type === 'candidate-pair' && (r.nominated || r.selected) && r.state === 'succeeded');
   const local = pair && byId.get(pair.localCandidateId as string);
   if (!local || local.candidateType !== 'relay') return undefined;
   return `${String(local.address ?? local.ip)}:${String(local.port)}`;

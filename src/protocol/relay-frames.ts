@@ -136,7 +136,7 @@ export function validateClientFrame(value: unknown): ClientFrame {
 }
 
 /** Turns a decoded, untrusted value into a {@link RelayFrame} (fresh object, own fields only). */
-export function validateRelayFrame(value: unknown): RelayFrame {
+function validateRelayFrame(value: unknown): RelayFrame {
   const obj = record(value, 'frame');
   const t = frameType(field(obj, 't'));
   const recipientId = () => fixedBytes(field(obj, 'recipientId'), 'recipientId', RELAY_LIMITS.queueIdBytes);
@@ -194,7 +194,7 @@ export function corrOf(value: unknown): number | undefined {
 }
 
 /** Domain-separation label of recipient command signatures. */
-export const SIGNATURE_LABEL = 'sealcall relay v1 command';
+const SIGNATURE_LABEL = 'sealcall relay v1 command';
 const LABEL_BYTES = new TextEncoder().encode(SIGNATURE_LABEL);
 
 /**

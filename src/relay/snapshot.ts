@@ -35,7 +35,7 @@ export async function loadSnapshot(path: string): Promise<QueueRecord[] | undefi
 }
 
 /** Encodes queue records as a snapshot file. */
-export function encodeSnapshot(queues: QueueRecord[]): Uint8Array {
+function encodeSnapshot(queues: QueueRecord[]): Uint8Array {
   return pack({ v: SNAPSHOT_VERSION, queues });
 }
 

@@ -20,7 +20,7 @@ export const ADDRESS_PREFIX = 'sc1:';
 const SENDER_ID_BYTES = 16;
 const PUBLIC_KEY_BYTES = 32;
 /** Longest relay URL an address may hold. */
-export const MAX_RELAY_URL_CHARS = 1024;
+const MAX_RELAY_URL_CHARS = 1024;
 const MAX_ADDRESS_CHARS = ADDRESS_PREFIX.length + Math.ceil(((SENDER_ID_BYTES + PUBLIC_KEY_BYTES + MAX_RELAY_URL_CHARS * 3) * 4) / 3);
 
 /**

@@ -7,7 +7,7 @@ export interface BackoffOptions {
 }
 
 /** Defaults of {@link BackoffOptions}. */
-export const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 10_000 } as const;
+const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 10_000 } as const;
 
 /**
  * Delay before reconnect attempt `attempt` (0-based): exponential with full jitter, a uniform

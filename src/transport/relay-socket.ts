@@ -216,7 +216,7 @@ export class RelaySocket {
 }
 
 /** The {@link SealcallError} for a relay's `err` code. */
-export function relayError(code: RelayErrorCode, message: string): SealcallError {
+function relayError(code: RelayErrorCode, message: string): SealcallError {
   const codes: Record<RelayErrorCode, ErrorCode> = {
     NO_QUEUE: 'QUEUE_NOT_FOUND',
     QUOTA: 'QUEUE_FULL',

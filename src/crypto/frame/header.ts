@@ -20,7 +20,7 @@ import { SealcallError } from '../../errors.js';
 /** The longest header: config byte + 8-byte KID + 8-byte CTR. */
 export const MAX_HEADER_BYTES = 17;
 /** Largest KID / CTR the header can carry (2^64 − 1). */
-export const MAX_HEADER_VALUE = 0xffff_ffff_ffff_ffffn;
+const MAX_HEADER_VALUE = 0xffff_ffff_ffff_ffffn;
 
 /** A decoded header with the RFC's full value range. */
 export interface SFrameHeader {

@@ -46,7 +46,7 @@ async function hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array
  * zeros explicitly is the same HMAC key (HMAC zero-pads keys) and avoids WebCrypto implementations
  * that refuse empty HMAC keys.
  */
-export function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Promise<Uint8Array> {
+function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Promise<Uint8Array> {
   return hmacSha256(salt.length ? salt : new Uint8Array(HASH_BYTES), ikm);
 }
 

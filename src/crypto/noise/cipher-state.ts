@@ -2,7 +2,7 @@ import { SealcallError } from '../../errors.js';
 import { sodium } from '../sodium.js';
 
 /** ChaCha20-Poly1305 key length. */
-export const CIPHER_KEY_BYTES = 32;
+const CIPHER_KEY_BYTES = 32;
 /** Poly1305 tag length. */
 export const TAG_BYTES = 16;
 /**

@@ -5,7 +5,7 @@ import { TAG_BYTES, type CipherState } from './cipher-state.js';
 import { SymmetricState } from './symmetric-state.js';
 
 /** Noise's limit on any message (§3). */
-export const MAX_NOISE_MESSAGE = 65535;
+const MAX_NOISE_MESSAGE = 65535;
 /** Bytes a KK handshake message adds to its payload: ephemeral key + tag. */
 export const KK_MESSAGE_OVERHEAD = KEY_BYTES + TAG_BYTES;
 

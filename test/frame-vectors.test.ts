@@ -8,7 +8,7 @@ import { decodeHeader, encodeHeader, type HeaderFields, headerLength, readHeader
 import { deriveKeyMaterial, sframeLabel } from '../src/crypto/frame/key-schedule.js';
 import { protectFrame, unprotectFrame } from '../src/crypto/frame/protect.js';
 import { FRAME_SUITES, type FrameSuiteName } from '../src/crypto/frame/types.js';
-import { hex, loadVectorFiles, toHex, VECTORS_DIR } from './helpers/vectors.js';
+import { hex, loadVectorFiles, toHex, VECTOR_DIRS } from './helpers/vectors.js';
 import { type FrameVector, generateChaChaVectors } from './vectors/chacha-vectors.js';
 
 interface HeaderVector {
@@ -21,17 +21,15 @@ const OWN_FILE = fileURLToPath(new URL('./vectors/sframe-chacha.json', import.me
 if (process.env.SEALCALL_WRITE_VECTORS === '1') writeFileSync(OWN_FILE, `${JSON.stringify(generateChaChaVectors(), null, 1)}\n`);
 
 const headerFiles = loadVectorFiles<HeaderVector>('sframe-header');
-const frameFiles = [
-  ...loadVectorFiles<FrameVector>('sframe-frames'),
-  { file: 'test/vectors/sframe-chacha.json', vectors: existsSync(OWN_FILE) ? (JSON.parse(readFileSync(OWN_FILE, 'utf8')) as FrameVector[]) : [] },
-];
+// sframe-frames*.json (published) and sframe-chacha*.json (sealcall's own suite), in every vector folder.
+const frameFiles = [...loadVectorFiles<FrameVector>('sframe-frames'), ...loadVectorFiles<FrameVector>('sframe-chacha')];
 
 /** Suites sealcall implements, by RFC suite id. */
 const SUITE_BY_ID = new Map(Object.entries(FRAME_SUITES).map(([name, suite]) => [suite.id as number, name as FrameSuiteName]));
 
 beforeAll(() => ready());
 
-describe(`SFrame header vectors from ${VECTORS_DIR}`, () => {
+describe(`SFrame header vectors from ${VECTOR_DIRS.join(', ')}`, () => {
   it('finds header vectors', () => {
     expect(headerFiles.reduce((n, f) => n + f.vectors.length, 0)).toBeGreaterThan(0);
   });
@@ -76,7 +74,7 @@ describe(`SFrame header vectors from ${VECTORS_DIR}`, () => {
 });
 
 describe('SFrame full-frame vectors', () => {
-  it(`finds frame vectors in ${VECTORS_DIR} and test/vectors`, () => {
+  it(`finds frame vectors for every suite in ${VECTOR_DIRS.join(', ')}`, () => {
     const skipped = frameFiles.flatMap(({ file, vectors }) =>
       vectors.filter((v) => !SUITE_BY_ID.has(v.cipher_suite_id)).map((v) => `${file} case ${v.case} (suite ${v.cipher_suite} ${v.cipher_suite_name})`),
     );

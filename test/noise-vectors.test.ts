@@ -1,8 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ready } from '../src/crypto/sodium.js';
 import { identityFromSecretKey } from '../src/crypto/identity.js';
 import { NoiseKKHandshake } from '../src/crypto/noise/handshake-kk.js';
-import { hex, loadVectorFiles, toHex, VECTORS_DIR } from './helpers/vectors.js';
+import { hex, loadVectorFiles, toHex, VECTOR_DIRS } from './helpers/vectors.js';
 
 interface NoiseVector {
   protocol_name: string;
@@ -22,7 +22,7 @@ const files = loadVectorFiles<NoiseVector>('noise-');
 
 beforeAll(() => ready());
 
-describe(`Noise vectors from ${VECTORS_DIR}`, () => {
+describe(`Noise vectors from ${VECTOR_DIRS.join(', ')}`, () => {
   it('finds at least one vector file', () => {
     expect(files.length).toBeGreaterThan(0);
   });
@@ -75,4 +75,28 @@ describe(`Noise vectors from ${VECTORS_DIR}`, () => {
       });
     });
   }
+});
+
+describe('SEALCALL_VECTORS_DIR', () => {
+  it('adds every noise-*.json and sframe-*.json of that folder to the repository\'s own', async () => {
+    const { mkdtempSync, copyFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const extra = mkdtempSync(join(tmpdir(), 'sealcall-vectors-'));
+    const previous = process.env.SEALCALL_VECTORS_DIR;
+    try {
+      copyFileSync(new URL('./vectors/noise-kk.json', import.meta.url), join(extra, 'noise-more.json'));
+      copyFileSync(new URL('./vectors/sframe-header.json', import.meta.url), join(extra, 'sframe-header-more.json'));
+      process.env.SEALCALL_VECTORS_DIR = extra;
+      vi.resetModules();
+      const fresh = await import('./helpers/vectors.js');
+      expect(fresh.loadVectorFiles('noise-').map((f) => f.file)).toEqual(['test/vectors/noise-kk.json', join(extra, 'noise-more.json')]);
+      expect(fresh.loadVectorFiles('sframe-header').map((f) => f.file)).toEqual(['test/vectors/sframe-header.json', join(extra, 'sframe-header-more.json')]);
+    } finally {
+      if (previous === undefined) delete process.env.SEALCALL_VECTORS_DIR;
+      else process.env.SEALCALL_VECTORS_DIR = previous;
+      vi.resetModules();
+      rmSync(extra, { recursive: true, force: true });
+    }
+  });
 });

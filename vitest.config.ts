@@ -10,6 +10,8 @@ export default defineConfig({
     // timers and sockets), and real WebRTC and Chromium are steadier without a neighbour.
     fileParallelism: false,
     testTimeout: 20_000,
+    // scripts/test.mjs reads what this reporter writes to re-run a natively crashed file once.
+    reporters: ['default', './scripts/worker-crash-reporter.ts'],
     hookTimeout: 20_000,
   },
 });

@@ -3,7 +3,7 @@
  * runs; when running this file alone, run `npx tsup --silent` first.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,5 +233,38 @@ describe('consuming the package from node_modules', () => {
       if (!resolved.endsWith('/index.js')) throw new Error('import resolved ' + resolved);
       ${probe}`;
     expect(runNode(['--input-type=module'], code)).toEqual(expected);
+  });
+});
+
+describe('npm pack', () => {
+  it('builds dist/ first, from a copy of the repository without one, and ships it with the docs and examples', { timeout: 120_000 }, () => {
+    const copy = mkdtempSync(join(tmpdir(), 'sealcall-pack-'));
+    try {
+      // The repository's files as a clone has them (tracked and new, never ignored ones like dist/).
+      const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' });
+      expect(listed.status).toBe(0);
+      for (const file of listed.stdout.split('\0').filter(Boolean)) {
+        if (!existsSync(join(ROOT, file))) continue; // deleted in the work tree
+        mkdirSync(dirname(join(copy, file)), { recursive: true });
+        copyFileSync(join(ROOT, file), join(copy, file));
+      }
+      symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
+      expect(existsSync(join(copy, 'dist'))).toBe(false);
+
+      const packed = spawnSync('npm', ['pack', '--json', '--pack-destination', copy], { cwd: copy, encoding: 'utf8', timeout: 110_000 });
+      expect(packed.status, packed.stderr).toBe(0);
+      const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { files: { path: string }[] }[];
+      const files = info!.files.map((f) => f.path).sort();
+      for (const entry of ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts', 'testing.js', 'callkit.js', 'relay.js', 'cli.js', 'frame-worker.js', 'browser/sealcall.js', 'browser/sealcall.d.ts']) {
+        expect(files, `dist/${entry}`).toContain(`dist/${entry}`);
+      }
+      expect(files).toContain('README.md');
+      expect(files).toContain('package.json');
+      expect(files).toContain('examples/browser/app.js');
+      // Only the build, the docs and the examples: no sources, tests or tooling.
+      expect(files.filter((f) => !/^(dist\/|examples\/|docs\/|README\.md$|LICENSE$|package\.json$)/.test(f))).toEqual([]);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });

@@ -14,6 +14,7 @@ import { build } from 'esbuild';
 import { describeMachine } from './machine.mjs';
 import { writeSection } from './report.mjs';
 import { summarize } from './stats.mjs';
+import { exitNodeProcess } from 'sealcall';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUTPUT = join(ROOT, 'BENCHMARKS.md');
@@ -248,10 +249,10 @@ export async function runFrameBench() {
 
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
   runFrameBench().then(
-    () => process.exit(0),
+    () => exitNodeProcess(0),
     (error) => {
       console.error(error);
-      process.exit(1);
+      return exitNodeProcess(1);
     },
   );
 }

@@ -12,6 +12,7 @@ import { describeMachine } from './machine.mjs';
 import { writeSection } from './report.mjs';
 import { BASELINE, DEFAULTS, SCENARIOS, TRACED } from './scenarios.mjs';
 import { summarize } from './stats.mjs';
+import { exitNodeProcess } from 'sealcall';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 20);
 const WARMUPS = 2;
@@ -171,9 +172,9 @@ async function main() {
 }
 
 main().then(
-  () => process.exit(0),
+  () => exitNodeProcess(0),
   (error) => {
     console.error(error);
-    process.exit(1);
+    return exitNodeProcess(1);
   },
 );

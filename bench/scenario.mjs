@@ -2,9 +2,9 @@
 //   node bench/scenario.mjs <id> <warm-ups> <iterations> [trace]
 // With `trace`, one more call is recorded message by message.
 //
-// @roamhq/wrtc may segfault at a normal exit once media tracks existed, so every track is
-// stopped, every peer destroyed, and the process exits explicitly.
-import { ready } from 'sealcall';
+// Every track is stopped, every peer destroyed, and the process ends through exitNodeProcess
+// (@roamhq/wrtc crashes at a natural exit once audio sources existed; see its TSDoc).
+import { exitNodeProcess, ready } from 'sealcall';
 import { SCENARIOS } from './scenarios.mjs';
 
 async function main() {
@@ -25,9 +25,9 @@ async function main() {
 }
 
 main().then(
-  () => process.exit(0),
+  () => exitNodeProcess(0),
   (error) => {
     console.error(error);
-    process.exit(1);
+    return exitNodeProcess(1);
   },
 );

@@ -14,6 +14,7 @@ export type { IceServerProvider, IceServerSet } from './call/ice-servers.js';
 export type { WebRtcImplementation } from './session/types.js';
 
 export { ready } from './crypto/sodium.js';
+export { exitNodeProcess } from './node-exit.js';
 export { generateIdentity, identityFromSecretKey, type Identity } from './crypto/identity.js';
 export {
   OutgoingHandshake,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CallClient } from '../src/call/call-client.js';
 import { generateIdentity } from '../src/crypto/identity.js';
 import { sodium } from '../src/crypto/sodium.js';
 import { decodeClientFrame } from '../src/protocol/relay-frames.js';
@@ -45,6 +46,32 @@ describe('WebSocketTransport: messaging', () => {
     expect(() => decodeAddress('sc1:' + http.slice(0, -2) + 'AA')).toThrow(expect.objectContaining({ code: 'BAD_ADDRESS' }));
     expect(() => t.addContact('x', 'nope')).toThrow(expect.objectContaining({ code: 'BAD_ADDRESS' }));
     expect(() => t.addContact('key:abc', t.address)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('adds a contact once: the address gives both where to send and the key a CallClient reads', async () => {
+    const relay = await f.start();
+    const bobId = generateIdentity();
+    const alice = await f.user(relay);
+    const bob = await f.user(relay, { identity: bobId });
+    const bobLaptop = await f.user(relay, { identity: bobId });
+    expect(alice.contactKey('bob')).toBeUndefined();
+    alice.addContact('bob', bob.address);
+    alice.addContact('bob', bobLaptop.address);
+    expect(alice.contactKey('bob')).toEqual(bobId.publicKey);
+    // Another key for the same contact is a mistake, refused without changing anything.
+    const stranger = await f.user(relay);
+    expect(() => alice.addContact('bob', stranger.address)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(alice.contactKey('bob')).toEqual(bobId.publicKey);
+    alice.removeContact('bob');
+    expect(alice.contactKey('bob')).toBeUndefined();
+
+    const client = await CallClient.create({ identity: generateIdentity(), transport: alice });
+    await expect(client.call('bob', { audio: false, video: false })).rejects.toSatisfy(hasCode('UNKNOWN_CONTACT'));
+    await client.close();
+    // A transport that cannot name keys needs `contacts`.
+    await expect(CallClient.create({ identity: generateIdentity(), transport: { send: async () => {}, onMessage: () => () => {} } })).rejects.toSatisfy(
+      hasCode('INVALID_ARGUMENT'),
+    );
   });
 
   it('names a sender whose key is no contact key:<hex>', async () => {

@@ -15,6 +15,7 @@ import { runConcurrentCalls } from './concurrent-calls.mjs';
 import { relayMicroCosts } from './micro.mjs';
 import { runRelayLoad, SEALED_SENDER_BYTES } from './relay-load.mjs';
 import { runSequentialCalls } from './sequential.mjs';
+import { exitNodeProcess } from 'sealcall';
 
 const OUTPUT = fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url));
 const CLIENTS = Number(process.env.BENCH_LOAD_CLIENTS ?? 1000);
@@ -370,10 +371,10 @@ export async function runLoadBench({ benchStartedAt } = {}) {
 
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
   runLoadBench().then(
-    () => process.exit(0),
+    () => exitNodeProcess(0),
     (error) => {
       console.error(error);
-      process.exit(1);
+      return exitNodeProcess(1);
     },
   );
 }

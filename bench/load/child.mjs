@@ -2,6 +2,7 @@
 // process (so its CPU and memory are its own, and @roamhq/wrtc's crashes stay contained), driven
 // by request/reply messages over the IPC channel.
 import { execFileSync, spawn } from 'node:child_process';
+import { exitNodeProcess } from 'sealcall';
 
 /**
  * The soft and hard limits on open files of processes started from here (`ulimit -n`). Node
@@ -97,7 +98,7 @@ export const EXIT = Symbol('exit');
 
 export function serve(handlers) {
   if (!process.send) throw new Error('serve() needs an IPC channel (start the script with startChild)');
-  process.on('disconnect', () => process.exit(0));
+  process.on('disconnect', () => exitNodeProcess(0));
   process.on('message', async ({ id, type, payload }) => {
     let reply;
     let exitCode;
@@ -114,8 +115,8 @@ export function serve(handlers) {
       reply = { id, error: error?.stack ?? String(error) };
     }
     process.send(reply, () => {
-      // @roamhq/wrtc may crash at a normal exit after media existed: always exit explicitly.
-      if (exitCode !== undefined) process.exit(exitCode);
+      // @roamhq/wrtc crashes at a natural exit after audio sources existed (see exitNodeProcess).
+      if (exitCode !== undefined) void exitNodeProcess(exitCode);
     });
   });
 }

@@ -9,7 +9,7 @@ import { ExpiringMap } from '../expiring-map.js';
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { CancelMessage, CancelReason, InviteMessage, Message } from '../protocol/messages.js';
-import type { PeerId } from '../transport/chat-transport.js';
+import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import { Call, type MediaOptions } from './call.js';
 import type { CallContext } from './call-context.js';
 import { isLive } from './call-state.js';
@@ -17,7 +17,7 @@ import { createFrameProtector, detectFrameTransformApi } from '../session/frame-
 import type { FrameSuiteName } from '../crypto/frame/types.js';
 import { DEFAULT_FRAME_SUITES, e2eeUnavailable } from './frame-policy.js';
 import { IceServerSource } from './ice-servers.js';
-import { DEFAULTS, type CallClientOptions, type ResolvedOptions } from './options.js';
+import { DEFAULTS, type CallClientOptions, type Contacts, type ResolvedOptions } from './options.js';
 
 /** Events of a {@link CallClient}. */
 export interface CallClientEvents {
@@ -100,7 +100,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       ...stripUndefined(options),
       identity: options.identity,
       transport: options.transport,
-      contacts: options.contacts,
+      contacts: options.contacts ?? contactsOf(options.transport),
       frameSuites: options.frameSuites ?? DEFAULT_FRAME_SUITES,
       replayCache: options.replayCache ?? new ReplayCache(),
     };
@@ -300,7 +300,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
   }
 
   private keyOf(peer: PeerId): Uint8Array | undefined {
-    const { contacts } = this.input;
+    const { contacts } = this.options;
     const key = typeof contacts === 'function' ? contacts(peer) : Object.hasOwn(contacts, peer) ? contacts[peer] : undefined;
     return key instanceof Uint8Array && key.length === 32 ? key : undefined;
   }
@@ -312,6 +312,15 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       : new SealcallError('BAD_MESSAGE', error instanceof Error ? error.message : String(error), { cause: error });
     this.emit('warning', reported);
   }
+}
+
+/** The transport's own contact keys, for a client created without `contacts`. */
+function contactsOf(transport: ChatTransport): Contacts {
+  const { contactKey } = transport;
+  if (typeof contactKey !== 'function') {
+    throw new SealcallError('INVALID_ARGUMENT', "contacts is required: this transport has no contactKey() to read the contacts' keys from");
+  }
+  return (peer) => contactKey.call(transport, peer);
 }
 
 function sameKey(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {

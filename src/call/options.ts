@@ -15,8 +15,12 @@ export interface CallClientOptions {
   identity: Identity;
   /** The app's chat channel. */
   transport: ChatTransport;
-  /** Public keys of the contacts that may call and be called. Unknown senders are ignored. */
-  contacts: Contacts;
+  /**
+   * Public keys of the contacts that may call and be called. Unknown senders are ignored.
+   * Leave it out when the transport knows them (`ChatTransport.contactKey`, as
+   * `WebSocketTransport` does from `addContact`); given, it is the only source asked.
+   */
+  contacts?: Contacts;
   /** RTCPeerConnection implementation; browsers' globals by default, `@roamhq/wrtc` in Node. */
   wrtc?: WebRtcImplementation;
   /**

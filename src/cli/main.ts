@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runDemo } from './demo.js';
 import { runPeer } from './peer-command.js';
 import { runRelay } from './relay-command.js';
+import { exitNodeProcess } from '../index.js';
 
 const USAGE = `sealcall — end-to-end encrypted calls over a chat relay
 
@@ -96,12 +97,13 @@ function integer(value: string, name: string): number {
   return n;
 }
 
+// Commands end through exitNodeProcess: a natural exit crashes @roamhq/wrtc once audio existed.
 main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exit(code);
+  async (code) => {
+    if (code >= 0) await exitNodeProcess(code);
   },
-  (error: unknown) => {
+  async (error: unknown) => {
     process.stderr.write(`sealcall: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
+    await exitNodeProcess(1);
   },
 );

@@ -10,4 +10,10 @@ export interface ChatTransport {
   send(to: PeerId, payload: Uint8Array): Promise<void>;
   /** Subscribes to incoming bytes; returns the unsubscribe function. */
   onMessage(handler: (from: PeerId, payload: Uint8Array) => void): () => void;
+  /**
+   * A transport that already knows its contacts' identity keys (sealcall's own
+   * `WebSocketTransport` reads them from the addresses given to `addContact`) offers them here,
+   * so that `CallClientOptions.contacts` can be left out and a contact is added once.
+   */
+  contactKey?(peer: PeerId): Uint8Array | undefined;
 }

@@ -68,7 +68,7 @@ interface Inbound {
 type Handler = (from: PeerId, payload: Uint8Array) => void;
 
 /**
- * A {@link ChatTransport} over sealcall's relay ({@link Relay} in `sealcall/relay`), for apps
+ * A {@link ChatTransport} over sealcall's relay ({@link relay!Relay | Relay} in `sealcall/relay`), for apps
  * without a chat channel of their own and for the CLI. Each user owns a queue on a relay and
  * shares its {@link address}; contacts send into that queue without an account, and each
  * message's sender is sealed so that only the recipient learns it (the relay sees neither names
@@ -152,9 +152,13 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   }
 
   /**
-   * Adds a contact's address. Call it once per device: a contact with several addresses gets
-   * every message on each. Throws `BAD_ADDRESS`, or `INVALID_ARGUMENT` for an empty peer id, one
-   * starting with `key:`, or a key that already belongs to another peer id.
+   * Adds a contact's address: where to send, and the contact's identity key, which a
+   * `CallClient` created without `contacts` reads through {@link contactKey}, so this is the only
+   * call needed to make a contact callable. Call it once per device: a contact with several
+   * addresses gets every message on each; all of them carry the contact's one identity key.
+   * Throws `BAD_ADDRESS`, or `INVALID_ARGUMENT` for an empty peer id, one starting with `key:`,
+   * a key that already belongs to another peer id, or an address whose key differs from the
+   * contact's other addresses.
    */
   addContact(peerId: PeerId, address: string): void {
     if (typeof peerId !== 'string' || peerId === '' || peerId.startsWith(UNKNOWN_SENDER_PREFIX)) {
@@ -166,10 +170,20 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
     if (owner !== undefined && owner !== peerId) {
       throw new SealcallError('INVALID_ARGUMENT', 'this address key already belongs to another contact');
     }
+    const known = this.contactKey(peerId);
+    if (known && !sodium().memcmp(known, decoded.publicKey)) {
+      throw new SealcallError('INVALID_ARGUMENT', "this address's key differs from the contact's other addresses");
+    }
     this.peerByKey.set(key, peerId);
     let devices = this.devices.get(peerId);
     if (!devices) this.devices.set(peerId, (devices = new Map()));
     devices.set(address, decoded);
+  }
+
+  /** The identity key of a contact added with {@link addContact}, or `undefined`. */
+  contactKey(peerId: PeerId): Uint8Array | undefined {
+    const first = this.devices.get(peerId)?.values().next();
+    return first && !first.done ? first.value.publicKey : undefined;
   }
 
   /** Forgets a contact and all of its addresses. */

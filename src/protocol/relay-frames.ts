@@ -17,7 +17,9 @@ import { pack, unpackUntrusted } from './msgpack.js';
  *                                                     {t:'msg', recipientId, msgId, body, ts}
  *                                                     {t:'err', corr?, code, message}
  * ```
- * Ids, keys and signatures are msgpack bin. `sig` is Ed25519 over {@link signedContent}.
+ * Ids, keys and signatures are msgpack bin. `sig` is Ed25519 over `signedContent`: the label
+ * `sealcall relay v1 command`, the connection's `sessionId` from `hello`, then the canonical
+ * msgpack array `[t, corr, recipientId]` (`[t, corr, recipientId, msgId]` for `ack`).
  */
 export const RELAY_PROTOCOL_VERSION = 1;
 

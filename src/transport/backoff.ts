@@ -1,4 +1,7 @@
-/** Options of {@link backoffDelay}. */
+/**
+ * Options of `backoffDelay` (exponential backoff with full jitter), as
+ * `WebSocketTransportOptions.backoff` takes them.
+ */
 export interface BackoffOptions {
   /** Ceiling of the first delay, in ms. Default 250. */
   initialMs?: number;

@@ -1,6 +1,6 @@
 /**
- * The signaling messages of one call, in the order of DESIGN.md's call flow. These are the
- * plaintexts inside encrypted envelopes; the transport never sees them.
+ * The signaling messages of one call, in the order of the call flow in docs/ARCHITECTURE.md.
+ * These are the plaintexts inside encrypted envelopes; the transport never sees them.
  */
 
 /** Version of the message schema. A peer rejects any other with `UNSUPPORTED_VERSION`. */

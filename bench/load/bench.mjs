@@ -219,23 +219,13 @@ function failures(r) {
     const warned = [...new Set([...(c.callerWarnings ?? []), ...(c.calleeWarnings ?? [])])];
     return `- ${c.pair}: ended \`${c.endedReason ?? '?'}\` (caller ${c.callerState}, callee ${c.calleeState})${warned.length ? `; warnings: ${warned.map((w) => `\`${w}\``).join(', ')}` : ''}`;
   });
-  return `\n\nNot connected:\n\n${lines.join('\n')}\n\n(\`unexpected offer while idle\` is a known race: the callee's offer can be handled before the
-caller's own \`send()\` of the invitation has resolved, and is then dropped; reported as a bug.)`;
+  return `\n\nNot connected:\n\n${lines.join('\n')}`;
 }
 
 function peersNote(o) {
   const perProcess = (o.calls * 2) / o.processes;
-  const why = `With more than four calls being set up at once in one Node process, \`@roamhq/wrtc\` gathers
-  each new peer connection's host candidates again for every other one gathering at the same time
-  (about 16 candidates per connection on this machine), so an offer or answer then carries more
-  than the protocol's 64 candidates per message. sealcall currently fails to send such a message,
-  and the process dies with an uncaught \`MESSAGE_TOO_LARGE\` (a bug, reported).`;
-  if (perProcess <= 4) {
-    return `- **Why ${o.processes} processes of ${perProcess} peers.** ${why} With at most four peers per process every message
-  stays within the limit; once candidate batches are split, \`BENCH_CALL_PROCESSES=2\` runs the same
-  calls in two processes.`;
-  }
-  return `- **${perProcess} peers per process.** ${why} This run had more than four per process and got through.`;
+  return `- **${o.processes} processes of ${perProcess} peers**, so that every call crosses processes and each process
+  both calls and answers.`;
 }
 
 // ---- sequential calls --------------------------------------------------------------------------

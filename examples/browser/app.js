@@ -87,11 +87,8 @@ async function main() {
   }
   renderContacts();
 
-  client = await sealcall.CallClient.create({
-    identity,
-    transport,
-    contacts: (peer) => contacts.get(peer)?.publicKey,
-  });
+  // The transport knows each contact's key from its address (addContact): no `contacts` here.
+  client = await sealcall.CallClient.create({ identity, transport });
   client.on('incoming', (call) => {
     log(`incoming ${call.media} call from ${call.peer}`);
     follow(call);

@@ -82,16 +82,25 @@ describe('sealcall CLI (real processes, relay on 127.0.0.1)', () => {
     await alice.next('outgoing');
     const incoming = await bob.next('incoming');
     expect(incoming).toMatchObject({ peer: 'alice', media: 'audio', ringTimeoutMs: 30_000 });
+    // Both sides count the ringing down.
+    expect(await alice.next('countdown')).toMatchObject({ peer: 'bob', secondsLeft: 30 });
+    expect(await bob.next('countdown')).toMatchObject({ peer: 'alice', secondsLeft: 30 });
     await alice.next('ringing');
     bob.send('accept');
-    const [connected] = await Promise.all([alice.next('connected'), bob.next('connected')]);
+    const [connected, atCallee] = await Promise.all([alice.next('connected'), bob.next('connected')]);
     expect(connected).toMatchObject({ peer: 'bob', e2ee: 'transport', path: 'direct' });
+    for (const e of [connected, atCallee]) {
+      expect(e.ringMs).toBeTypeOf('number');
+      expect(e.setupMs).toBeTypeOf('number');
+    }
 
     const heard = (e: Event) => Number(e.audibleSeconds) >= 1;
     const [atAlice, atBob] = await Promise.all([alice.next('audio', heard), bob.next('audio', heard)]);
     expect(Math.abs(Number(atAlice.frequencyHz) - 880)).toBeLessThan(90);
     expect(Math.abs(Number(atBob.frequencyHz) - 440)).toBeLessThan(45);
 
+    // What each peer reports at connect is no news: nothing about the other's media yet.
+    expect([...alice.events, ...bob.events].filter((e) => e.event === 'remote-media')).toEqual([]);
     alice.send('mute');
     expect(await alice.next('muted')).toMatchObject({ muted: true });
     expect(await bob.next('remote-media', (e) => e.audioMuted === true)).toBeTruthy();

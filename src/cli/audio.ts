@@ -48,11 +48,19 @@ export function startTone(wrtc: NodeAudio, frequency: number, amplitude = 8000):
   };
 }
 
-/** What a meter last heard. */
+/** Below this level (dBFS) audio is silence or comfort noise, not the peer's tone. */
+const AUDIBLE_DB = -45;
+
+/** What a meter heard since its previous reading. */
 export interface Reading {
-  /** RMS level in dBFS (−∞ for silence). */
+  /** RMS level in dBFS since the previous reading (−∞ for silence). */
   levelDb: number;
-  /** Dominant frequency in Hz over the last second of audible audio (0 until there is some). */
+  /** Whether that level is above silence. */
+  audible: boolean;
+  /**
+   * Dominant frequency in Hz over the last second of audible audio; 0 while not audible, where
+   * it would be a stale figure from before the silence.
+   */
   frequencyHz: number;
   /** Seconds of audible audio heard so far. */
   audibleSeconds: number;
@@ -60,13 +68,17 @@ export interface Reading {
 
 /** A meter on a received track. */
 export interface Meter {
+  /** The level since the previous call, and the frequency heard lately. */
   reading(): Reading;
   stop(): void;
 }
 
-/** Measures a received audio track: level of each chunk, frequency by zero crossings. */
+/** Measures a received audio track: RMS level, frequency by zero crossings. */
 export function startMeter(wrtc: NodeAudio, track: MediaStreamTrack): Meter {
   const sink = new wrtc.nonstandard.RTCAudioSink(track);
+  // Summed over the chunks since the previous reading, so a reading is not one 10 ms chunk's luck.
+  let sumSquares = 0;
+  let sampleCount = 0;
   let levelDb = -Infinity;
   let audibleSeconds = 0;
   // Zero crossings and durations of recent audible chunks: about one second's worth.
@@ -79,9 +91,9 @@ export function startMeter(wrtc: NodeAudio, track: MediaStreamTrack): Meter {
       sum += s * s;
       if (i > 0 && samples[i - 1]! < 0 !== s < 0) crossings++;
     }
-    const rms = Math.sqrt(sum / Math.max(1, samples.length)) / 32768;
-    levelDb = rms > 0 ? 20 * Math.log10(rms) : -Infinity;
-    if (levelDb < -45) return; // silence or comfort noise: not part of the tone
+    sumSquares += sum;
+    sampleCount += samples.length;
+    if (decibels(sum, samples.length) < AUDIBLE_DB) return; // not part of the tone
     const seconds = samples.length / sampleRate;
     audibleSeconds += seconds;
     window.push({ crossings, seconds });
@@ -90,15 +102,27 @@ export function startMeter(wrtc: NodeAudio, track: MediaStreamTrack): Meter {
   };
   return {
     reading: () => {
+      // No chunk since the previous reading: the level has not changed.
+      if (sampleCount > 0) levelDb = decibels(sumSquares, sampleCount);
+      sumSquares = 0;
+      sampleCount = 0;
+      const audible = levelDb >= AUDIBLE_DB;
       const seconds = window.reduce((t, c) => t + c.seconds, 0);
       const crossings = window.reduce((t, c) => t + c.crossings, 0);
-      return { levelDb, frequencyHz: seconds > 0 ? crossings / 2 / seconds : 0, audibleSeconds };
+      const frequencyHz = audible && seconds > 0 ? crossings / 2 / seconds : 0;
+      return { levelDb, audible, frequencyHz, audibleSeconds };
     },
     stop: () => {
       sink.stop();
       window = [];
     },
   };
+}
+
+/** RMS level in dBFS of 16-bit samples whose squares sum to `sumSquares`. */
+function decibels(sumSquares: number, count: number): number {
+  const rms = Math.sqrt(sumSquares / Math.max(1, count)) / 32768;
+  return rms > 0 ? 20 * Math.log10(rms) : -Infinity;
 }
 
 /** A text level bar for a terminal, e.g. `▮▮▮▮▮▯▯▯▯▯ -18 dB`. */

@@ -1,6 +1,10 @@
+import { StatusLine } from './status-line.js';
+import type { TerminalScreen } from './terminal-screen.js';
+
 /**
- * What the CLI prints: a line per event, readable at a terminal, or one JSON object per line
- * with `--json` so scripts (and `sealcall demo`) can follow a peer. Never keys or SDP.
+ * What the CLI prints: one JSON object per line with `--json`, so scripts (and `sealcall demo`)
+ * can follow a peer; readable lines otherwise; and in an interactive terminal, event lines above
+ * a status line redrawn in place. Never keys or SDP.
  */
 export type CliEvent =
   | { event: 'ready'; name: string; address: string; relay: string }
@@ -11,25 +15,65 @@ export type CliEvent =
   | { event: 'incoming'; peer: string; media: string; ringTimeoutMs: number }
   | { event: 'countdown'; peer: string; secondsLeft: number }
   | { event: 'state'; peer: string; state: string }
-  | { event: 'connected'; peer: string; e2ee: string; path: string; setupMs: number }
+  /** `ringMs`: invitation until answered; `setupMs`: answered until media flows. */
+  | { event: 'connected'; peer: string; e2ee: string; path: string; ringMs: number; setupMs: number }
   | { event: 'muted'; muted: boolean }
-  | { event: 'remote-media'; audioMuted: boolean; videoEnabled: boolean }
-  | { event: 'audio'; levelDb: number; frequencyHz: number; audibleSeconds: number; bar: string }
+  /** When the peer's microphone or camera differs from what was known: a peer joins with its microphone on. */
+  | { event: 'remote-media'; peer: string; audioMuted: boolean; videoEnabled: boolean }
+  /** `frequencyHz` is 0 unless `audible`. */
+  | { event: 'audio'; levelDb: number; audible: boolean; frequencyHz: number; audibleSeconds: number; bar: string }
   | { event: 'ended'; peer: string; reason: string; code?: string }
   | { event: 'error'; code: string; message: string }
   | { event: 'listening'; url: string; persistent: boolean }
   | { event: 'demo-page'; url: string }
   | { event: 'info'; message: string };
 
+/** Seconds between two lines of a live reading (level, countdown) when nothing changed. */
+const LIVE_LINE_EVERY_S = 5;
+
+/** Events that only redraw a terminal's status line: printed as lines they would scroll. */
+const STATUS_ONLY = new Set<CliEvent['event']>(['countdown', 'audio', 'state']);
+
 /** Prints events in the chosen format. */
 export class Output {
+  private screen: TerminalScreen | undefined;
+  private readonly status = new StatusLine();
+  /** The last audio reading printed as a line. */
+  private audioLine: { audible: boolean; at: number } | undefined;
+
   constructor(
     private readonly json: boolean,
     private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   ) {}
 
+  /** From now on, show events on an interactive terminal's screen. */
+  useScreen(screen: TerminalScreen): void {
+    this.screen = screen;
+  }
+
   emit(event: CliEvent): void {
-    this.write(this.json ? JSON.stringify(event) : describe(event));
+    if (this.screen) {
+      this.status.apply(event);
+      this.screen.update(this.status.text(), STATUS_ONLY.has(event.event) ? undefined : describe(event));
+    } else if (this.logs(event)) {
+      this.write(this.json ? JSON.stringify(event) : describe(event));
+    }
+  }
+
+  /**
+   * Whether a log of lines (JSON or text) gets this event: a countdown every few seconds, and
+   * text gets a level reading when audibility changes, or every few seconds. JSON keeps every
+   * reading: scripts and `sealcall demo` wait on them.
+   */
+  private logs(event: CliEvent): boolean {
+    if (event.event === 'countdown') return event.secondsLeft % LIVE_LINE_EVERY_S === 0;
+    if (event.event !== 'audio' || this.json) return true;
+    const now = Date.now();
+    const since = this.audioLine ? now - this.audioLine.at : Infinity;
+    // A second at least between lines, so a level hovering at the threshold does not flood.
+    const due = this.audioLine?.audible === event.audible ? since >= LIVE_LINE_EVERY_S * 1000 : since >= 1000;
+    if (due) this.audioLine = { audible: event.audible, at: now };
+    return due;
   }
 }
 
@@ -52,13 +96,13 @@ function describe(e: CliEvent): string {
     case 'state':
       return `call with ${e.peer}: ${e.state}`;
     case 'connected':
-      return `connected with ${e.peer} in ${e.setupMs} ms: ${e.e2ee === 'frame' ? 'frame-encrypted' : 'DTLS-SRTP'} media, ${e.path} path`;
+      return `connected with ${e.peer}: rang ${(e.ringMs / 1000).toFixed(1)} s, set up in ${e.setupMs} ms, ${e.e2ee === 'frame' ? 'frame-encrypted' : 'DTLS-SRTP'} media, ${e.path} path`;
     case 'muted':
       return e.muted ? 'microphone muted' : 'microphone on';
     case 'remote-media':
-      return `peer ${e.audioMuted ? 'muted' : 'unmuted'} their microphone`;
+      return `${e.peer} now has the microphone ${e.audioMuted ? 'muted' : 'on'}, the camera ${e.videoEnabled ? 'on' : 'off'}`;
     case 'audio':
-      return `  hearing ${e.bar}  ${e.frequencyHz.toFixed(0)} Hz`;
+      return e.audible ? `  hearing ${e.bar}  ${e.frequencyHz.toFixed(0)} Hz` : '  hearing: silent';
     case 'ended':
       return `call with ${e.peer} ended: ${e.reason}${e.code ? ` (${e.code})` : ''}`;
     case 'error':

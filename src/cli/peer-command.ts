@@ -6,12 +6,13 @@ import {
   isSealcallError,
   ready,
   WebSocketTransport,
-  type Call,
   type WebRtcImplementation,
 } from '../index.js';
-import { levelBar, startMeter, startTone, type Meter, type NodeAudio, type Tone } from './audio.js';
+import type { NodeAudio } from './audio.js';
 import { Output } from './output.js';
+import { PeerSessionUi } from './peer-session-ui.js';
 import { PeerStore } from './peer-store.js';
+import { TerminalScreen } from './terminal-screen.js';
 
 /** Options of `sealcall peer`. */
 export interface PeerOptions {
@@ -44,9 +45,12 @@ const HELP = `commands:
 /**
  * A command-line peer: keeps its identity and contacts in a folder, talks to a relay, sends a
  * tone and meters what it hears. Commands come from the terminal or, scripted, from stdin lines.
+ * In a terminal (and without --json) it keeps a status line and a prompt at the bottom.
  */
 export async function runPeer(options: PeerOptions): Promise<void> {
   const out = new Output(options.json);
+  const screen = process.stdout.isTTY && !options.json ? new TerminalScreen(process.stdout) : undefined;
+  if (screen) out.useScreen(screen);
   await ready();
   const wrtc = await loadWrtc();
   const store = new PeerStore(options.dir);
@@ -87,6 +91,7 @@ export async function runPeer(options: PeerOptions): Promise<void> {
     await session.close();
     await client.close();
     transport.close();
+    screen?.close();
     // @roamhq/wrtc may crash at a normal exit once audio was used: leave explicitly.
     process.exit(code);
   };
@@ -133,136 +138,15 @@ export async function runPeer(options: PeerOptions): Promise<void> {
     if (at <= 0) throw new Error(`--add expects name=address, got "${entry}"`);
     await run(`add ${entry.slice(0, at)} ${entry.slice(at + 1)}`);
   }
-  const lines = createInterface({ input: process.stdin, terminal: process.stdin.isTTY === true });
+  // With the screen and a keyboard, readline reads keys one by one for the screen's prompt;
+  // otherwise it reads whole lines (a terminal's own echo and line editing, or a script's pipe).
+  const keyboard = screen !== undefined && process.stdin.isTTY === true;
+  const lines = createInterface({ input: process.stdin, terminal: keyboard });
+  if (keyboard) screen.attach(lines, process.stdin);
   lines.on('line', (line) => void run(line));
   // Scripted peers stay alive while stdin is closed; an interactive one leaves with the terminal.
   lines.on('close', () => process.stdin.isTTY && void quit(0));
   if (options.call) await run(`call ${options.call}`);
-}
-
-/**
- * Follows the peer's one call at a time: prints its events, sends the tone, meters the peer's
- * audio, and applies the scripted behaviour (auto-accept, hang up after a while).
- */
-class PeerSessionUi {
-  onFinished: (() => void) | undefined;
-  private current: Call | undefined;
-  private tone: Tone | undefined;
-  private meter: Meter | undefined;
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
-
-  constructor(
-    private readonly client: CallClient,
-    private readonly out: Output,
-    private readonly audio: NodeAudio,
-    private readonly options: PeerOptions,
-  ) {
-    client.on('incoming', (call) => {
-      this.follow(call, Date.now());
-      out.emit({ event: 'incoming', peer: call.peer, media: call.media, ringTimeoutMs: client.ringTimeoutMs });
-      if (options.autoAccept) void this.act('accept');
-      else this.countdown(call);
-    });
-    client.on('warning', (error) => out.emit({ event: 'error', code: error.code, message: error.message }));
-  }
-
-  async call(peer: string): Promise<void> {
-    const startedAt = Date.now();
-    this.tone ??= startTone(this.audio, this.options.tone);
-    const call = await this.client.call(peer, { stream: this.tone.stream });
-    this.follow(call, startedAt);
-    this.out.emit({ event: 'outgoing', peer, callId: call.id });
-  }
-
-  async act(action: 'accept' | 'reject' | 'hangup' | 'mute' | 'unmute'): Promise<void> {
-    const call = this.current;
-    if (!call) throw new Error('no call');
-    switch (action) {
-      case 'accept':
-        this.tone ??= startTone(this.audio, this.options.tone);
-        return call.accept({ stream: this.tone.stream });
-      case 'reject':
-        return call.reject();
-      case 'hangup':
-        return call.hangup();
-      case 'mute':
-      case 'unmute':
-        this.out.emit({ event: 'muted', muted: await call.setAudioMuted(action === 'mute') });
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.current?.hangup();
-    this.release();
-  }
-
-  private follow(call: Call, startedAt: number): void {
-    this.current = call;
-    const peer = call.peer;
-    call.on('ringing', () => this.out.emit({ event: 'ringing', peer }));
-    let connectedBefore = false;
-    call.on('state', (state) => {
-      this.out.emit({ event: 'state', peer, state });
-      if (state !== 'connected' || connectedBefore) return;
-      connectedBefore = true;
-      this.onConnected(call, Date.now() - startedAt);
-    });
-    call.on('track', (track) => {
-      if (track.kind !== 'audio' || this.meter) return;
-      this.meter = startMeter(this.audio, track);
-      this.every(500, () => {
-        const r = this.meter?.reading();
-        if (r && r.audibleSeconds > 0) this.out.emit({ event: 'audio', ...r, bar: levelBar(r.levelDb) });
-      });
-    });
-    call.on('remote-media', (m) => this.out.emit({ event: 'remote-media', ...m }));
-    call.on('ended', ({ reason, error }) => {
-      this.out.emit({ event: 'ended', peer, reason, ...(error ? { code: error.code } : {}) });
-      this.release();
-      this.current = undefined;
-      if (this.options.exitAfterCall) this.onFinished?.();
-    });
-  }
-
-  private onConnected(call: Call, setupMs: number): void {
-    void call.path().then((path) => {
-      this.out.emit({ event: 'connected', peer: call.peer, e2ee: call.e2ee, path: path ?? 'unknown', setupMs });
-    });
-    if (this.options.hangupAfterMs !== undefined) this.after(this.options.hangupAfterMs, () => void call.hangup());
-  }
-
-  private countdown(call: Call): void {
-    const deadline = Date.now() + this.client.ringTimeoutMs;
-    const tick = () => {
-      const secondsLeft = Math.round((deadline - Date.now()) / 1000);
-      if (call.state !== 'incoming' || secondsLeft <= 0) return;
-      this.out.emit({ event: 'countdown', peer: call.peer, secondsLeft });
-      this.after(5000, tick);
-    };
-    this.after(5000, tick);
-  }
-
-  private after(ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, ms);
-    this.timers.add(timer);
-  }
-
-  private every(ms: number, fn: () => void): void {
-    const timer = setInterval(fn, ms);
-    this.timers.add(timer as unknown as ReturnType<typeof setTimeout>);
-  }
-
-  private release(): void {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    this.meter?.stop();
-    this.meter = undefined;
-    this.tone?.stop();
-    this.tone = undefined;
-  }
 }
 
 /** @roamhq/wrtc is an optional peer dependency: the CLI needs it for media. */

@@ -84,8 +84,91 @@ export class CliProcess {
   }
 }
 
+/** Width of the pseudo-terminal a {@link TextCliProcess} runs in. */
+export const TERMINAL_COLUMNS = 120;
+
+/**
+ * A `sealcall` CLI process read as text, as a person would see it (no `--json`): in a real
+ * pseudo-terminal with `pty` (util-linux `script` opens it, no native module needed), else with
+ * its output in a pipe. Its output, escape sequences included, can be awaited; keys are typed
+ * into its stdin. Tracked in {@link cliProcesses} too.
+ */
+export class TextCliProcess {
+  /** Everything the process wrote to stdout so far, as written (in a pty: `\r\n`, ANSI sequences). */
+  output = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcessWithoutNullStreams;
+  private waiters: { check: () => boolean }[] = [];
+
+  constructor(args: string[], { pty }: { pty: boolean }) {
+    const words = [process.execPath, CLI, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`);
+    // A new pty has no size (0 columns): give it a common one. `exec`: the CLI replaces script's
+    // shell, so it is the pty's process and ends with script.
+    const inPty = `stty cols ${TERMINAL_COLUMNS} rows 40 && exec ${words.join(' ')}`;
+    const [file, argv] = pty
+      ? ['script', ['--quiet', '--flush', '--return', '--command', inPty, '/dev/null']]
+      : [process.execPath, [CLI, ...args]];
+    this.child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm-256color' } });
+    cliProcesses.add(this);
+    this.exited = new Promise((done) =>
+      this.child.once('exit', (code, signal) => {
+        cliProcesses.delete(this);
+        done({ code, signal });
+      }),
+    );
+    this.child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      this.output += text;
+      this.waiters = this.waiters.filter((w) => !w.check());
+    });
+    this.child.stderr.resume();
+    this.child.stdin.on('error', () => {}); // typing into a terminal that is gone
+  }
+
+  /**
+   * Waits until `pattern` matches the output from offset `from` on; resolves with the match
+   * (its `index` counts from the start of the output). Rejects after `timeoutMs`.
+   */
+  waitFor(pattern: RegExp, from = 0, timeoutMs = 20_000): Promise<RegExpExecArray> {
+    const find = () => {
+      const match = new RegExp(pattern.source, pattern.flags.replace('g', '')).exec(this.output.slice(from));
+      if (match) match.index += from;
+      return match;
+    };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no ${String(pattern)} within ${timeoutMs} ms; output ends: ${JSON.stringify(this.output.slice(-600))}`));
+      }, timeoutMs);
+      const waiter = {
+        check: () => {
+          const match = find();
+          if (!match) return false;
+          clearTimeout(timer);
+          resolve(match);
+          return true;
+        },
+      };
+      if (!waiter.check()) this.waiters.push(waiter);
+    });
+  }
+
+  /** Types into stdin (in a pty, a command ends with "\r", the Enter key). */
+  type(keys: string): void {
+    if (this.running) this.child.stdin.write(keys);
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Sends `signal` to the process (`script` ends the CLI in its terminal and waits for it). */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.running) this.child.kill(signal);
+  }
+}
+
 /** CLI processes started and not yet exited. */
-export const cliProcesses = new Set<CliProcess>();
+export const cliProcesses = new Set<CliProcess | TextCliProcess>();
 
 /** Stops every CLI process still running (SIGTERM, then SIGKILL after `graceMs`) and waits for each. */
 export async function stopCliProcesses(graceMs = 3000): Promise<void> {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fromBase64, toBase64 } from '../src/callkit/base64.js';
+import { SealcallError } from '../src/errors.js';
+import { fromBase64 as decode, toBase64 as encode } from '../src/protocol/base64.js';
+
+const toBase64 = (bytes: Uint8Array) => encode(bytes, 'standard');
+const fromBase64 = (text: string) => {
+  const bytes = decode(text, 'standard');
+  if (!bytes) throw new SealcallError('BAD_MESSAGE', 'invalid base64');
+  return bytes;
+};
 import {
   buildCallPush,
   CALL_PUSH_KEY,

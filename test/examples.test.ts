@@ -3,7 +3,7 @@
  * the README), `npm run demo`, and the clean way for a Node process to end. `npm test` builds
  * dist/ before vitest runs; alone, run `npx tsup --silent` first.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';

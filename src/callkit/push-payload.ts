@@ -1,7 +1,7 @@
 import { SealcallError } from '../errors.js';
 import { CALL_ID_BYTES, ENVELOPE_BUCKETS, ENVELOPE_VERSION, EnvelopeKind, HEADER_BYTES } from '../crypto/envelope.js';
 import type { CallMedia } from '../protocol/messages.js';
-import { fromBase64, toBase64 } from './base64.js';
+import { fromBase64, toBase64 } from '../protocol/base64.js';
 import { normalizeUuid, randomUuid } from './uuid.js';
 
 /*
@@ -88,7 +88,7 @@ export function buildCallPush(options: BuildCallPushOptions): CallPushPayload {
     callId,
     callerHint: options.callerHint,
     media: options.media,
-    envelope: toBase64(options.envelope),
+    envelope: toBase64(options.envelope, 'standard'),
   };
 }
 
@@ -124,7 +124,8 @@ export function parseCallPush(payload: unknown): CallPush {
   if (text.length > Math.ceil(MAX_PUSH_ENVELOPE_BYTES / 3) * 4) {
     throw new SealcallError('MESSAGE_TOO_LARGE', 'push payload envelope is too large');
   }
-  const envelope = fromBase64(text);
+  const envelope = fromBase64(text, 'standard');
+  if (!envelope) throw new SealcallError('BAD_MESSAGE', 'envelope is not canonical padded base64');
   const callId = inviteCallId(envelope);
   if (record.callId !== callId) throw new SealcallError('BAD_MESSAGE', 'push payload call id does not match its envelope');
   return { uuid, callId, callerHint: record.callerHint as string, media, envelope };

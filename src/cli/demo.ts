@@ -51,7 +51,8 @@ export async function runDemo(cliPath: string): Promise<number> {
     const stats = relay.stats;
     process.stdout.write(`
 summary
-  setup (call → connected)   ${connected.setupMs} ms
+  ringing (invite → answer)  ${connected.ringMs} ms
+  setup (answer → connected) ${connected.setupMs} ms
   media protection           ${connected.e2ee === 'frame' ? 'SFrame frame encryption + DTLS-SRTP' : 'DTLS-SRTP, keyed through Noise-authenticated signaling'}
   media path                 ${connected.path}
   alice heard                ${atAlice.frequencyHz.toFixed(0)} Hz (bob sends 880)

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
 import {
   CallClient,
-  decodeAddress,
+  exitNodeProcess,
   isSealcallError,
   ready,
   WebSocketTransport,
@@ -64,26 +64,16 @@ export async function runPeer(options: PeerOptions): Promise<void> {
   await store.saveQueue(transport.exportState());
   transport.on('status', (status, error) => out.emit({ event: 'transport', status, ...(error ? { code: error.code } : {}) }));
 
-  const contacts = new Map<string, Uint8Array>();
+  // The transport learns each contact's key from its address; the client reads it from there.
   const addContact = async (name: string, address: string) => {
-    const decoded = decodeAddress(address);
     transport.addContact(name, address);
-    contacts.set(name, decoded.publicKey);
     files.contacts[name] = address;
     await store.saveContacts(files.contacts);
     out.emit({ event: 'contact-added', name });
   };
-  for (const [name, address] of Object.entries(files.contacts)) {
-    transport.addContact(name, address);
-    contacts.set(name, decodeAddress(address).publicKey);
-  }
+  for (const [name, address] of Object.entries(files.contacts)) transport.addContact(name, address);
 
-  const client = await CallClient.create({
-    identity: files.identity,
-    transport,
-    contacts: (peer) => contacts.get(peer),
-    wrtc,
-  });
+  const client = await CallClient.create({ identity: files.identity, transport, wrtc });
   const session = new PeerSessionUi(client, out, wrtc as unknown as NodeAudio, options);
   out.emit({ event: 'ready', name: options.name, address: transport.address, relay: options.relay });
 
@@ -92,8 +82,7 @@ export async function runPeer(options: PeerOptions): Promise<void> {
     await client.close();
     transport.close();
     screen?.close();
-    // @roamhq/wrtc may crash at a normal exit once audio was used: leave explicitly.
-    process.exit(code);
+    await exitNodeProcess(code);
   };
   session.onFinished = () => void quit(0);
   process.once('SIGINT', () => void quit(0));

@@ -1,5 +1,5 @@
 import { SealcallError, type ErrorCode } from '../errors.js';
-import { fromBase64Url, toBase64Url } from './base64.js';
+import { fromBase64, toBase64 } from '../protocol/base64.js';
 
 /**
  * What a contact needs to reach a user over a relay: the relay, the queue's sender id (which
@@ -36,7 +36,7 @@ export function encodeAddress(address: ContactAddress): string {
   bytes.set(address.senderId, 0);
   bytes.set(address.publicKey, SENDER_ID_BYTES);
   bytes.set(url, SENDER_ID_BYTES + PUBLIC_KEY_BYTES);
-  return ADDRESS_PREFIX + toBase64Url(bytes);
+  return ADDRESS_PREFIX + toBase64(bytes, 'url');
 }
 
 /** Decodes and validates an address from an untrusted source. Throws `BAD_ADDRESS`. */
@@ -45,7 +45,7 @@ export function decodeAddress(text: string): ContactAddress {
     throw new SealcallError('BAD_ADDRESS', `a contact address starts with ${ADDRESS_PREFIX}`);
   }
   if (text.length > MAX_ADDRESS_CHARS) throw new SealcallError('BAD_ADDRESS', 'address is too long');
-  const bytes = fromBase64Url(text.slice(ADDRESS_PREFIX.length));
+  const bytes = fromBase64(text.slice(ADDRESS_PREFIX.length), 'url');
   if (!bytes) throw new SealcallError('BAD_ADDRESS', 'address is not base64url');
   if (bytes.length <= SENDER_ID_BYTES + PUBLIC_KEY_BYTES) throw new SealcallError('BAD_ADDRESS', 'address is truncated');
   let relayUrl: string;

@@ -1,7 +1,7 @@
 import { SealcallError } from '../errors.js';
 import { sodium } from '../crypto/sodium.js';
 import { checkRelayUrl } from './address.js';
-import { fromBase64Url, toBase64Url } from './base64.js';
+import { fromBase64, toBase64 } from '../protocol/base64.js';
 
 /**
  * The credentials of a queue on a relay, as `WebSocketTransport.exportState()` returns them:
@@ -37,10 +37,10 @@ export function exportQueueState(c: QueueCredentials): QueueState {
   return {
     v: 1,
     relayUrl: c.relayUrl,
-    recipientId: toBase64Url(c.recipientId),
-    senderId: toBase64Url(c.senderId),
-    recipientPublicKey: toBase64Url(c.publicKey),
-    recipientSecretKey: toBase64Url(c.secretKey),
+    recipientId: toBase64(c.recipientId, 'url'),
+    senderId: toBase64(c.senderId, 'url'),
+    recipientPublicKey: toBase64(c.publicKey, 'url'),
+    recipientSecretKey: toBase64(c.secretKey, 'url'),
   };
 }
 
@@ -68,7 +68,7 @@ export function importQueueState(value: unknown): QueueCredentials {
 }
 
 function bytes(value: unknown, length: number, name: string): Uint8Array {
-  const decoded = typeof value === 'string' ? fromBase64Url(value) : undefined;
+  const decoded = typeof value === 'string' ? fromBase64(value, 'url') : undefined;
   if (!decoded || decoded.length !== length) throw invalid(`${name} must be ${length} bytes of base64url`);
   return decoded;
 }

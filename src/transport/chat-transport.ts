@@ -16,4 +16,10 @@ export interface ChatTransport {
    * so that `CallClientOptions.contacts` can be left out and a contact is added once.
    */
   contactKey?(peer: PeerId): Uint8Array | undefined;
+  /**
+   * The largest payload, in bytes, one `send` may carry (a chat server's stanza or message size
+   * limit, less its own overhead). sealcall splits a larger sealed message across several sends
+   * and reassembles it. Default: no limit below sealcall's own 64 KiB envelopes.
+   */
+  readonly maxPayloadBytes?: number;
 }

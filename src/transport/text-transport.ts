@@ -5,6 +5,11 @@ import type { ChatTransport, PeerId } from './chat-transport.js';
 export interface TextChatTransport {
   send(to: PeerId, text: string): Promise<void>;
   onMessage(handler: (from: PeerId, text: string) => void): () => void;
+  /**
+   * The longest text, in characters, one message may carry; the wrapper turns it into the
+   * binary transport's `maxPayloadBytes`. Default: no limit.
+   */
+  readonly maxTextLength?: number;
 }
 
 /** Marks sealcall's messages among a chat's ordinary text. */
@@ -16,7 +21,10 @@ export const TEXT_PREFIX = 'sealcall:';
  * base64url, is not sealcall's and is ignored.
  */
 export function fromTextTransport(text: TextChatTransport): ChatTransport {
+  const limit = text.maxTextLength;
   return {
+    // base64url: 4 characters carry 3 bytes.
+    ...(limit !== undefined ? { maxPayloadBytes: Math.floor((limit - TEXT_PREFIX.length) / 4) * 3 } : {}),
     send: (to, payload) => text.send(to, TEXT_PREFIX + toBase64(payload, 'url')),
     onMessage: (handler) =>
       text.onMessage((from, message) => {

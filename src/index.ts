@@ -24,10 +24,10 @@ export {
   type HandshakeKeys,
   type OutgoingHandshakeOptions,
   type IncomingHandshakeOptions,
-} from './crypto/signaling-handshake.js';
-export { SignalingSession } from './crypto/signaling-session.js';
-export { ReplayCache, type ReplayCacheOptions } from './crypto/replay-cache.js';
-export { parseEnvelope, EnvelopeKind, ENVELOPE_BUCKETS, type EnvelopeHeader } from './crypto/envelope.js';
+} from './signaling/handshake.js';
+export { SignalingSession } from './signaling/session.js';
+export { ReplayCache, type ReplayCacheOptions } from './signaling/replay-cache.js';
+export { parseEnvelope, EnvelopeKind, ENVELOPE_BUCKETS, type EnvelopeHeader } from './signaling/envelope.js';
 export { NoiseKKHandshake, type NoiseKKOptions, type NoiseTransportKeys } from './crypto/noise/handshake-kk.js';
 export type { CipherState } from './crypto/noise/cipher-state.js';
 
@@ -42,12 +42,12 @@ export {
   UNKNOWN_SENDER_PREFIX,
   type WebSocketTransportOptions,
   type WebSocketTransportEvents,
-} from './transport/websocket-transport.js';
-export type { TransportStatus } from './transport/relay-link.js';
-export { encodeAddress, decodeAddress, ADDRESS_PREFIX, type ContactAddress } from './transport/address.js';
-export type { QueueState } from './transport/queue-state.js';
-export type { BackoffOptions } from './transport/backoff.js';
-export type { WebSocketConstructor, WebSocketLike } from './transport/websocket-like.js';
+} from './relay-client/websocket-transport.js';
+export type { TransportStatus } from './relay-client/relay-link.js';
+export { encodeAddress, decodeAddress, ADDRESS_PREFIX, type ContactAddress } from './relay-client/address.js';
+export type { QueueState } from './relay-client/queue-state.js';
+export type { BackoffOptions } from './relay-client/backoff.js';
+export type { WebSocketConstructor, WebSocketLike } from './relay-client/websocket-like.js';
 
 export type { FrameEncryptionPolicy } from './call/frame-policy.js';
 export { FRAME_SUITES, type FrameSuiteName, type FrameCounters, type FrameDropReason } from './crypto/frame/types.js';

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSealcallError } from '../src/errors.js';
-import { parseEnvelope, EnvelopeKind } from '../src/crypto/envelope.js';
-import { IncomingHandshake, sealOneShot } from '../src/crypto/signaling-handshake.js';
-import { ReplayCache } from '../src/crypto/replay-cache.js';
+import { parseEnvelope, EnvelopeKind } from '../src/signaling/envelope.js';
+import { IncomingHandshake, sealOneShot } from '../src/signaling/handshake.js';
+import { ReplayCache } from '../src/signaling/replay-cache.js';
 import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
 import type { WebRtcImplementation } from '../src/session/types.js';
 import type { ChatTransport } from '../src/transport/chat-transport.js';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { ended, Harness, nodeWrtc, once, reach, ringingPair } from './helpers/call-harness.js';
 import { flakyConnections, flakyWrtc } from './helpers/flaky-wrtc.js';
 

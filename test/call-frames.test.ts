@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SealcallError } from '../src/errors.js';
 import { nextBaseKey } from '../src/crypto/frame/index.js';
 import { FakeFrameProtector } from '../src/testing/fake-frame-protector.js';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { connectedPair, ended, Harness, once, ringingPair, warned } from './helpers/call-harness.js';
 
 let harness: Harness;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebRtcImplementation } from '../src/session/types.js';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { ended, Harness, nodeWrtc, once, reach } from './helpers/call-harness.js';
 import { flakyConnections, flakyWrtc } from './helpers/flaky-wrtc.js';
 

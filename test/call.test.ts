@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Call } from '../src/call/call.js';
-import { MemoryNetwork, type MemoryNetworkOptions } from '../src/transport/memory-network.js';
+import { MemoryNetwork, type MemoryNetworkOptions } from '../src/testing/memory-network.js';
 import { listen, tone, type Listener, type Tone } from './helpers/audio.js';
 import { connectedPair, ended, Harness, once, reach, ringingPair } from './helpers/call-harness.js';
 

@@ -4,7 +4,7 @@ import { CallKeepBridge, type CallKeepBridgeOptions } from '../src/callkit/callk
 import { buildCallPush, CALL_PUSH_KEY, isCallInvite } from '../src/callkit/push-payload.js';
 import type { SealcallError } from '../src/errors.js';
 import { FakeCallKeep, type FakeCallKeepOptions } from '../src/testing/fake-callkeep.js';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { ended, Harness, once, reach } from './helpers/call-harness.js';
 
 let harness: Harness | undefined;

@@ -3,7 +3,7 @@ import type { CallClient } from '../src/call/call-client.js';
 import { CallKitCoordinator, type CallKitCoordinatorOptions } from '../src/callkit/coordinator.js';
 import type { SealcallError } from '../src/errors.js';
 import { FakeCallKitProvider, type FakeCallKitProviderOptions } from '../src/testing/fake-callkit-provider.js';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { ended, Harness, once, reach } from './helpers/call-harness.js';
 
 let harness: Harness | undefined;

@@ -5,7 +5,7 @@ import { buildCallPush, isCallInvite, type CallPushPayload } from '../src/callki
 import type { SealcallError } from '../src/errors.js';
 import { FakeCallKitProvider } from '../src/testing/fake-callkit-provider.js';
 import type { ChatTransport, PeerId } from '../src/transport/chat-transport.js';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { ended, Harness, once, reach, type User } from './helpers/call-harness.js';
 
 let harness: Harness | undefined;

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Call } from '../src/call/call.js';
 import type { EndReason } from '../src/protocol/messages.js';
-import { MemoryNetwork, type MemoryNetworkOptions } from '../src/transport/memory-network.js';
-import { seededRandom } from '../src/transport/seeded-random.js';
+import { MemoryNetwork, type MemoryNetworkOptions } from '../src/testing/memory-network.js';
+import { seededRandom } from '../src/testing/seeded-random.js';
 import { eventually, liveCalls, noPeerConnections, watch, type Watched } from './helpers/call-watch.js';
 import { Harness } from './helpers/call-harness.js';
 import { FaultTransport } from './helpers/fault-transport.js';

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Call } from '../src/call/call.js';
 import type { CallClientOptions } from '../src/call/options.js';
 import { FakeFrameProtector } from '../src/testing/fake-frame-protector.js';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { endedWithin, eventually, liveCalls, noPeerConnections, watch } from './helpers/call-watch.js';
 import { Harness, once, reach, type User } from './helpers/call-harness.js';
 import { FaultTransport, installSignalOracle, uninstallSignalOracle } from './helpers/fault-transport.js';

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ready } from '../src/crypto/sodium.js';
 import { decodeHeader, FrameReceiver, FrameSender, type FrameKind, type FrameSuiteName, nextBaseKey } from '../src/crypto/frame/index.js';
 import { type HeaderFields, readHeader } from '../src/crypto/frame/header.js';
-import { seededRandom } from '../src/transport/seeded-random.js';
+import { seededRandom } from '../src/testing/seeded-random.js';
 
 // Same knobs as test/fuzz.test.ts: SEALCALL_FUZZ_RUNS inputs per suite, SEALCALL_FUZZ_SEED to replay.
 const RUNS = Number(process.env.SEALCALL_FUZZ_RUNS ?? 10_000);

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isSealcallError } from '../src/errors.js';
 import { ready } from '../src/crypto/sodium.js';
-import { ENVELOPE_BUCKETS, parseEnvelope } from '../src/crypto/envelope.js';
-import { ReplayCache } from '../src/crypto/replay-cache.js';
-import { IncomingHandshake, openOneShot, sealOneShot } from '../src/crypto/signaling-handshake.js';
+import { ENVELOPE_BUCKETS, parseEnvelope } from '../src/signaling/envelope.js';
+import { ReplayCache } from '../src/signaling/replay-cache.js';
+import { IncomingHandshake, openOneShot, sealOneShot } from '../src/signaling/handshake.js';
 import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
-import { seededRandom } from '../src/transport/seeded-random.js';
+import { seededRandom } from '../src/testing/seeded-random.js';
 import { handshakePair, text } from './helpers/crypto.js';
 
 // `npm run fuzz` raises the count; a failure prints the seed to replay it with SEALCALL_FUZZ_SEED.

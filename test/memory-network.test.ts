@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SealcallError } from '../src/errors.js';
 import type { ChatTransport, PeerId } from '../src/transport/chat-transport.js';
-import { MemoryNetwork, type MemoryNetworkOptions } from '../src/transport/memory-network.js';
+import { MemoryNetwork, type MemoryNetworkOptions } from '../src/testing/memory-network.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MessageOrderer } from '../src/call/message-orderer.js';
+import { MessageOrderer } from '../src/signaling/message-orderer.js';
 
 const m = (seq: number) => ({ seq });
 

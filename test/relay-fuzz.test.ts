@@ -10,7 +10,7 @@ import {
   type ClientFrame,
   type RelayFrame,
 } from '../src/protocol/relay-frames.js';
-import { seededRandom } from '../src/transport/seeded-random.js';
+import { seededRandom } from '../src/testing/seeded-random.js';
 
 // Same knobs as test/fuzz.test.ts: `SEALCALL_FUZZ_RUNS` raises the count, a failure prints the
 // input and the seed (replay with SEALCALL_FUZZ_SEED).

@@ -2,10 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isSealcallError, type ErrorCode } from '../src/errors.js';
 import { ready } from '../src/crypto/sodium.js';
 import { generateIdentity } from '../src/crypto/identity.js';
-import { ReplayCache } from '../src/crypto/replay-cache.js';
-import { ENVELOPE_BUCKETS, EnvelopeKind, parseEnvelope } from '../src/crypto/envelope.js';
-import { IncomingHandshake, OutgoingHandshake, openOneShot, sealOneShot } from '../src/crypto/signaling-handshake.js';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { ReplayCache } from '../src/signaling/replay-cache.js';
+import { ENVELOPE_BUCKETS, EnvelopeKind, parseEnvelope } from '../src/signaling/envelope.js';
+import { IncomingHandshake, OutgoingHandshake, openOneShot, sealOneShot } from '../src/signaling/handshake.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { handshakePair, text } from './helpers/crypto.js';
 
 beforeAll(() => ready());

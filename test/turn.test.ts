@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { listen, tone, type Listener, type Tone } from './helpers/audio.js';
 import type { Call } from '../src/call/call.js';
 import { connectedPair, Harness } from './helpers/call-harness.js';

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateIdentity } from '../src/crypto/identity.js';
 import { ready } from '../src/crypto/sodium.js';
 import { Relay } from '../src/relay/index.js';
-import { MemoryNetwork } from '../src/transport/memory-network.js';
-import { WebSocketTransport } from '../src/transport/websocket-transport.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
+import { WebSocketTransport } from '../src/relay-client/websocket-transport.js';
 import { connectedPair, ended, Harness, once } from './helpers/call-harness.js';
 
 let harness: Harness | undefined;

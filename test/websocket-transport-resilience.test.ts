@@ -3,9 +3,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, type Identity } from '../src/crypto/identity.js';
 import { ready } from '../src/crypto/sodium.js';
 import { decodeRelayFrame, encodeRelayFrame } from '../src/protocol/relay-frames.js';
-import type { WebSocketLike } from '../src/transport/websocket-like.js';
-import { backoffDelay } from '../src/transport/backoff.js';
-import { WebSocketTransport } from '../src/transport/websocket-transport.js';
+import type { WebSocketLike } from '../src/relay-client/websocket-like.js';
+import { backoffDelay } from '../src/relay-client/backoff.js';
+import { WebSocketTransport } from '../src/relay-client/websocket-transport.js';
 import { hasCode, inbox, RelayFixture, sleep, statuses, text, until } from './helpers/relay-fixture.js';
 
 // WebSocketTransport when the relay goes away: reconnects with backoff, held sends, giving up.

@@ -6,9 +6,9 @@ import { generateIdentity } from '../src/crypto/identity.js';
 import { sodium } from '../src/crypto/sodium.js';
 import { decodeClientFrame } from '../src/protocol/relay-frames.js';
 import { decodeSnapshot } from '../src/relay/snapshot.js';
-import { decodeAddress, encodeAddress } from '../src/transport/address.js';
-import { sealSender } from '../src/transport/sealed-sender.js';
-import type { WebSocketTransport } from '../src/transport/websocket-transport.js';
+import { decodeAddress, encodeAddress } from '../src/relay-client/address.js';
+import { sealSender } from '../src/relay-client/sealed-sender.js';
+import type { WebSocketTransport } from '../src/relay-client/websocket-transport.js';
 import { hasCode, inbox, RelayFixture, sleep, text, until } from './helpers/relay-fixture.js';
 
 // WebSocketTransport against a real Relay on 127.0.0.1: addresses, sealed sender, fan-out,

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import { isSealcallError, SealcallError, type ErrorCode } from '../errors.js';
-import { EnvelopeKind, parseEnvelope, type ParsedEnvelope } from '../crypto/envelope.js';
+import { EnvelopeKind, parseEnvelope, type ParsedEnvelope } from '../signaling/envelope.js';
 import { checkKey } from '../crypto/identity.js';
-import { ReplayCache } from '../crypto/replay-cache.js';
-import { IncomingHandshake, OutgoingHandshake, openOneShot, sealOneShot } from '../crypto/signaling-handshake.js';
+import { ReplayCache } from '../signaling/replay-cache.js';
+import { IncomingHandshake, OutgoingHandshake, openOneShot, sealOneShot } from '../signaling/handshake.js';
 import { ready, sodium } from '../crypto/sodium.js';
 import { ExpiringMap } from '../expiring-map.js';
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';

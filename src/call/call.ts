@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { isSealcallError, SealcallError } from '../errors.js';
-import type { OutgoingHandshake } from '../crypto/signaling-handshake.js';
-import type { SignalingSession } from '../crypto/signaling-session.js';
+import type { OutgoingHandshake } from '../signaling/handshake.js';
+import type { SignalingSession } from '../signaling/session.js';
 import type { FrameCounters, FrameSuiteName } from '../crypto/frame/types.js';
 import { decodeMessage } from '../protocol/codec.js';
 import type {
@@ -20,8 +20,8 @@ import type { CallContext } from './call-context.js';
 import { e2eeUnavailable, negotiateSuite } from './frame-policy.js';
 import { LocalMedia, type MediaOptions, type MediaState } from './local-media.js';
 import { MediaConnection, type FrameSetup } from './media-connection.js';
-import { SignalingChannel, type ChannelMessage } from './signaling-channel.js';
-import { PeerDevices } from './peer-devices.js';
+import { SignalingChannel, type ChannelMessage } from '../signaling/channel.js';
+import { PeerDevices } from '../signaling/peer-devices.js';
 import { Timers } from './timers.js';
 
 /** How a call ended. */

@@ -1,5 +1,5 @@
 import { SealcallError } from '../errors.js';
-import type { FrameBaseKeys } from '../crypto/signaling-session.js';
+import type { FrameBaseKeys } from '../signaling/session.js';
 import { nextBaseKey } from '../crypto/frame/index.js';
 import { sodium } from '../crypto/sodium.js';
 import type { FrameProtector } from '../session/types.js';

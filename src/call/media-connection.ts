@@ -1,13 +1,13 @@
 import { isSealcallError, SealcallError } from '../errors.js';
 import type { FrameCounters } from '../crypto/frame/types.js';
-import type { FrameBaseKeys } from '../crypto/signaling-session.js';
+import type { FrameBaseKeys } from '../signaling/session.js';
 import { candidateBatches } from '../protocol/limits.js';
 import type { EndReason, Message } from '../protocol/messages.js';
 import { PeerSession } from '../session/peer-session.js';
 import type { FrameProtector, IceHealth, MediaPath, SessionSignal, StatsReport } from '../session/types.js';
 import { FrameKeys } from './frame-keys.js';
 import type { ResolvedOptions } from './options.js';
-import type { ChannelMessage } from './signaling-channel.js';
+import type { ChannelMessage } from '../signaling/channel.js';
 import { Timers } from './timers.js';
 
 /** What a {@link MediaConnection} tells its call. The call decides what each means for its state. */

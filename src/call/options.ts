@@ -1,6 +1,6 @@
 import type { FrameSuiteName } from '../crypto/frame/types.js';
 import type { Identity } from '../crypto/identity.js';
-import type { ReplayCache } from '../crypto/replay-cache.js';
+import type { ReplayCache } from '../signaling/replay-cache.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import type { FrameProtector, WebRtcImplementation } from '../session/types.js';
 import type { FrameEncryptionPolicy } from './frame-policy.js';

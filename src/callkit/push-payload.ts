@@ -1,5 +1,5 @@
 import { SealcallError } from '../errors.js';
-import { CALL_ID_BYTES, ENVELOPE_BUCKETS, ENVELOPE_VERSION, EnvelopeKind, HEADER_BYTES } from '../crypto/envelope.js';
+import { CALL_ID_BYTES, ENVELOPE_BUCKETS, ENVELOPE_VERSION, EnvelopeKind, HEADER_BYTES } from '../signaling/envelope.js';
 import type { CallMedia } from '../protocol/messages.js';
 import { fromBase64, toBase64 } from '../protocol/base64.js';
 import { normalizeUuid, randomUuid } from './uuid.js';

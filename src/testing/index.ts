@@ -10,7 +10,7 @@ export {
   type MemoryNetworkOptions,
   type MemoryNetworkStats,
   type ObservedMessage,
-} from '../transport/memory-network.js';
+} from './memory-network.js';
 export { FakeFrameProtector } from './fake-frame-protector.js';
 export {
   FakeCallKitProvider,

@@ -8,7 +8,7 @@ import type { ErrorCode, SealcallError } from '../../src/errors.js';
 import { ready } from '../../src/crypto/sodium.js';
 import type { WebRtcImplementation } from '../../src/session/types.js';
 import type { ChatTransport } from '../../src/transport/chat-transport.js';
-import type { MemoryNetwork } from '../../src/transport/memory-network.js';
+import type { MemoryNetwork } from '../../src/testing/memory-network.js';
 
 export const nodeWrtc = wrtc as unknown as WebRtcImplementation;
 

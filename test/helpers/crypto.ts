@@ -1,9 +1,9 @@
 import { encodeMessage } from '../../src/protocol/codec.js';
 import type { OutgoingMessage } from '../../src/protocol/messages.js';
-import { ReplayCache } from '../../src/crypto/replay-cache.js';
+import { ReplayCache } from '../../src/signaling/replay-cache.js';
 import { generateIdentity, type Identity } from '../../src/crypto/identity.js';
-import { IncomingHandshake, OutgoingHandshake } from '../../src/crypto/signaling-handshake.js';
-import type { SignalingSession } from '../../src/crypto/signaling-session.js';
+import { IncomingHandshake, OutgoingHandshake } from '../../src/signaling/handshake.js';
+import type { SignalingSession } from '../../src/signaling/session.js';
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 

@@ -1,6 +1,6 @@
-import { SignalingChannel } from '../../src/call/signaling-channel.js';
+import { SignalingChannel } from '../../src/signaling/channel.js';
 import type { ChatTransport, PeerId } from '../../src/transport/chat-transport.js';
-import { seededRandom } from '../../src/transport/seeded-random.js';
+import { seededRandom } from '../../src/testing/seeded-random.js';
 
 /** Envelope kinds as byte 1 of every sealcall payload says (all the transport can tell). */
 export const KIND = { invite: 1, response: 2, transport: 3, oneShot: 4 } as const;

@@ -1,8 +1,8 @@
 import { Packr, Unpackr } from 'msgpackr';
 import type { Identity } from '../../src/crypto/identity.js';
-import { ReplayCache } from '../../src/crypto/replay-cache.js';
-import { IncomingHandshake, OutgoingHandshake } from '../../src/crypto/signaling-handshake.js';
-import type { SignalingSession } from '../../src/crypto/signaling-session.js';
+import { ReplayCache } from '../../src/signaling/replay-cache.js';
+import { IncomingHandshake, OutgoingHandshake } from '../../src/signaling/handshake.js';
+import type { SignalingSession } from '../../src/signaling/session.js';
 import { decodeMessage, encodeMessage } from '../../src/protocol/codec.js';
 import type { Capabilities, InviteMessage, Message } from '../../src/protocol/messages.js';
 import { PeerSession } from '../../src/session/peer-session.js';

@@ -6,8 +6,8 @@ import { generateIdentity } from '../../src/crypto/identity.js';
 import { ready } from '../../src/crypto/sodium.js';
 import { isSealcallError, type ErrorCode } from '../../src/errors.js';
 import { Relay, type RelayOptions } from '../../src/relay/index.js';
-import type { TransportStatus } from '../../src/transport/relay-link.js';
-import { WebSocketTransport, type WebSocketTransportOptions } from '../../src/transport/websocket-transport.js';
+import type { TransportStatus } from '../../src/relay-client/relay-link.js';
+import { WebSocketTransport, type WebSocketTransportOptions } from '../../src/relay-client/websocket-transport.js';
 import { RawClient } from './relay-client.js';
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { IceServerSet } from '../../src/call/ice-servers.js';
-import { MemoryNetwork } from '../../src/transport/memory-network.js';
+import { MemoryNetwork } from '../../src/testing/memory-network.js';
 import { listen, tone, type Listener, type Tone } from '../helpers/audio.js';
 import { connectedPair, Harness, reach } from '../helpers/call-harness.js';
 import { flakyConnections, flakyWrtc } from '../helpers/flaky-wrtc.js';

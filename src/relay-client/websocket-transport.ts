@@ -6,7 +6,7 @@ import { ExpiringMap } from '../expiring-map.js';
 import { signedContent, type MsgFrame, type SignedFrame } from '../protocol/relay-frames.js';
 import { checkRelayUrl, decodeAddress, encodeAddress, relayKey, type ContactAddress } from './address.js';
 import type { BackoffOptions } from './backoff.js';
-import type { ChatTransport, PeerId } from './chat-transport.js';
+import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import { exportQueueState, importQueueState, type QueueCredentials, type QueueState } from './queue-state.js';
 import { RelayLink, type TransportStatus } from './relay-link.js';
 import type { RelaySocket } from './relay-socket.js';

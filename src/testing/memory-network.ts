@@ -1,5 +1,5 @@
 import { SealcallError } from '../errors.js';
-import type { ChatTransport, PeerId } from './chat-transport.js';
+import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import { seededRandom } from './seeded-random.js';
 
 /** Options of {@link MemoryNetwork}; all optional, the default is a perfect network. */

@@ -1,10 +1,10 @@
 import { SealcallError } from '../errors.js';
 import { EnvelopeKind, joinEnvelope, pad, parseEnvelope, SESSION_TAG_BYTES, unpad, writeHeader } from './envelope.js';
-import { TAG_BYTES, type CipherState } from './noise/cipher-state.js';
-import { hash, hmac } from './noise/hash.js';
-import type { NoiseTransportKeys } from './noise/handshake-kk.js';
-import { ReplayWindow } from './replay-window.js';
-import { sodium } from './sodium.js';
+import { TAG_BYTES, type CipherState } from '../crypto/noise/cipher-state.js';
+import { hash, hmac } from '../crypto/noise/hash.js';
+import type { NoiseTransportKeys } from '../crypto/noise/handshake-kk.js';
+import { ReplayWindow } from '../crypto/replay-window.js';
+import { sodium } from '../crypto/sodium.js';
 
 const TAG_LABEL = new TextEncoder().encode('sealcall session tag v1');
 const CALLER_TO_CALLEE = new TextEncoder().encode('sealcall frame base key caller->callee v1');

@@ -1,5 +1,5 @@
 import type { PeerId } from '../transport/chat-transport.js';
-import type { SignalingChannel } from './signaling-channel.js';
+import type { SignalingChannel } from './channel.js';
 
 /** Most envelopes held per device, and most devices held for, before their reply arrives. */
 const HOLD_LIMIT = 64;

@@ -1,6 +1,6 @@
 import { SealcallError } from '../errors.js';
-import { MAX_NONCE } from './noise/cipher-state.js';
-import { sodium } from './sodium.js';
+import { MAX_NONCE } from '../crypto/noise/cipher-state.js';
+import { sodium } from '../crypto/sodium.js';
 
 /**
  * Envelope wire format, version 1. Every envelope is exactly one of {@link ENVELOPE_BUCKETS}

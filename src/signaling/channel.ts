@@ -1,5 +1,5 @@
 import { SealcallError } from '../errors.js';
-import type { FrameBaseKeys, SignalingSession } from '../crypto/signaling-session.js';
+import type { FrameBaseKeys, SignalingSession } from './session.js';
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';
 import type { Capabilities, Message, OutgoingMessage } from '../protocol/messages.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';

@@ -10,11 +10,11 @@ import {
   writeHeader,
   ZERO_SESSION_TAG,
 } from './envelope.js';
-import type { Identity } from './identity.js';
-import { KK_MESSAGE_OVERHEAD, NoiseKKHandshake } from './noise/handshake-kk.js';
+import type { Identity } from '../crypto/identity.js';
+import { KK_MESSAGE_OVERHEAD, NoiseKKHandshake } from '../crypto/noise/handshake-kk.js';
 import type { ReplayCache } from './replay-cache.js';
-import { SignalingSession } from './signaling-session.js';
-import { sodium } from './sodium.js';
+import { SignalingSession } from './session.js';
+import { sodium } from '../crypto/sodium.js';
 
 const INVITE_LABEL = new TextEncoder().encode('sealcall invite v1');
 const ONE_SHOT_LABEL = new TextEncoder().encode('sealcall one-shot v1');

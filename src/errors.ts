@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'COUNTER_EXHAUSTED'
   /** The transport is closed or cannot deliver. */
   | 'TRANSPORT_CLOSED'
+  /** The chat transport refused a send without a code of its own (e.g. while reconnecting); sealcall retries it. */
+  | 'TRANSPORT_FAILED'
   /** An argument passed by the app is invalid. */
   | 'INVALID_ARGUMENT'
   /** The operation does not fit the call's current state (e.g. accepting an outgoing call). */
@@ -79,14 +81,31 @@ export type ErrorCode =
 export class SealcallError extends Error {
   override readonly name = 'SealcallError';
   readonly code: ErrorCode;
+  /** The call concerned, on warnings about one (32 hex digits). */
+  readonly callId?: string;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; callId?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    if (options?.callId !== undefined) this.callId = options.callId;
+  }
+
+  /** A copy naming the call concerned. */
+  withCallId(callId: string): SealcallError {
+    return new SealcallError(this.code, this.message, { cause: this.cause, callId });
   }
 }
 
 /** True when `error` is a {@link SealcallError}, optionally with the given code. */
 export function isSealcallError(error: unknown, code?: ErrorCode): error is SealcallError {
   return error instanceof SealcallError && (code === undefined || error.code === code);
+}
+
+/**
+ * `error` as a {@link SealcallError}: itself if it is one, else wrapped with `code` (the code of
+ * the layer that caught it) and the original as `cause`.
+ */
+export function toSealcallError(error: unknown, code: ErrorCode): SealcallError {
+  if (error instanceof SealcallError) return error;
+  return new SealcallError(code, error instanceof Error ? error.message : String(error), { cause: error });
 }

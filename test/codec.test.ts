@@ -43,16 +43,17 @@ function codeOf(bytes: Uint8Array): ErrorCode | 'no error' | 'foreign error' {
 describe('message codec', () => {
   it.each(examples.map((m) => [`${m.type} ${Object.keys(m).join(',')}`, m] as const))('round-trips %s', (_name, m) => {
     const decoded = decodeMessage(encodeMessage(m));
-    expect(decoded).toEqual({ ...m, v: 1 });
+    expect(decoded).toEqual({ ...m, v: 2 });
   });
 
   it('drops fields it does not know', () => {
-    const decoded = decodeMessage(raw({ v: 1, type: 'busy', callId, seq: 0, extra: 'x', nested: { a: 1 } }));
-    expect(decoded).toEqual({ v: 1, type: 'busy', callId, seq: 0 });
+    const decoded = decodeMessage(raw({ v: 2, type: 'busy', callId, seq: 0, extra: 'x', nested: { a: 1 } }));
+    expect(decoded).toEqual({ v: 2, type: 'busy', callId, seq: 0 });
   });
 
   it('rejects an unknown protocol version with UNSUPPORTED_VERSION', () => {
-    expect(codeOf(raw({ v: 2, type: 'busy', callId, seq: 0 }))).toBe('UNSUPPORTED_VERSION');
+    expect(codeOf(raw({ v: 3, type: 'busy', callId, seq: 0 }))).toBe('UNSUPPORTED_VERSION');
+    expect(codeOf(raw({ v: 1, type: 'busy', callId, seq: 0 }))).toBe('UNSUPPORTED_VERSION');
     expect(codeOf(raw({ v: '1', type: 'busy', callId, seq: 0 }))).toBe('BAD_MESSAGE');
   });
 
@@ -65,7 +66,7 @@ describe('message codec', () => {
   });
 
   it('rejects every field of the wrong type', () => {
-    const base: Record<string, unknown> = { v: 1, type: 'invite', callId, seq: 0, media: 'audio', capabilities: caps, sentAt: 1, lifetimeMs: 1 };
+    const base: Record<string, unknown> = { v: 2, type: 'invite', callId, seq: 0, media: 'audio', capabilities: caps, sentAt: 1, lifetimeMs: 1 };
     const wrong: Record<string, unknown[]> = {
       type: ['nope', 1, null],
       callId: ['AB'.repeat(16), 'ab'.repeat(15), 7, null],
@@ -82,32 +83,32 @@ describe('message codec', () => {
       const { [key]: _omitted, ...missing } = base;
       expect(codeOf(raw(missing)), `missing ${key}`).toBe('BAD_MESSAGE');
     }
-    expect(codeOf(raw({ v: 1, type: 'end', callId, seq: 0, reason: 'bored' }))).toBe('BAD_MESSAGE');
-    expect(codeOf(raw({ v: 1, type: 'cancel', callId, seq: 0, reason: 'hangup' }))).toBe('BAD_MESSAGE');
-    expect(codeOf(raw({ v: 1, type: 'cancel', callId, seq: 0, reason: 'cancelled', keepSession: 'xyz' }))).toBe('BAD_MESSAGE');
-    expect(codeOf(raw({ v: 1, type: 'renegotiate', callId, seq: 0 }))).toBe('BAD_MESSAGE');
+    expect(codeOf(raw({ v: 2, type: 'end', callId, seq: 0, reason: 'bored' }))).toBe('BAD_MESSAGE');
+    expect(codeOf(raw({ v: 2, type: 'cancel', callId, seq: 0, reason: 'hangup' }))).toBe('BAD_MESSAGE');
+    expect(codeOf(raw({ v: 2, type: 'cancel', callId, seq: 0, reason: 'cancelled', keepSession: 'xyz' }))).toBe('BAD_MESSAGE');
+    expect(codeOf(raw({ v: 2, type: 'renegotiate', callId, seq: 0 }))).toBe('BAD_MESSAGE');
     expect(
-      codeOf(raw({ v: 1, type: 'renegotiate', callId, seq: 0, request: { iceRestart: true }, description: { type: 'offer', sdp: 'x' } })),
+      codeOf(raw({ v: 2, type: 'renegotiate', callId, seq: 0, request: { iceRestart: true }, description: { type: 'offer', sdp: 'x' } })),
     ).toBe('BAD_MESSAGE');
-    expect(codeOf(raw({ v: 1, type: 'offer', callId, seq: 0, sdp: '', candidates: [] }))).toBe('BAD_MESSAGE');
+    expect(codeOf(raw({ v: 2, type: 'offer', callId, seq: 0, sdp: '', candidates: [] }))).toBe('BAD_MESSAGE');
   });
 
   it('rejects exotic msgpack types where plain values belong', () => {
     const exotic = [new Date(0), new Set(['a']), new Map([['a', 1]]), /re/, new Uint8Array(4), 2n ** 63n];
     for (const value of exotic) {
-      expect(codeOf(raw({ v: 1, type: 'end', callId, seq: 0, reason: value })), String(value)).toBe('BAD_MESSAGE');
-      expect(codeOf(raw({ v: 1, type: 'busy', callId: value, seq: 0 })), String(value)).toBe('BAD_MESSAGE');
+      expect(codeOf(raw({ v: 2, type: 'end', callId, seq: 0, reason: value })), String(value)).toBe('BAD_MESSAGE');
+      expect(codeOf(raw({ v: 2, type: 'busy', callId: value, seq: 0 })), String(value)).toBe('BAD_MESSAGE');
     }
   });
 
   it('enforces size limits with MESSAGE_TOO_LARGE', () => {
     expect(codeOf(new Uint8Array(LIMITS.messageBytes + 1))).toBe('MESSAGE_TOO_LARGE');
     const huge = 'a'.repeat(LIMITS.sdpChars + 1);
-    expect(codeOf(raw({ v: 1, type: 'offer', callId, seq: 0, sdp: huge, candidates: [] }))).toBe('MESSAGE_TOO_LARGE');
+    expect(codeOf(raw({ v: 2, type: 'offer', callId, seq: 0, sdp: huge, candidates: [] }))).toBe('MESSAGE_TOO_LARGE');
     const many = Array.from({ length: LIMITS.candidatesPerMessage + 1 }, () => candidate);
-    expect(codeOf(raw({ v: 1, type: 'ice', callId, seq: 0, candidates: many, end: false }))).toBe('MESSAGE_TOO_LARGE');
+    expect(codeOf(raw({ v: 2, type: 'ice', callId, seq: 0, candidates: many, end: false }))).toBe('MESSAGE_TOO_LARGE');
     const long = { ...candidate, candidate: 'c'.repeat(LIMITS.candidateChars + 1) };
-    expect(codeOf(raw({ v: 1, type: 'ice', callId, seq: 0, candidates: [long], end: false }))).toBe('MESSAGE_TOO_LARGE');
+    expect(codeOf(raw({ v: 2, type: 'ice', callId, seq: 0, candidates: [long], end: false }))).toBe('MESSAGE_TOO_LARGE');
     expect(() => encodeMessage({ type: 'offer', callId, seq: 0, sdp: huge, candidates: [] })).toThrowSealcallError();
   });
 
@@ -121,8 +122,8 @@ describe('message codec', () => {
         ['callId', callId],
         ['seq', 0],
       ]),
-      raw({ v: 1, type: 'busy', callId, seq: 0, constructor: { prototype: { polluted: true } } }),
-      raw({ v: 1, type: 'invite', callId, seq: 0, media: 'audio', sentAt: 1, lifetimeMs: 1, capabilities: { frameEncryption: [], __proto__: { polluted: true } } }),
+      raw({ v: 2, type: 'busy', callId, seq: 0, constructor: { prototype: { polluted: true } } }),
+      raw({ v: 2, type: 'invite', callId, seq: 0, media: 'audio', sentAt: 1, lifetimeMs: 1, capabilities: { frameEncryption: [], __proto__: { polluted: true } } }),
       rawMap([
         ['v', 1],
         ['type', 'end'],

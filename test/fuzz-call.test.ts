@@ -178,7 +178,7 @@ function book(e: Episode, bytes: Uint8Array): void {
 /** One hostile plaintext (an object to pack): valid-shaped most of the time, invalid some. */
 function message(e: Episode): { value: unknown; label: string } {
   const r = e.r;
-  const base = () => ({ v: 1, callId: chance(r, 0.02) ? randomHex(r, 32) : e.callId, seq: seqFor(e) });
+  const base = () => ({ v: 2, callId: chance(r, 0.02) ? randomHex(r, 32) : e.callId, seq: seqFor(e) });
   const weights: [string, number][] = [
     ['ice', 14],
     ['media-state', 10],
@@ -415,7 +415,7 @@ function barrage(run: Run, e: Episode, session: SignalingSession, w: Watched, co
     let bytes: Uint8Array;
     let label: string;
     if (x < 0.065 && (!e.connected || chance(r, 0.02))) {
-      bytes = pack({ v: 1, type: 'media-state', callId: e.callId, seq: e.next, audioMuted: true, videoEnabled: true, pad: 'x'.repeat(61 * 1024) });
+      bytes = pack({ v: 2, type: 'media-state', callId: e.callId, seq: e.next, audioMuted: true, videoEnabled: true, pad: 'x'.repeat(61 * 1024) });
       label = 'over the size limit';
     } else {
       let m = message(e);

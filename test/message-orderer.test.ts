@@ -5,7 +5,7 @@ const m = (seq: number) => ({ seq });
 
 describe('MessageOrderer', () => {
   it('releases messages in sequence order, holding back those after a gap', () => {
-    const orderer = new MessageOrderer<{ seq: number }>(1);
+    const orderer = new MessageOrderer<{ seq: number }>(1, (x) => x.seq);
     expect(orderer.push(m(3))).toEqual([]);
     expect(orderer.push(m(2))).toEqual([]);
     expect(orderer.push(m(1))).toEqual([m(1), m(2), m(3)]);
@@ -13,7 +13,7 @@ describe('MessageOrderer', () => {
   });
 
   it('drops duplicates, whether already released or still held', () => {
-    const orderer = new MessageOrderer<{ seq: number }>(1);
+    const orderer = new MessageOrderer<{ seq: number }>(1, (x) => x.seq);
     orderer.push(m(1));
     expect(orderer.push(m(1))).toEqual([]);
     orderer.push(m(3));
@@ -22,7 +22,7 @@ describe('MessageOrderer', () => {
   });
 
   it('refuses to hold more than its capacity', () => {
-    const orderer = new MessageOrderer<{ seq: number }>(1, 4);
+    const orderer = new MessageOrderer<{ seq: number }>(1, (x) => x.seq, 4);
     for (let seq = 2; seq < 6; seq++) orderer.push(m(seq));
     expect(() => orderer.push(m(6))).toThrowSealcallError();
     expect(orderer.push(m(1))).toEqual([1, 2, 3, 4, 5].map(m));

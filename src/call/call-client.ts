@@ -1,14 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
-import { isSealcallError, SealcallError, type ErrorCode } from '../errors.js';
-import { EnvelopeKind, parseEnvelope, type ParsedEnvelope } from '../signaling/envelope.js';
+import { SealcallError, toSealcallError } from '../errors.js';
 import { checkKey } from '../crypto/identity.js';
-import { ReplayCache } from '../signaling/replay-cache.js';
-import { IncomingHandshake, OutgoingHandshake, openOneShot, sealOneShot } from '../signaling/handshake.js';
 import { ready, sodium } from '../crypto/sodium.js';
-import { ExpiringMap } from '../expiring-map.js';
-import { decodeMessage, encodeMessage } from '../protocol/codec.js';
 import { LIMITS } from '../protocol/limits.js';
-import type { CancelMessage, CancelReason, InviteMessage, Message } from '../protocol/messages.js';
+import type { CancelMessage } from '../protocol/messages.js';
+import { ReplayCache } from '../signaling/replay-cache.js';
+import type { IncomingInvitation } from '../signaling/invitation.js';
+import { SignalingRouter } from '../signaling/router.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import { Call, type MediaOptions } from './call.js';
 import type { CallContext } from './call-context.js';
@@ -23,9 +21,12 @@ import { DEFAULTS, type CallClientOptions, type Contacts, type ResolvedOptions }
 export interface CallClientEvents {
   /** A contact's invitation is ringing. Answer with `call.accept()` or `call.reject()`. */
   incoming: (call: Call) => void;
+  /** This user placed a call (`client.call()`), before its invitation is sent. */
+  outgoing: (call: Call) => void;
   /**
-   * Input was dropped: forged, malformed, stale or from an unknown sender. Informational; the
-   * client keeps working. Never carries key material or SDP.
+   * Input was dropped (forged, malformed, stale, from an unknown sender) or a send failed and
+   * is being retried. Informational; the client keeps working. `error.callId` names the call
+   * when one is concerned. Never carries key material or SDP.
    */
   warning: (error: SealcallError) => void;
 }
@@ -37,25 +38,32 @@ export interface CallOptions extends MediaOptions {
 }
 
 /**
+ * What became of a payload handed to {@link CallClient.deliver}: `accepted` when it was
+ * sealcall's and taken (a repeat of something already taken counts), else the reason it was
+ * dropped.
+ */
+export type DeliveryOutcome = { accepted: true } | { accepted: false; error: SealcallError };
+
+/**
  * The entry point: places and receives calls over the app's chat transport. One per signed-in
- * user and device; it holds at most one live call (a second invitation gets `busy`).
+ * user and device; it holds at most one live call (a second invitation gets `busy`, unless it
+ * comes from the same contact and replaces a call of theirs that never connected).
  */
 export class CallClient extends EventEmitter<CallClientEvents> {
   private readonly calls = new Map<string, Call>();
-  /** Cancels that arrived before their invitation, so the invitation never rings. */
-  private readonly cancelled: ExpiringMap<CancelMessage>;
   private readonly options: ResolvedOptions;
-  private readonly unsubscribe: () => void;
+  private readonly router: SignalingRouter;
   private readonly context: CallContext;
   private readonly iceServers: IceServerSource;
   /** Frame-encryption suites this client can offer in this runtime (empty: none). */
   private readonly frameSuites: FrameSuiteName[];
+  /** Set while `deliver()` routes a payload: the first warning it caused. */
+  private delivering: { error?: SealcallError } | undefined;
   private closed = false;
 
-  private constructor(options: ResolvedOptions, private readonly input: CallClientOptions) {
+  private constructor(options: ResolvedOptions, input: CallClientOptions) {
     super();
     this.options = options;
-    this.cancelled = new ExpiringMap({ ttlMs: options.endedCallMemoryMs, maxEntries: 1000, now: options.now });
     const makeProtector =
       options.frameProtector ??
       ((suite) => createFrameProtector({ suite, ...(options.frameWorkerUrl ? { workerUrl: options.frameWorkerUrl } : {}) }));
@@ -68,22 +76,36 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     });
     iceServers.on('error', (error) => this.warn(error));
     this.iceServers = iceServers;
+    this.router = new SignalingRouter({
+      identity: options.identity,
+      transport: input.transport,
+      keyOf: (peer) => this.keyOf(peer),
+      replayCache: options.replayCache,
+      now: options.now,
+      memoryMs: options.endedCallMemoryMs,
+      delivery: {
+        retransmitMs: options.retransmitMs,
+        retransmitMaxMs: options.retransmitMaxMs,
+        ackDelayMs: options.ackDelayMs,
+        lingerMs: options.lingerMs,
+      },
+    });
+    this.router.on('invitation', (invitation) => this.onInvitation(invitation));
+    this.router.on('cancel', (_from, senderKey, cancel, taken) => this.onCancel(senderKey, cancel, taken));
+    this.router.on('warning', (error) => this.warn(error));
     this.context = {
       options,
-      transport: input.transport,
       iceServers,
       frameSuites: this.frameSuites,
       createFrameProtector: makeProtector,
-      send: (to, envelope) => input.transport.send(to, envelope),
-      cancel: (peer, callId, cancel) => this.sendCancel(peer, callId, cancel),
-      warn: (error, quiet) => this.warn(error, quiet),
+      cancel: (peer, callId, cancel) => this.router.cancel(peer, callId, cancel),
+      warn: (error, callId) => this.warn(error, callId),
       ended: (call) => this.calls.delete(call.id),
       renamed: (call, previousId) => {
         this.calls.delete(previousId);
         this.calls.set(call.id, call);
       },
     };
-    this.unsubscribe = input.transport.onMessage((from, payload) => this.route(from, payload));
   }
 
   /** Loads the crypto library and starts listening on the transport. */
@@ -120,10 +142,19 @@ export class CallClient extends EventEmitter<CallClientEvents> {
   /**
    * Hands the client a payload that arrived outside the transport, exactly as if the transport
    * had delivered it: typically the sealed invitation carried by a VoIP push. Duplicates (the
-   * same invitation later arriving over the transport too) are recognised and dropped.
+   * same invitation later arriving over the transport too) are recognised and dropped. Returns
+   * whether it was taken, or why not (the same error is also emitted as a `warning`).
    */
-  deliver(from: PeerId, payload: Uint8Array): void {
-    this.route(from, payload);
+  deliver(from: PeerId, payload: Uint8Array): DeliveryOutcome {
+    if (this.closed) return { accepted: false, error: new SealcallError('INVALID_STATE', 'client is closed') };
+    const delivering: { error?: SealcallError } = {};
+    this.delivering = delivering;
+    try {
+      this.router.deliver(from, payload);
+    } finally {
+      this.delivering = undefined;
+    }
+    return delivering.error ? { accepted: false, error: delivering.error } : { accepted: true };
   }
 
   /**
@@ -145,22 +176,22 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       throw e2eeUnavailable('this runtime cannot encrypt frames');
     }
     const media = options.media ?? (options.video ? 'video' : 'audio');
-    const handshake = new OutgoingHandshake({ identity: this.options.identity, remotePublicKey: remoteKey });
-    const call = new Call(this.context, { peer, direction: 'outgoing', callId: handshake.callId, media });
-    this.calls.set(call.id, call);
-    const invite = encodeMessage({
+    const invitation = this.router.invite(peer, remoteKey, (callId) => ({
       type: 'invite',
-      callId: call.id,
+      callId,
       seq: 0,
       media,
       capabilities: { frameEncryption: this.frameSuites },
       sentAt: this.options.now(),
       lifetimeMs: Math.min(this.options.ringTimeoutMs, LIMITS.inviteLifetimeMs),
-    });
+    }));
+    const call = new Call(this.context, { peer, direction: 'outgoing', callId: invitation.callId, media });
+    this.calls.set(call.id, call);
+    this.emit('outgoing', call);
     try {
-      await call.start(handshake, options, invite);
+      await call.start(invitation, options);
     } catch (error) {
-      handshake.dispose();
+      invitation.dispose();
       throw error;
     }
     return call;
@@ -172,131 +203,38 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     this.closed = true;
     await Promise.all(this.activeCalls.map((call) => call.hangup()));
     this.iceServers.close();
-    this.unsubscribe();
+    this.router.close();
     this.removeAllListeners();
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  private route(from: PeerId, payload: Uint8Array): void {
-    if (this.closed) return;
-    let parsed: ParsedEnvelope;
-    try {
-      parsed = parseEnvelope(payload);
-    } catch (error) {
-      this.warn(error);
-      return;
-    }
-    switch (parsed.kind) {
-      case EnvelopeKind.invite:
-        this.onInvite(from, payload, parsed);
-        return;
-      case EnvelopeKind.oneShot:
-        this.onOneShot(from, payload);
-        return;
-      case EnvelopeKind.response:
-        this.calls.get(parsed.callId)?.handleReply(from, payload);
-        return;
-      case EnvelopeKind.transport:
-        // Messages of calls that ended (or never were ours) are dropped without a word.
-        this.calls.get(parsed.callId)?.handleTransport(from, payload, parsed.sessionTag);
-    }
-  }
-
-  private onInvite(from: PeerId, envelope: Uint8Array, parsed: ParsedEnvelope): void {
-    const remoteKey = this.keyOf(from);
-    if (!remoteKey) return this.warn(new SealcallError('UNKNOWN_CONTACT', 'invitation from an unknown sender'));
-    let incoming: IncomingHandshake;
-    try {
-      incoming = IncomingHandshake.open({
-        identity: this.options.identity,
-        remotePublicKey: remoteKey,
-        envelope,
-        replayCache: this.options.replayCache,
-      });
-    } catch (error) {
-      return this.warn(error, 'REPLAYED');
-    }
-    let invite: InviteMessage;
-    try {
-      invite = this.checkInvite(decodeMessage(incoming.payload), parsed.callId);
-    } catch (error) {
-      incoming.dispose();
-      return this.warn(error);
-    }
-    if (this.cancelled.has(invite.callId) || this.closed) {
-      incoming.dispose();
-      return;
-    }
-    const reply = (type: 'ringing' | 'busy') =>
-      incoming.respond(
-        encodeMessage(
-          type === 'ringing'
-            ? { type, callId: invite.callId, seq: 0, capabilities: { frameEncryption: this.frameSuites } }
-            : { type, callId: invite.callId, seq: 0 },
-        ),
-      );
-
+  private onInvitation(invitation: IncomingInvitation): void {
+    if (this.closed) return invitation.dispose();
+    const same = (call: Call) => sameKey(this.keyOf(call.peer), invitation.remoteKey);
     // Glare: we are calling this same contact. The lower call id survives on both sides.
-    const outgoing = this.activeCalls.find((c) => c.awaitingAnswer && sameKey(this.keyOf(c.peer), remoteKey));
+    const outgoing = this.activeCalls.find((c) => c.awaitingAnswer && same(c));
     if (outgoing) {
-      if (invite.callId < outgoing.id) {
-        const { session, envelope: answer } = reply('ringing');
-        void outgoing.adopt(from, session, invite, answer);
-      } else {
-        incoming.dispose(); // the peer adopts our call when our invitation reaches it
-      }
+      if (invitation.invite.callId < outgoing.id) outgoing.adopt(invitation);
+      else invitation.dispose(); // the peer adopts our call when our invitation reaches it
       return;
     }
-    if (this.activeCalls.some((c) => isLive(c.state))) {
-      const { session, envelope: busy } = reply('busy');
-      session.dispose();
-      this.input.transport.send(from, busy).catch((error: unknown) => this.warn(error));
-      return;
-    }
-    const { session, envelope: ringing } = reply('ringing');
-    const call = new Call(this.context, { peer: from, direction: 'incoming', callId: invite.callId, media: invite.media });
+    // A redial: the contact's earlier call with us never connected here, or lost its connection,
+    // so its end was overtaken or lost. The new invitation replaces it instead of meeting busy.
+    for (const stale of this.activeCalls.filter((c) => same(c) && c.supersedable)) stale.supersede();
+    if (this.activeCalls.some((c) => isLive(c.state))) return invitation.busy();
+    const call = new Call(this.context, { peer: invitation.from, direction: 'incoming', callId: invitation.invite.callId, media: invitation.invite.media });
     this.calls.set(call.id, call);
-    if (call.ring(from, session, invite, ringing)) this.emit('incoming', call);
-    else this.warn(e2eeUnavailable('an invitation could not use frame encryption'));
+    if (call.ring(invitation)) this.emit('incoming', call);
+    else this.warn(e2eeUnavailable('an invitation could not use frame encryption'), call.id);
   }
 
-  /** An invitation must match its envelope and be fresh; a stale one never rings. */
-  private checkInvite(message: Message, callId: string): InviteMessage {
-    if (message.type !== 'invite' || message.callId !== callId || message.seq !== 0) {
-      throw new SealcallError('BAD_MESSAGE', 'invitation envelope without a matching invite');
-    }
-    const now = this.options.now();
-    const skew = LIMITS.clockSkewMs;
-    if (now < message.sentAt - skew || now > message.sentAt + message.lifetimeMs + skew) {
-      throw new SealcallError('STALE', 'invitation is outside its lifetime');
-    }
-    return message;
-  }
-
-  private onOneShot(from: PeerId, envelope: Uint8Array): void {
-    const remoteKey = this.keyOf(from);
-    if (!remoteKey) return this.warn(new SealcallError('UNKNOWN_CONTACT', 'message from an unknown sender'));
-    let cancel: CancelMessage;
-    try {
-      const opened = openOneShot({ identity: this.options.identity, remotePublicKey: remoteKey, envelope, replayCache: this.options.replayCache });
-      const message = decodeMessage(opened.payload);
-      if (message.type !== 'cancel' || message.callId !== opened.callId) throw new SealcallError('BAD_MESSAGE', 'one-shot is not a cancel');
-      cancel = message;
-    } catch (error) {
-      return this.warn(error, 'REPLAYED');
-    }
+  private onCancel(senderKey: Uint8Array, cancel: CancelMessage, taken: () => void): void {
     const call = this.calls.get(cancel.callId);
-    if (call && sameKey(this.keyOf(call.peer), remoteKey)) call.handleCancel(cancel);
-    else if (!call) this.cancelled.set(cancel.callId, cancel);
-  }
-
-  private sendCancel(peer: PeerId, callId: string, cancel: { reason: CancelReason; keepSession?: string }): void {
-    const remoteKey = this.keyOf(peer);
-    if (!remoteKey) return;
-    const payload = encodeMessage({ type: 'cancel', callId, seq: 0, ...cancel });
-    const envelope = sealOneShot({ identity: this.options.identity, remotePublicKey: remoteKey, callId, payload });
-    this.input.transport.send(peer, envelope).catch((error: unknown) => this.warn(error));
+    // Only the call's own contact can withdraw it; anything else waits, bound to its sender.
+    if (!call || !sameKey(this.keyOf(call.peer), senderKey)) return;
+    taken();
+    call.handleCancel(cancel);
   }
 
   private keyOf(peer: PeerId): Uint8Array | undefined {
@@ -305,11 +243,10 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     return key instanceof Uint8Array && key.length === 32 ? key : undefined;
   }
 
-  private warn(error: unknown, quiet?: ErrorCode): void {
-    if (quiet && isSealcallError(error, quiet)) return;
-    const reported = isSealcallError(error)
-      ? error
-      : new SealcallError('BAD_MESSAGE', error instanceof Error ? error.message : String(error), { cause: error });
+  private warn(error: unknown, callId?: string): void {
+    let reported = toSealcallError(error, 'BAD_MESSAGE');
+    if (callId !== undefined && reported.callId === undefined) reported = reported.withCallId(callId);
+    if (this.delivering && !this.delivering.error) this.delivering.error = reported;
     this.emit('warning', reported);
   }
 }

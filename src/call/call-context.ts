@@ -1,8 +1,7 @@
-import type { ErrorCode } from '../errors.js';
 import type { FrameSuiteName } from '../crypto/frame/types.js';
 import type { CancelReason } from '../protocol/messages.js';
 import type { FrameProtector } from '../session/types.js';
-import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
+import type { PeerId } from '../transport/chat-transport.js';
 import type { Call } from './call.js';
 import type { IceServerSource } from './ice-servers.js';
 import type { ResolvedOptions } from './options.js';
@@ -10,19 +9,16 @@ import type { ResolvedOptions } from './options.js';
 /** What a {@link Call} needs from its client, and nothing more. */
 export interface CallContext {
   readonly options: ResolvedOptions;
-  readonly transport: ChatTransport;
   /** The client's STUN/TURN servers, kept fresh. */
   readonly iceServers: IceServerSource;
   /** Frame-encryption suites this client offers (empty: none), most preferred first. */
   readonly frameSuites: readonly FrameSuiteName[];
   /** A frame protector for one peer connection, or undefined if none can be made. */
   createFrameProtector(suite: FrameSuiteName): FrameProtector | undefined;
-  /** Sends an envelope on the chat transport. */
-  send(to: PeerId, envelope: Uint8Array): Promise<void>;
   /** Sends a one-shot cancel to every device of `peer`; failures are reported, not thrown. */
   cancel(peer: PeerId, callId: string, cancel: { reason: CancelReason; keepSession?: string }): void;
-  /** Reports input that was dropped; errors with the `quiet` code are expected and not reported. */
-  warn(error: unknown, quiet?: ErrorCode): void;
+  /** Reports a problem that does not end the call (a dropped input, a send being retried). */
+  warn(error: unknown, callId?: string): void;
   /** The call ended: forget it. */
   ended(call: Call): void;
   /** Glare resolution gave the call a new id. */

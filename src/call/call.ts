@@ -1,18 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
-import { isSealcallError, SealcallError } from '../errors.js';
-import type { OutgoingHandshake } from '../signaling/handshake.js';
-import type { SignalingSession } from '../signaling/session.js';
+import { SealcallError, toSealcallError } from '../errors.js';
 import type { FrameCounters, FrameSuiteName } from '../crypto/frame/types.js';
-import { decodeMessage } from '../protocol/codec.js';
-import type {
-  CallMedia,
-  Capabilities,
-  CancelMessage,
-  CancelReason,
-  EndReason,
-  InviteMessage,
-  Message,
-} from '../protocol/messages.js';
+import type { CallMedia, CancelMessage, CancelReason, EndReason, Message } from '../protocol/messages.js';
+import type { ChannelMessage, SignalingChannel } from '../signaling/channel.js';
+import type { IncomingInvitation, InvitationReply, OutgoingInvitation } from '../signaling/invitation.js';
 import type { PeerId } from '../transport/chat-transport.js';
 import type { FrameProtector, MediaPath, StatsReport } from '../session/types.js';
 import { nextState, type CallEvent, type CallState } from './call-state.js';
@@ -20,7 +11,6 @@ import type { CallContext } from './call-context.js';
 import { e2eeUnavailable, negotiateSuite } from './frame-policy.js';
 import { LocalMedia, type MediaOptions, type MediaState } from './local-media.js';
 import { MediaConnection, type FrameSetup } from './media-connection.js';
-import { SignalingChannel, type ChannelMessage } from '../signaling/channel.js';
 import { PeerDevices } from '../signaling/peer-devices.js';
 import { Timers } from './timers.js';
 
@@ -71,7 +61,9 @@ export class Call extends EventEmitter<CallEvents> {
   private ended: CallEnded | undefined;
   /** Who signals as the inviter. Differs from `direction` after glare resolution adopted the peer's call. */
   private role: 'caller' | 'callee';
-  private handshake: OutgoingHandshake | undefined;
+  private invitation: OutgoingInvitation | undefined;
+  /** The seq of the peer's media state shown, so an older one arriving late is ignored. */
+  private remoteMediaSeq = 0;
   private readonly devices = new PeerDevices();
   private connection: MediaConnection | undefined;
   private remote: MediaStream | undefined;
@@ -239,43 +231,42 @@ export class Call extends EventEmitter<CallEvents> {
   // Called by the CallClient.
 
   /** @internal Caller: get media, send the invitation, start ringing. */
-  async start(handshake: OutgoingHandshake, options: MediaOptions, invite: Uint8Array): Promise<void> {
-    this.handshake = handshake;
+  async start(invitation: OutgoingInvitation, options: MediaOptions): Promise<void> {
+    this.invitation = invitation;
+    invitation.replies((reply) => this.onReply(reply));
     await this.obtainMedia(options);
     await this.loadIceServers();
     if (this.hasEnded()) return;
     // Outgoing from the moment the invitation is handed over: a transport whose send resolves
     // late (a slow server ack) may deliver the reply and the offer before it does.
-    const sending = this.context.send(this.peer, handshake.invite(invite));
+    const sending = invitation.send();
     this.move('invite-sent');
     this.timers.set('ring', this.context.options.ringTimeoutMs, () => this.finish('no-answer', { cancel: 'no-answer' }));
     // Settle when the transport takes the invitation, when the call ends meanwhile (it rang out),
-    // or after sendTimeoutMs: a transport that never settles must not hang `client.call()`.
+    // or after sendTimeoutMs: a transport that never settles must not hang `client.call()`. A
+    // refused send is retried with the invitation's resends, so it only warns.
     const ended = new Promise<void>((resolve) => this.once('ended', () => resolve()));
     try {
       await Promise.race([bounded(sending, this.context.options.sendTimeoutMs), ended]);
     } catch (error) {
-      const failure = asSealcallError(error);
-      this.finish('transport-failed', { error: failure });
-      throw failure;
+      this.warn(toSealcallError(error, 'TRANSPORT_FAILED'));
     }
   }
 
-  /** @internal Callee: the invitation was opened; reply "ringing" and ring. */
   /**
-   * @internal Callee: the invitation was opened; reply "ringing" and ring. Returns false when
-   * the call cannot be taken (frame encryption required but impossible): it then ended at once.
+   * @internal Callee: a fresh invitation from the contact; reply "ringing" and ring. Returns
+   * false when the call cannot be taken (frame encryption required but impossible): it then
+   * ended at once.
    */
-  ring(from: PeerId, session: SignalingSession, invite: InviteMessage, reply: Uint8Array): boolean {
-    const channel = this.useChannel(from, session, invite.capabilities);
-    this.suite = negotiateSuite(invite.capabilities.frameEncryption, this.context.frameSuites);
+  ring(incoming: IncomingInvitation): boolean {
+    const channel = this.useChannel(incoming.ring({ frameEncryption: [...this.context.frameSuites] }));
+    this.suite = negotiateSuite(incoming.invite.capabilities.frameEncryption, this.context.frameSuites);
     this.move('invite-received');
-    void this.sendReply(from, reply);
     if (this.context.options.frameEncryption === 'required' && !this.suite) {
       this.finish('media-failed', { error: e2eeUnavailable('the caller cannot encrypt frames'), notify: channel });
       return false;
     }
-    const ringMs = Math.min(this.context.options.ringTimeoutMs, invite.lifetimeMs);
+    const ringMs = Math.min(this.context.options.ringTimeoutMs, incoming.invite.lifetimeMs);
     this.timers.set('ring', ringMs, () => this.finish('no-answer'));
     this.warmUpFrames(this.suite);
     return true;
@@ -285,21 +276,33 @@ export class Call extends EventEmitter<CallEvents> {
    * @internal Glare: both called each other and the peer's call id won. This outgoing call turns
    * into the answering side of the peer's call and accepts it with the media already acquired.
    */
-  async adopt(from: PeerId, session: SignalingSession, invite: InviteMessage, reply: Uint8Array): Promise<void> {
+  adopt(incoming: IncomingInvitation): void {
     const previousId = this.callId;
     this.context.cancel(this.peer, previousId, { reason: 'cancelled' });
-    this.handshake?.dispose();
-    this.handshake = undefined;
+    this.invitation?.dispose();
+    this.invitation = undefined;
     this.devices.clear();
     this.role = 'callee';
-    this.callId = session.callId;
+    this.callId = incoming.invite.callId;
     this.context.renamed(this, previousId);
-    this.useChannel(from, session, invite.capabilities);
-    this.suite = negotiateSuite(invite.capabilities.frameEncryption, this.context.frameSuites);
+    this.useChannel(incoming.ring({ frameEncryption: [...this.context.frameSuites] }));
+    this.suite = negotiateSuite(incoming.invite.capabilities.frameEncryption, this.context.frameSuites);
     this.timers.clear('ring');
     this.move('accepted');
-    await this.sendReply(from, reply);
-    if (!this.hasEnded()) this.startSession('offerer');
+    this.startSession('offerer');
+  }
+
+  /**
+   * @internal A newer invitation from the same contact replaces this call, which never connected
+   * or lost its connection: the peer's side of it is gone (its `end` was overtaken or lost).
+   */
+  supersede(): void {
+    this.finish(this.current === 'incoming' ? 'cancelled' : 'remote-hangup');
+  }
+
+  /** @internal Whether a newer invitation from the same contact may replace this call. */
+  get supersedable(): boolean {
+    return this.current === 'incoming' || this.current === 'joining' || this.current === 'reconnecting';
   }
 
   /** @internal The client's ICE servers were refreshed. */
@@ -313,74 +316,32 @@ export class Call extends EventEmitter<CallEvents> {
     return this.role === 'caller' && this.current === 'outgoing' && !this.devices.selected;
   }
 
-  /** @internal Caller: a device replied to the invitation (ringing, reject or busy). */
-  handleReply(from: PeerId, envelope: Uint8Array): void {
-    if (!this.handshake || this.current === 'disconnected') return;
-    let reply: ReturnType<OutgoingHandshake['accept']>;
-    try {
-      reply = this.handshake.accept(envelope);
-    } catch (error) {
-      this.context.warn(error, 'REPLAYED');
+  /** A device replied to the invitation (ringing, reject or busy). */
+  private onReply(reply: InvitationReply): void {
+    if (this.hasEnded() || this.devices.selected) {
+      if (reply.type === 'ringing') reply.channel.close();
       return;
     }
-    let message: Message;
-    try {
-      message = decodeMessage(reply.payload);
-      if (message.callId !== this.callId || message.seq !== 0) throw new SealcallError('BAD_MESSAGE', 'reply does not match the call');
-    } catch (error) {
-      reply.session.dispose();
-      this.context.warn(error);
-      return;
-    }
-    const capabilities = message.type === 'ringing' ? message.capabilities : { frameEncryption: [] };
-    const channel = new SignalingChannel(reply.session, from, this.context.transport, capabilities);
-    switch (message.type) {
+    switch (reply.type) {
       case 'ringing': {
-        if (this.context.options.frameEncryption === 'required' && !negotiateSuite(this.context.frameSuites, capabilities.frameEncryption)) {
-          channel.dispose();
+        const { channel } = reply;
+        const suite = negotiateSuite(this.context.frameSuites, channel.capabilities.frameEncryption);
+        if (this.context.options.frameEncryption === 'required' && !suite) {
+          channel.close();
           this.finish('media-failed', { error: e2eeUnavailable('the callee cannot encrypt frames'), cancel: 'cancelled' });
           return;
         }
-        const held = this.devices.add(channel);
+        this.listen(channel);
+        this.devices.add(channel);
         if (this.devices.size === 1) this.emit('ringing');
-        this.warmUpFrames(negotiateSuite(this.context.frameSuites, capabilities.frameEncryption));
-        for (const h of held) this.handleTransport(h.from, h.envelope, channel.tag);
+        this.warmUpFrames(suite);
         return;
       }
       case 'reject':
-        channel.dispose();
-        this.finish('rejected', { cancel: 'declined-elsewhere', keepSession: channel.tag });
+        this.finish('rejected', { cancel: 'declined-elsewhere' });
         return;
       case 'busy':
-        channel.dispose();
         if (this.devices.size === 0) this.finish('busy', { cancel: 'cancelled' });
-        return;
-      default:
-        channel.dispose();
-        this.context.warn(new SealcallError('BAD_MESSAGE', `unexpected ${message.type} as a handshake reply`));
-    }
-  }
-
-  /** @internal A transport envelope of this call. */
-  handleTransport(from: PeerId, envelope: Uint8Array, sessionTag: string): void {
-    if (this.current === 'disconnected') return;
-    const channel = this.devices.get(sessionTag);
-    if (!channel) {
-      // The reply that opens this device's session may still be on its way: hold on to it.
-      if (this.role === 'caller' && !this.devices.selected) this.devices.hold(sessionTag, from, envelope);
-      return;
-    }
-    let messages: Message[];
-    try {
-      messages = channel.receive(envelope);
-    } catch (error) {
-      if (isSealcallError(error, 'MESSAGE_TOO_LARGE')) this.finish('protocol-error', { error, notify: channel });
-      else this.context.warn(error, 'REPLAYED');
-      return;
-    }
-    for (const message of messages) {
-      if (this.hasEnded()) return;
-      this.onMessage(channel, message);
     }
   }
 
@@ -401,6 +362,7 @@ export class Call extends EventEmitter<CallEvents> {
       case 'offer':
         if (this.role !== 'caller' || this.current !== 'outgoing') break;
         this.devices.select(channel);
+        this.invitation?.stop();
         this.suite = negotiateSuite(this.context.frameSuites, channel.capabilities.frameEncryption);
         // Every other device of the peer stops ringing; the chosen one ignores this.
         this.context.cancel(this.peer, this.callId, { reason: 'answered-elsewhere', keepSession: channel.tag });
@@ -418,6 +380,9 @@ export class Call extends EventEmitter<CallEvents> {
         this.connection?.handle(message);
         return;
       case 'media-state':
+        // It carries the whole state: the newest wins, an older one arriving late changes nothing.
+        if (message.seq < this.remoteMediaSeq) return;
+        this.remoteMediaSeq = message.seq;
         this.remoteMediaState = { audioMuted: message.audioMuted, videoEnabled: message.videoEnabled };
         this.emit('remote-media', this.remoteMediaState);
         return;
@@ -425,12 +390,12 @@ export class Call extends EventEmitter<CallEvents> {
         this.onRemoteEnd(channel, message.reason);
         return;
       case 'key-update':
-        this.connection?.followFrameKey(message.kid).catch((error: unknown) => this.context.warn(error));
+        this.connection?.followFrameKey(message.kid).catch((error: unknown) => this.warn(error));
         return;
       default:
         break;
     }
-    this.context.warn(new SealcallError('BAD_MESSAGE', `unexpected ${message.type} while ${this.current}`));
+    this.warn(new SealcallError('BAD_MESSAGE', `unexpected ${message.type} while ${this.current}`));
   }
 
   private onRemoteEnd(channel: SignalingChannel, reason: EndReason): void {
@@ -477,17 +442,38 @@ export class Call extends EventEmitter<CallEvents> {
           this.emit('track', track, stream);
         },
         data: (data) => this.emit('data', data),
-        warn: (error) => this.context.warn(error),
+        warn: (error) => this.warn(error),
       }, frame);
     } catch (error) {
-      this.finish('media-failed', { error: asSealcallError(error), notify: notify() });
+      this.finish('media-failed', { error: toSealcallError(error, 'PEER_CONNECTION_FAILED'), notify: notify() });
     }
   }
 
+  /**
+   * Sends on the chosen device's channel, which retransmits until acknowledged: a failed or lost
+   * send delays the message, never ends the call. Only a message that cannot be encoded does.
+   */
   private sendSignal(message: ChannelMessage): void {
     const channel = this.devices.selected;
-    if (!channel) return;
-    channel.send(message).catch((error: unknown) => this.finish('transport-failed', { error: asSealcallError(error) }));
+    if (!channel?.open) return;
+    try {
+      channel.send(message);
+    } catch (error) {
+      this.finish('protocol-error', { error: toSealcallError(error, 'BAD_MESSAGE'), notify: channel });
+    }
+  }
+
+  /** Routes a device channel's messages and warnings to this call. */
+  private listen(channel: SignalingChannel): void {
+    channel.attach({
+      messages: (messages) => {
+        for (const message of messages) {
+          if (this.hasEnded()) return;
+          this.onMessage(channel, message);
+        }
+      },
+      warn: (error) => this.warn(error),
+    });
   }
 
   private announceMedia(): void {
@@ -499,7 +485,7 @@ export class Call extends EventEmitter<CallEvents> {
     try {
       await this.local.obtain(options, this.media === 'video', this.context.options.wrtc);
     } catch (error) {
-      const failure = asSealcallError(error);
+      const failure = toSealcallError(error, 'PEER_CONNECTION_FAILED');
       this.finish('media-failed', { error: failure, notify: this.devices.selected });
       throw failure;
     }
@@ -517,7 +503,7 @@ export class Call extends EventEmitter<CallEvents> {
     try {
       this.iceServers = await this.context.iceServers.get();
     } catch (error) {
-      const failure = asSealcallError(error);
+      const failure = toSealcallError(error, 'PEER_CONNECTION_FAILED');
       this.finish('media-failed', { error: failure, notify: this.devices.selected });
       throw failure;
     }
@@ -526,32 +512,25 @@ export class Call extends EventEmitter<CallEvents> {
     this.context.iceServers.hold();
   }
 
-  private useChannel(from: PeerId, session: SignalingSession, capabilities: Capabilities): SignalingChannel {
-    const channel = new SignalingChannel(session, from, this.context.transport, capabilities);
+  private useChannel(channel: SignalingChannel): SignalingChannel {
+    this.listen(channel);
     this.devices.add(channel);
     this.devices.select(channel);
     return channel;
   }
 
-  private async sendReply(from: PeerId, reply: Uint8Array): Promise<void> {
-    try {
-      await this.context.send(from, reply);
-    } catch (error) {
-      this.finish('transport-failed', { error: asSealcallError(error) });
-    }
-  }
-
   private async endByUser(reason: 'hangup' | 'rejected'): Promise<void> {
     this.move('hangup-started');
     const channel = this.devices.selected;
-    if (channel) {
-      // Handed to the transport synchronously; not awaited, so a transport that never settles
-      // cannot keep the call (and its peer connection) open.
-      channel.send({ type: 'end', reason }).catch(() => {});
-      this.finish(reason);
-    } else {
-      this.finish(reason, { cancel: 'cancelled' });
-    }
+    // The channel hands `end` to the transport at once and resends it until acknowledged; a
+    // transport that never settles cannot keep the call (and its peer connection) open.
+    if (channel) this.finish(reason, { notify: channel });
+    else this.finish(reason, { cancel: 'cancelled' });
+  }
+
+  /** Reports a problem that does not end the call, naming it. */
+  private warn(error: unknown): void {
+    this.context.warn(error, this.callId);
   }
 
   /** A method, not a field read, so TypeScript does not narrow it across awaits and calls. */
@@ -576,7 +555,13 @@ export class Call extends EventEmitter<CallEvents> {
     how: { error?: SealcallError; notify?: SignalingChannel | undefined; cancel?: CancelReason; keepSession?: string } = {},
   ): void {
     if (this.current === 'disconnected') return;
-    if (how.notify) void how.notify.send({ type: 'end', reason }).catch(() => {});
+    if (how.notify?.open) {
+      try {
+        how.notify.send({ type: 'end', reason });
+      } catch {
+        // Nothing more to say to a peer we cannot encode for; its own timers end its side.
+      }
+    }
     if (how.cancel) {
       this.context.cancel(this.peer, this.callId, {
         reason: how.cancel,
@@ -592,9 +577,10 @@ export class Call extends EventEmitter<CallEvents> {
     if (this.holdsIceServers) this.context.iceServers.release();
     this.holdsIceServers = false;
     this.local.release();
-    this.devices.clear();
-    this.handshake?.dispose();
-    this.handshake = undefined;
+    // The chosen device's channel lingers to deliver our `end` and acknowledge the peer's.
+    this.devices.clear({ linger: true });
+    this.invitation?.dispose();
+    this.invitation = undefined;
     this.move('ended');
     this.context.ended(this);
     this.emit('ended', this.ended);
@@ -610,10 +596,4 @@ function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new SealcallError('TRANSPORT_CLOSED', `the transport did not take the message within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function asSealcallError(error: unknown): SealcallError {
-  return error instanceof SealcallError
-    ? error
-    : new SealcallError('PEER_CONNECTION_FAILED', error instanceof Error ? error.message : String(error), { cause: error });
 }

@@ -52,10 +52,28 @@ export interface CallClientOptions {
    */
   remoteEndGraceMs?: number;
   /**
-   * How long the transport may take to accept the invitation before `call()` gives up with
-   * `TRANSPORT_CLOSED` (the call ends `transport-failed`). Default 10,000 ms.
+   * How long `call()` waits for the transport to take the invitation before it resolves anyway
+   * with a `TRANSPORT_CLOSED` warning (the invitation is sent again meanwhile; the call ends
+   * `no-answer` if no device ever replies). Default 10,000 ms.
    */
   sendTimeoutMs?: number;
+  /**
+   * Reliable delivery: how long a signaling message waits for its acknowledgement before it is
+   * sent again; the wait doubles after each resend, up to `retransmitMaxMs`. Default 1,000 ms.
+   */
+  retransmitMs?: number;
+  /** The longest wait between resends of one message. Default 8,000 ms. */
+  retransmitMaxMs?: number;
+  /**
+   * How long an acknowledgement waits for a message of ours to ride on before it is sent alone.
+   * Default 200 ms (longer than a typical setup, so setup needs no separate acknowledgements).
+   */
+  ackDelayMs?: number;
+  /**
+   * After a call ends, how long its channel still resends our `end` and acknowledges the peer's
+   * before its keys are wiped. Default 8,000 ms.
+   */
+  lingerMs?: number;
   /** How long an ended call's id is remembered so late messages for it are ignored. Default 10 min. */
   endedCallMemoryMs?: number;
   /**
@@ -102,6 +120,10 @@ export const DEFAULTS = {
   candidateBatchMs: 300,
   remoteEndGraceMs: 5_000,
   sendTimeoutMs: 10_000,
+  retransmitMs: 1_000,
+  retransmitMaxMs: 8_000,
+  ackDelayMs: 200,
+  lingerMs: 8_000,
   iceRefreshBufferMs: 180_000,
   frameEncryption: 'preferred',
   frameVerifyTimeoutMs: 10_000,

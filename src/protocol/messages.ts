@@ -4,7 +4,7 @@
  */
 
 /** Version of the message schema. A peer rejects any other with `UNSUPPORTED_VERSION`. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** What a call carries. */
 export type CallMedia = 'audio' | 'video';
@@ -48,9 +48,25 @@ interface MessageBase<T extends string> {
   type: T;
   /** 32 lowercase hex characters; equal to the call id in the envelope header. */
   callId: string;
-  /** Per call and direction, from 0; lets the receiver restore order. */
+  /**
+   * Per call and direction: 0 for the handshake messages and for `ack`s (which are never
+   * acknowledged), then 1, 2, 3… for every other message, which the receiver acknowledges and
+   * the sender retransmits until it is.
+   */
   seq: number;
+  /** Delivery state of the other direction, on any transport message: every seq ≤ `ack` arrived. */
+  ack?: number;
+  /** Seqs above `ack` that arrived too (at most {@link MAX_SACKS}), so gaps alone are resent. */
+  sacks?: number[];
+  /**
+   * On messages whose order matters (offer, answer, ice, renegotiate): their own count from 1,
+   * so the receiver applies them in order across gaps left by other messages.
+   */
+  order?: number;
 }
+
+/** Most seqs one message acknowledges selectively. */
+export const MAX_SACKS = 32;
 
 /** Caller → callee, inside Noise message 1. Carries no SDP and no address. */
 export interface InviteMessage extends MessageBase<'invite'> {
@@ -130,6 +146,12 @@ export interface KeyUpdateMessage extends MessageBase<'key-update'> {
   kid: number;
 }
 
+/**
+ * Either side: acknowledges what arrived (`ack`, `sacks`) when no other message is due to carry
+ * it. Unsequenced (`seq` 0): it is never acknowledged or retransmitted itself.
+ */
+export type AckMessage = MessageBase<'ack'>;
+
 /** Every signaling message. */
 export type Message =
   | InviteMessage
@@ -143,7 +165,8 @@ export type Message =
   | EndMessage
   | RenegotiateMessage
   | MediaStateMessage
-  | KeyUpdateMessage;
+  | KeyUpdateMessage
+  | AckMessage;
 
 /** The `type` of a message. */
 export type MessageType = Message['type'];

@@ -4,6 +4,7 @@ import { LIMITS } from './limits.js';
 import {
   CANCEL_REASONS,
   END_REASONS,
+  MAX_SACKS,
   PROTOCOL_VERSION,
   type CallMedia,
   type Capabilities,
@@ -30,6 +31,7 @@ export function validateMessage(value: unknown): Message {
     v: PROTOCOL_VERSION,
     callId: callId(field(obj, 'callId')),
     seq: uint(field(obj, 'seq'), 'seq', 0xffff_ffff),
+    ...delivery(obj),
   } as const;
   switch (type) {
     case 'invite':
@@ -83,9 +85,24 @@ export function validateMessage(value: unknown): Message {
       };
     case 'key-update':
       return { ...base, type, kid: uint(field(obj, 'kid'), 'kid', 0xffff_ffff) };
+    case 'ack':
+      if (base.seq !== 0) throw bad('an ack is unsequenced (seq 0)');
+      return { ...base, type };
     default:
       throw bad('unknown message type');
   }
+}
+
+/** The optional delivery fields every message may carry. */
+function delivery(obj: Record<string, unknown>): { ack?: number; sacks?: number[]; order?: number } {
+  const ack = field(obj, 'ack');
+  const sacks = field(obj, 'sacks');
+  const order = field(obj, 'order');
+  return {
+    ...(ack === undefined ? {} : { ack: uint(ack, 'ack', 0xffff_ffff) }),
+    ...(sacks === undefined ? {} : { sacks: list(sacks, 'sacks', MAX_SACKS).map((s) => uint(s, 'sack', 0xffff_ffff)) }),
+    ...(order === undefined ? {} : { order: positive(order, 'order', 0xffff_ffff) }),
+  };
 }
 
 function renegotiation(obj: Record<string, unknown>): {

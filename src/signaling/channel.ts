@@ -1,57 +1,173 @@
-import { SealcallError } from '../errors.js';
-import type { FrameBaseKeys, SignalingSession } from './session.js';
+import { isSealcallError, SealcallError, toSealcallError } from '../errors.js';
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';
 import type { Capabilities, Message, OutgoingMessage } from '../protocol/messages.js';
-import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
-import { MessageOrderer } from './message-orderer.js';
+import type { PeerId } from '../transport/chat-transport.js';
+import { InboundSequencer } from './inbound-sequencer.js';
+import { Retransmitter } from './retransmitter.js';
+import type { FrameBaseKeys, SignalingSession } from './session.js';
 
-/** A message as a call writes it: the channel fills in call id and sequence number. */
+/** A message as a call writes it: the channel fills in call id, sequence and delivery fields. */
 export type ChannelMessage = OutgoingMessage extends infer M
   ? M extends OutgoingMessage
-    ? Omit<M, 'callId' | 'seq'>
+    ? Omit<M, 'callId' | 'seq' | 'ack' | 'sacks' | 'order'>
     : never
   : never;
 
+/** Timing of a channel's reliable delivery. */
+export interface DeliveryOptions {
+  /** First retransmission after this long without an acknowledgement; doubles up to `retransmitMaxMs`. */
+  retransmitMs: number;
+  retransmitMaxMs: number;
+  /** How long an acknowledgement may wait for a message to ride on before it is sent alone. */
+  ackDelayMs: number;
+  /** How long a closed channel still answers retransmissions and resends its last `end`. */
+  lingerMs: number;
+}
+
+/** What a channel reports to the call that uses it. */
+export interface ChannelHooks {
+  /** Messages now due, in the order they apply. */
+  messages(messages: Message[]): void;
+  /** A failed send (it is retried); never fatal. */
+  warn(error: SealcallError): void;
+}
+
+/** Messages whose relative order matters: they are numbered and applied in that order. */
+const ORDERED = new Set<Message['type']>(['offer', 'answer', 'ice', 'renegotiate']);
+
 /**
- * The encrypted conversation with one device of the peer, after the handshake: numbers, encodes,
- * seals and sends messages; opens, decodes, checks and re-orders what arrives.
+ * The encrypted conversation with one device of the peer, after the handshake. Every message is
+ * numbered (`seq`), sealed, sent, and sent again with backoff until the peer acknowledges it;
+ * acknowledgements ride on the next message or go alone after `ackDelayMs`. What arrives is
+ * opened, de-duplicated and handed on: ordered messages (SDP, ICE) in order, the rest at once.
+ * A failed send is retried like a lost one. The callee's side also resends its handshake reply
+ * (Noise message 2) until it hears from the caller.
  */
 export class SignalingChannel {
-  private nextSeq = 1; // seq 0 was the handshake message
-  private readonly orderer = new MessageOrderer<Message>(1);
+  private nextSeq = 1; // seq 0: handshake messages and acks
+  private nextOrder = 1;
+  private readonly unacknowledged = new Map<number, ChannelMessage & { order?: number }>();
+  private readonly inbound = new InboundSequencer();
+  private readonly retransmitter: Retransmitter;
+  private hooks: ChannelHooks;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  private replyResend: Retransmitter | undefined;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  private sendFailing = false;
+  private heard = false;
+  private state: 'open' | 'closing' | 'closed' = 'open';
 
   constructor(
     private readonly session: SignalingSession,
     /** Where this device is reached on the chat transport. */
     readonly peer: PeerId,
-    private readonly transport: ChatTransport,
+    private readonly sendEnvelope: (to: PeerId, envelope: Uint8Array) => Promise<void>,
     /** What this device said it supports (in its invitation or ringing reply). */
     readonly capabilities: Capabilities,
-  ) {}
+    private readonly delivery: DeliveryOptions,
+    hooks: ChannelHooks,
+    /** Called once, when the channel has closed for good and its keys are wiped. */
+    private readonly onClosed: () => void,
+    /** Callee: the handshake reply, resent until the caller is heard on this session. */
+    handshakeReply?: Uint8Array,
+  ) {
+    this.hooks = hooks;
+    const backoff = { initialMs: delivery.retransmitMs, maxMs: delivery.retransmitMaxMs };
+    this.retransmitter = new Retransmitter(backoff, (seq) => this.transmit(seq));
+    if (handshakeReply) {
+      this.replyResend = new Retransmitter(backoff, () => this.put(handshakeReply));
+      this.replyResend.track(0);
+    }
+  }
 
   /** The session tag that names this device's session. */
   get tag(): string {
     return this.session.sessionTag;
   }
 
-  /** Seals and sends one message. Rejects with the transport's (or the encoder's) error. */
-  async send(message: ChannelMessage): Promise<void> {
-    // async: an encoding or sealing error becomes a rejection the caller handles, never a throw.
-    const bytes = encodeMessage({ ...message, callId: this.session.callId, seq: this.nextSeq++ } as OutgoingMessage);
-    await this.transport.send(this.peer, this.session.seal(bytes));
+  /** Whether the channel still carries the call's messages. */
+  get open(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Messages sent and not yet acknowledged. */
+  get pending(): number {
+    return this.retransmitter.size;
+  }
+
+  /** Replaces who is told about messages and failures (a call adopts a channel the router opened). */
+  attach(hooks: ChannelHooks): void {
+    this.hooks = hooks;
   }
 
   /**
-   * Opens one envelope and returns the messages that are now due, in the sender's order. `end`
-   * is due at once, whatever came before it, so a hang-up is never stuck behind a lost message.
-   * Throws SealcallError for anything forged, replayed, malformed or of another call.
+   * Seals and sends one message, and keeps sending it until acknowledged. Throws (synchronously)
+   * only when the message cannot be encoded, e.g. `MESSAGE_TOO_LARGE`; transport failures are
+   * retried and reported as warnings.
    */
-  receive(envelope: Uint8Array): Message[] {
+  send(message: ChannelMessage): void {
+    if (this.state !== 'open') throw new SealcallError('INVALID_STATE', 'the signaling channel is closed');
+    const seq = this.nextSeq;
+    const stored = ORDERED.has(message.type) ? { ...message, order: this.nextOrder } : message;
+    this.seal(seq, stored); // encodes: throws before anything is counted
+    this.nextSeq++;
+    if (stored !== message) this.nextOrder++;
+    this.unacknowledged.set(seq, stored);
+    this.retransmitter.track(seq);
+    this.transmit(seq);
+  }
+
+  /**
+   * Opens one envelope of this session: acknowledgements are applied, duplicates dropped (and
+   * acknowledged again), and the messages now due go to `hooks.messages`. Throws SealcallError
+   * for anything forged, replayed at the envelope level, malformed or of another call.
+   */
+  receive(envelope: Uint8Array): void {
+    if (this.state === 'closed') return;
     const message = decodeMessage(this.session.open(envelope));
     if (message.callId !== this.session.callId) throw new SealcallError('WRONG_CALL', 'message names another call');
-    if (message.seq === 0) throw new SealcallError('BAD_MESSAGE', 'transport message with the handshake’s sequence number');
-    if (message.type === 'end') return [message];
-    return this.orderer.push(message);
+    this.heard = true;
+    this.replyResend?.close();
+    this.replyResend = undefined;
+    if (message.ack !== undefined) this.acknowledged(message.ack, message.sacks ?? []);
+    if (message.seq === 0) {
+      if (message.type !== 'ack') throw new SealcallError('BAD_MESSAGE', 'a transport message needs a sequence number');
+      return;
+    }
+    const duplicate = this.inbound.isDuplicate(message.seq);
+    const due = duplicate ? [] : this.inbound.accept(message);
+    this.scheduleAck();
+    if (this.state === 'open' && due.length > 0) this.hooks.messages(due);
+  }
+
+  /** Sends an acknowledgement of everything received right away, e.g. of a handshake reply. */
+  acknowledgeSoon(): void {
+    this.scheduleAck();
+  }
+
+  /** Whether anything authenticated arrived from the peer on this session. */
+  get heardFrom(): boolean {
+    return this.heard;
+  }
+
+  /**
+   * Stops carrying the call. With `linger`, the channel stays reachable for `lingerMs`: it keeps
+   * resending what is unacknowledged (a final `end`) and acknowledging what arrives, then wipes
+   * its keys. Without, it closes at once.
+   */
+  close(options: { linger: boolean } = { linger: false }): void {
+    if (this.state === 'closed') return;
+    if (!options.linger) return this.shutdown();
+    if (this.state === 'closing') return;
+    this.state = 'closing';
+    this.replyResend?.close();
+    this.lingerTimer = setTimeout(() => this.shutdown(), this.delivery.lingerMs);
+    this.shutdownIfSettled();
+  }
+
+  /** A lingering channel goes as soon as everything it sent was acknowledged and it owes no ack. */
+  private shutdownIfSettled(): void {
+    if (this.state === 'closing' && this.retransmitter.size === 0 && this.ackTimer === undefined) this.shutdown();
   }
 
   /** This session's frame-encryption base keys (fresh copies the caller wipes). */
@@ -59,8 +175,87 @@ export class SignalingChannel {
     return this.session.frameBaseKeys();
   }
 
-  /** Wipes the session keys. */
-  dispose(): void {
-    this.session.dispose();
+  // ---------------------------------------------------------------------------------------------
+
+  private acknowledged(ack: number, sacks: readonly number[]): void {
+    this.retransmitter.acknowledge(ack, sacks);
+    for (const seq of [...this.unacknowledged.keys()]) if (!this.retransmitter.has(seq)) this.unacknowledged.delete(seq);
+    this.shutdownIfSettled();
   }
+
+  private scheduleAck(): void {
+    if (this.ackTimer !== undefined) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      if (this.state === 'closed') return;
+      this.put(this.sealAck());
+      this.shutdownIfSettled();
+    }, this.delivery.ackDelayMs);
+  }
+
+  /** (Re)sends message `seq`, sealed afresh with the latest acknowledgement riding on it. */
+  private transmit(seq: number): void {
+    const message = this.unacknowledged.get(seq);
+    if (!message || this.state === 'closed') return;
+    let envelope: Uint8Array;
+    try {
+      envelope = this.seal(seq, message);
+    } catch (error) {
+      this.hooks.warn(toSealcallError(error, 'BAD_MESSAGE'));
+      return;
+    }
+    this.put(envelope);
+  }
+
+  private seal(seq: number, message: ChannelMessage & { order?: number }): Uint8Array {
+    const acks = this.inbound.ackState();
+    const full = { ...message, callId: this.session.callId, seq, ack: acks.ack, ...(acks.sacks.length ? { sacks: acks.sacks } : {}) };
+    const bytes = encodeMessage(full as OutgoingMessage);
+    const envelope = this.session.seal(bytes);
+    // Whatever was owed rides on this message.
+    if (this.ackTimer !== undefined) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
+    }
+    return envelope;
+  }
+
+  private sealAck(): Uint8Array {
+    const acks = this.inbound.ackState();
+    const message = { type: 'ack', callId: this.session.callId, seq: 0, ack: acks.ack, ...(acks.sacks.length ? { sacks: acks.sacks } : {}) };
+    return this.session.seal(encodeMessage(message as OutgoingMessage));
+  }
+
+  /** Hands an envelope to the transport; a failure is reported once per outage and retried by the timers. */
+  private put(envelope: Uint8Array): void {
+    this.sendEnvelope(this.peer, envelope).then(
+      () => {
+        this.sendFailing = false;
+      },
+      (error: unknown) => {
+        if (this.sendFailing || this.state === 'closed') return;
+        this.sendFailing = true;
+        this.hooks.warn(transportError(error));
+      },
+    );
+  }
+
+  private shutdown(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.retransmitter.close();
+    this.replyResend?.close();
+    this.replyResend = undefined;
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
+    this.ackTimer = undefined;
+    this.unacknowledged.clear();
+    this.session.dispose();
+    this.onClosed();
+  }
+}
+
+/** A transport's refusal as a SealcallError: its own code if it has one, else `TRANSPORT_FAILED`. */
+function transportError(error: unknown): SealcallError {
+  return isSealcallError(error) ? error : toSealcallError(error, 'TRANSPORT_FAILED');
 }

@@ -1,17 +1,12 @@
-import type { PeerId } from '../transport/chat-transport.js';
 import type { SignalingChannel } from './channel.js';
-
-/** Most envelopes held per device, and most devices held for, before their reply arrives. */
-const HOLD_LIMIT = 64;
 
 /**
  * The devices of the peer taking part in one call, each with its own signaling channel (one
- * invitation can reach several devices of the same contact). Holds transport envelopes that
- * overtook their device's reply, and knows which device was chosen once one answered.
+ * invitation can reach several devices of the same contact), and which one was chosen once one
+ * answered.
  */
 export class PeerDevices {
   private readonly channels = new Map<string, SignalingChannel>();
-  private readonly held = new Map<string, { from: PeerId; envelope: Uint8Array }[]>();
   private chosen: SignalingChannel | undefined;
 
   /** The device the call is with, once chosen. */
@@ -24,45 +19,30 @@ export class PeerDevices {
     return this.channels.size;
   }
 
-  get(tag: string): SignalingChannel | undefined {
-    return this.channels.get(tag);
-  }
-
-  /** Adds a device; returns the envelopes held for it, to be processed now. */
-  add(channel: SignalingChannel): { from: PeerId; envelope: Uint8Array }[] {
+  add(channel: SignalingChannel): void {
     this.channels.set(channel.tag, channel);
-    const held = this.held.get(channel.tag) ?? [];
-    this.held.delete(channel.tag);
-    return held;
   }
 
-  /** Keeps an envelope for a device whose reply has not arrived yet (bounded; extras dropped). */
-  hold(tag: string, from: PeerId, envelope: Uint8Array): void {
-    const list = this.held.get(tag) ?? [];
-    if (list.length >= HOLD_LIMIT || (!this.held.has(tag) && this.held.size >= HOLD_LIMIT)) return;
-    list.push({ from, envelope });
-    this.held.set(tag, list);
-  }
-
-  /** Chooses `channel` and forgets every other device. */
+  /** Chooses `channel` and closes every other device's channel. */
   select(channel: SignalingChannel): void {
     this.chosen = channel;
     for (const other of [...this.channels.values()]) if (other !== channel) this.drop(other);
-    this.held.clear();
   }
 
-  /** Forgets one device and wipes its keys. */
+  /** Forgets one device and closes its channel. */
   drop(channel: SignalingChannel): void {
     this.channels.delete(channel.tag);
-    channel.dispose();
+    channel.close();
     if (this.chosen === channel) this.chosen = undefined;
   }
 
-  /** Forgets every device and wipes all keys. */
-  clear(): void {
-    for (const channel of this.channels.values()) channel.dispose();
+  /**
+   * Forgets every device. The chosen channel lingers when asked (to deliver a last `end` and
+   * acknowledge the peer's), the others close at once.
+   */
+  clear(options: { linger: boolean } = { linger: false }): void {
+    for (const channel of this.channels.values()) channel.close(channel === this.chosen ? options : { linger: false });
     this.channels.clear();
-    this.held.clear();
     this.chosen = undefined;
   }
 }

@@ -40,30 +40,41 @@ export interface FaultTransportOptions {
 
 // --- plaintext oracle ---------------------------------------------------------------------------
 // A chat transport sees only ciphertext; a test still wants to say "drop the offer". While
-// installed, SignalingChannel.send notes the message type for the duration of its synchronous
-// call, during which it hands the sealed envelope to the transport.
+// installed, SignalingChannel's (private) transmit and ack paths note the message type for the
+// duration of their synchronous call, during which they hand the sealed envelope to the
+// transport: first sends and retransmissions alike.
 let current: string | undefined;
-let original: SignalingChannel['send'] | undefined;
+type Internals = { transmit(seq: number): void; sealAck(): Uint8Array; unacknowledged: Map<number, { type: string }> };
+let original: { transmit: Internals['transmit']; sealAck: Internals['sealAck'] } | undefined;
 
 /** Lets {@link FaultTransport} see the type of each transport envelope it sends. Test-only instrumentation. */
 export function installSignalOracle(): void {
   if (original) return;
-  const send = (original = SignalingChannel.prototype.send);
-  SignalingChannel.prototype.send = function (this: SignalingChannel, message) {
+  const proto = SignalingChannel.prototype as unknown as Internals;
+  const { transmit, sealAck } = (original = { transmit: proto.transmit, sealAck: proto.sealAck });
+  proto.transmit = function (this: Internals, seq: number) {
     const previous = current;
-    current = message.type;
+    current = this.unacknowledged.get(seq)?.type;
     try {
-      return send.call(this, message);
+      transmit.call(this, seq);
     } finally {
       current = previous;
     }
+  };
+  // The ack is sealed, then handed over right after: note it until the next transmit.
+  proto.sealAck = function (this: Internals) {
+    current = 'ack';
+    queueMicrotask(() => {
+      if (current === 'ack') current = undefined;
+    });
+    return sealAck.call(this);
   };
 }
 
 /** Removes {@link installSignalOracle}'s instrumentation. */
 export function uninstallSignalOracle(): void {
   if (!original) return;
-  SignalingChannel.prototype.send = original;
+  Object.assign(SignalingChannel.prototype, original);
   original = undefined;
 }
 

@@ -209,7 +209,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
 
   // ---------------------------------------------------------------------------------------------
 
-  private onInvitation(invitation: IncomingInvitation): void {
+  private onInvitation(invitation: IncomingInvitation, waiting = false): void {
     if (this.closed) return invitation.dispose();
     const same = (call: Call) => sameKey(this.keyOf(call.peer), invitation.remoteKey);
     // Glare: we are calling this same contact. The lower call id survives on both sides.
@@ -222,11 +222,28 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     // A redial: the contact's earlier call with us never connected here, or lost its connection,
     // so its end was overtaken or lost. The new invitation replaces it instead of meeting busy.
     for (const stale of this.activeCalls.filter((c) => same(c) && c.supersedable)) stale.supersede();
+    // Still connected with that contact: the old call's end is most likely just behind the new
+    // invitation. Wait for it (as long as for any peer's missing end); busy if it does not come.
+    const connected = waiting ? undefined : this.activeCalls.find((c) => same(c) && isLive(c.state));
+    if (connected) return this.afterEnd(connected, () => this.onInvitation(invitation, true));
     if (this.activeCalls.some((c) => isLive(c.state))) return invitation.busy();
     const call = new Call(this.context, { peer: invitation.from, direction: 'incoming', callId: invitation.invite.callId, media: invitation.invite.media });
     this.calls.set(call.id, call);
     if (call.ring(invitation)) this.emit('incoming', call);
     else this.warn(e2eeUnavailable('an invitation could not use frame encryption'), call.id);
+  }
+
+  /** Runs `then` once `call` ended, or after `remoteEndGraceMs` if it has not. */
+  private afterEnd(call: Call, then: () => void): void {
+    let done = false;
+    const once = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      then();
+    };
+    const timer = setTimeout(once, this.options.remoteEndGraceMs);
+    call.once('ended', () => queueMicrotask(once));
   }
 
   private onCancel(senderKey: Uint8Array, cancel: CancelMessage, taken: () => void): void {

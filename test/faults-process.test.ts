@@ -21,10 +21,12 @@ import { RelayFixture } from './helpers/relay-fixture.js';
  */
 const T = { ringTimeoutMs: 2000, connectTimeoutMs: 5000, remoteEndGraceMs: 500, iceRestartDelayMs: 300, iceFailTimeoutMs: 1000 };
 /**
- * libwebrtc notices a silent peer (consent checks unanswered) about 5 s after it vanished; the
- * call then waits `iceFailTimeoutMs` for an ICE restart before giving up.
+ * libwebrtc notices a silent peer (consent checks unanswered) about 5 s after it vanished on an
+ * idle machine, later when the machine is busy (over 9 s was seen with two test runs at once); the
+ * call then waits `iceFailTimeoutMs` for an ICE restart before giving up. The bound only has to
+ * tell "ended on its own" from "hung".
  */
-const ICE_NOTICE_MS = 8000;
+const ICE_NOTICE_MS = 20_000;
 const SLACK = 1500;
 
 const fx = new RelayFixture();

@@ -174,7 +174,7 @@ describe('calls through a real relay that restarts, vanishes or stalls', () => {
     await s.start();
   }, 30_000);
 
-  it('relay restarts without its store mid-setup: the queues are gone, the next send fails the call transport-failed, the other side times out', async () => {
+  it('relay restarts without its store mid-setup: the queues are gone, the next send of either side fails its call transport-failed', async () => {
     const s = await setup({ store: false, calls: { ringTimeoutMs: 1200 } });
     const rang = new Promise<Call>((resolve) => s.bob.client.once('incoming', resolve));
     const aliceCall = await s.alice.client.call('bob', { audio: false });
@@ -185,11 +185,12 @@ describe('calls through a real relay that restarts, vanishes or stalls', () => {
     await bobCall.accept({ audio: false });
     const b = await endedWithin(bobCall, 2000 + SLACK);
     expect(b).toMatchObject({ reason: 'transport-failed', error: { code: 'QUEUE_NOT_FOUND' } });
+    // Alice's next resend of her invitation meets the same refusal.
     const a = await endedWithin(aliceCall, 1200 + SLACK);
-    expect(a.reason).toBe('no-answer');
+    expect(a).toMatchObject({ reason: 'transport-failed', error: { code: 'QUEUE_NOT_FOUND' } });
   }, 30_000);
 
-  it('relay gone for good mid-setup: the side with a message to send ends transport-failed, the other no-answer; new calls fail at once', async () => {
+  it('relay gone for good mid-setup: each side ends transport-failed at its next send; new calls fail at once', async () => {
     const s = await setup({ ws: { maxReconnectAttempts: 3 }, calls: { ringTimeoutMs: 1200 } });
     const rang = new Promise<Call>((resolve) => s.bob.client.once('incoming', resolve));
     const aliceCall = await s.alice.client.call('bob', { audio: false });
@@ -199,7 +200,7 @@ describe('calls through a real relay that restarts, vanishes or stalls', () => {
     await bobCall.accept({ audio: false }); // the offer waits for the relay, which never returns
     const b = await endedWithin(bobCall, 5000);
     expect(b).toMatchObject({ reason: 'transport-failed', error: { code: 'RELAY_UNREACHABLE' } });
-    expect((await endedWithin(aliceCall, 1200 + SLACK)).reason).toBe('no-answer');
+    expect(await endedWithin(aliceCall, 5000)).toMatchObject({ reason: 'transport-failed', error: { code: 'RELAY_UNREACHABLE' } });
     await eventually(() => s.alice.ws.status === 'failed', 5000);
     await expect(s.alice.client.call('bob', { audio: false })).rejects.toMatchObject({ code: 'RELAY_UNREACHABLE' });
     expect(s.alice.client.activeCalls).toEqual([]);
@@ -228,18 +229,22 @@ describe('calls through a real relay that restarts, vanishes or stalls', () => {
     await hangUpConnected(aliceCall, bobCall);
   }, 30_000);
 
-  it('relay gone for good mid-call, then a signaling message must go out (mute): the call ends transport-failed although media still flows', async () => {
+  it('relay gone for good mid-call, then a signaling message must go out (mute): it is retried and warned, the call stays up, media still flows', async () => {
     const s = await setup({ ws: { maxReconnectAttempts: 3 } });
     const { aliceCall, bobCall } = await quietConnectedCall(s, true); // microphones, so mute is announced
+    const warnings: string[] = [];
+    s.alice.client.on('warning', (w) => warnings.push(w.code));
     await s.stop();
     await eventually(() => s.alice.ws.status === 'failed', 10_000, 'transport failed');
     expect(aliceCall.state).toBe('connected');
-    // Any failed signaling send ends the call, even one that only informs the peer's UI. Whether a
-    // connected call should outlive its signaling path is a design question (RELIABILITY.md).
-    await aliceCall.setAudioMuted(true);
-    const a = await endedWithin(aliceCall, SLACK);
-    expect(a).toMatchObject({ reason: 'transport-failed', error: { code: 'RELAY_UNREACHABLE' } });
-    expect((await endedWithin(bobCall, T.remoteEndGraceMs + SLACK)).reason).toBe('remote-hangup');
+    // A failed send only informs the peer's UI late (or never): it never ends a connected call.
+    expect(await aliceCall.setAudioMuted(true)).toBe(true);
+    await eventually(() => warnings.includes('TRANSPORT_CLOSED') || warnings.includes('RELAY_UNREACHABLE'), 5000, 'the failed send is warned');
+    expect([aliceCall.state, bobCall.state]).toEqual(['connected', 'connected']);
+    const data = new Promise<Uint8Array>((resolve) => bobCall.once('data', resolve));
+    aliceCall.send('still here');
+    expect(Buffer.from(await data).toString()).toBe('still here');
+    await hangUpConnected(aliceCall, bobCall);
   }, 30_000);
 });
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { SealcallError, toSealcallError } from '../errors.js';
+import { SealcallError, toSealcallError, type ErrorCode } from '../errors.js';
 import type { FrameCounters, FrameSuiteName } from '../crypto/frame/types.js';
 import type { CallMedia, CancelMessage, CancelReason, EndReason, Message } from '../protocol/messages.js';
 import type { ChannelMessage, SignalingChannel } from '../signaling/channel.js';
@@ -249,8 +249,21 @@ export class Call extends EventEmitter<CallEvents> {
     try {
       await Promise.race([bounded(sending, this.context.options.sendTimeoutMs), ended]);
     } catch (error) {
-      this.warn(toSealcallError(error, 'TRANSPORT_FAILED'));
+      const failure = toSealcallError(error, 'TRANSPORT_FAILED');
+      this.sendFailed(failure);
+      if (this.hasEnded()) throw failure;
     }
+  }
+
+  /**
+   * A send failed; it is being retried. A transport that says it will never deliver (closed,
+   * relay gone for good, queue deleted) ends a call that has not connected yet, at once, rather
+   * than at its timeout; a connected call lives on, its media is peer to peer.
+   */
+  private sendFailed(error: SealcallError): void {
+    const connected = this.current === 'connected' || this.current === 'reconnecting' || this.current === 'disconnecting';
+    if (!connected && PERMANENT_FAILURES.has(error.code)) this.finish('transport-failed', { error });
+    else this.warn(error);
   }
 
   /**
@@ -472,7 +485,7 @@ export class Call extends EventEmitter<CallEvents> {
           this.onMessage(channel, message);
         }
       },
-      warn: (error) => this.warn(error),
+      warn: (error) => this.sendFailed(error),
     });
   }
 
@@ -589,11 +602,14 @@ export class Call extends EventEmitter<CallEvents> {
 
 }
 
-/** `promise`, or a `TRANSPORT_CLOSED` rejection if it has not settled within `ms`. */
+/** Transport errors after which retrying cannot help. */
+const PERMANENT_FAILURES = new Set<ErrorCode>(['TRANSPORT_CLOSED', 'RELAY_UNREACHABLE', 'QUEUE_NOT_FOUND', 'UNKNOWN_CONTACT']);
+
+/** `promise`, or a `TRANSPORT_FAILED` rejection if it has not settled within `ms`. */
 function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SealcallError('TRANSPORT_CLOSED', `the transport did not take the message within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new SealcallError('TRANSPORT_FAILED', `the transport did not take the message within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

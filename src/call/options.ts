@@ -53,7 +53,7 @@ export interface CallClientOptions {
   remoteEndGraceMs?: number;
   /**
    * How long `call()` waits for the transport to take the invitation before it resolves anyway
-   * with a `TRANSPORT_CLOSED` warning (the invitation is sent again meanwhile; the call ends
+   * with a `TRANSPORT_FAILED` warning (the invitation is sent again meanwhile; the call ends
    * `no-answer` if no device ever replies). Default 10,000 ms.
    */
   sendTimeoutMs?: number;

@@ -53,7 +53,8 @@ export class SignalingChannel {
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private replyResend: Retransmitter | undefined;
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  private sendFailing = false;
+  /** The code of the send failure last reported, until a send succeeds again. */
+  private failure: string | undefined;
   private heard = false;
   private state: 'open' | 'closing' | 'closed' = 'open';
 
@@ -226,16 +227,20 @@ export class SignalingChannel {
     return this.session.seal(encodeMessage(message as OutgoingMessage));
   }
 
-  /** Hands an envelope to the transport; a failure is reported once per outage and retried by the timers. */
+  /**
+   * Hands an envelope to the transport. A failure is retried by the timers and reported once
+   * per outage and code (a transport that gives up for good says so with a new code).
+   */
   private put(envelope: Uint8Array): void {
     this.sendEnvelope(this.peer, envelope).then(
       () => {
-        this.sendFailing = false;
+        this.failure = undefined;
       },
       (error: unknown) => {
-        if (this.sendFailing || this.state === 'closed') return;
-        this.sendFailing = true;
-        this.hooks.warn(transportError(error));
+        const failure = transportError(error);
+        if (this.failure === failure.code || this.state === 'closed') return;
+        this.failure = failure.code;
+        this.hooks.warn(failure);
       },
     );
   }

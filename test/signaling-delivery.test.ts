@@ -3,6 +3,7 @@ import { ready } from '../src/crypto/sodium.js';
 import { SealcallError } from '../src/errors.js';
 import type { Message } from '../src/protocol/messages.js';
 import { SignalingChannel, type DeliveryOptions } from '../src/signaling/channel.js';
+import { seededRandom } from '../src/testing/seeded-random.js';
 import { handshakePair } from './helpers/crypto.js';
 
 // Reliable delivery on one channel pair, with a hand-driven "transport" and fake timers.
@@ -14,7 +15,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const DELIVERY: DeliveryOptions = { retransmitMs: 1000, retransmitMaxMs: 8000, ackDelayMs: 200, lingerMs: 8000 };
+const DELIVERY: DeliveryOptions = { retransmitMs: 1000, retransmitMaxMs: 8000, ackDelayMs: 200, lingerMs: 8000, maxEnvelopeBytes: 65536 };
 
 interface Side {
   channel: SignalingChannel;
@@ -27,7 +28,7 @@ interface Side {
   failSends: boolean;
 }
 
-function pair(): { a: Side; b: Side } {
+function pair(delivery: DeliveryOptions = DELIVERY): { a: Side; b: Side } {
   const { caller, callee } = handshakePair();
   const make = (session: typeof caller): Side => {
     const side: Side = { channel: undefined as unknown as SignalingChannel, wire: [], received: [], warnings: [], closed: false, failSends: false };
@@ -39,7 +40,7 @@ function pair(): { a: Side; b: Side } {
         side.wire.push(envelope);
       },
       { frameEncryption: [] },
-      DELIVERY,
+      delivery,
       { messages: (m) => side.received.push(...m), warn: (e) => side.warnings.push(e) },
       () => (side.closed = true),
     );
@@ -57,6 +58,12 @@ function deliver(from: Side, to: Side, drop: number[] = []): void {
 }
 
 const types = (side: Side) => side.received.map((m) => m.type);
+
+/** `n` bytes of seeded noise as base64: text that does not deflate much. */
+const noise = (n: number): string => {
+  const random = seededRandom(7);
+  return Buffer.from(Uint8Array.from({ length: n }, () => Math.floor(random() * 256))).toString('base64');
+};
 
 describe('reliable signaling delivery', () => {
   it('resends a lost message until it is acknowledged, and the receiver applies it once', async () => {
@@ -173,4 +180,32 @@ describe('reliable signaling delivery', () => {
     expect(a.closed).toBe(true);
     expect(() => a.channel.send({ type: 'end', reason: 'hangup' })).toThrowSealcallError();
   });
+
+  it('splits a message too large for the transport into parts that each fit, resends a lost part, and joins them once', async () => {
+    const { a, b } = pair({ ...DELIVERY, maxEnvelopeBytes: 1024 });
+    // Random text does not deflate: about 3 KB of SDP on the wire.
+    const sdp = `v=0\r\n${noise(3000)}`;
+    a.channel.send({ type: 'offer', sdp, candidates: [] });
+    a.channel.send({ type: 'media-state', audioMuted: false, videoEnabled: true });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(a.wire.length).toBeGreaterThan(4);
+    expect(a.wire.every((e) => e.length <= 1024)).toBe(true);
+    deliver(a, b, [1]); // the second part is lost
+    expect(types(b)).toEqual(['media-state']);
+    await vi.advanceTimersByTimeAsync(200);
+    deliver(b, a); // b's ack names what arrived around the gap
+    await vi.advanceTimersByTimeAsync(800);
+    expect(a.wire).toHaveLength(1); // only the lost part comes again
+    deliver(a, b);
+    expect(types(b)).toEqual(['media-state', 'offer']);
+    expect(b.received[1]).toMatchObject({ type: 'offer', sdp });
+  });
+
+  it('refuses a message that would need more than 64 parts, before sending anything', () => {
+    const { a } = pair({ ...DELIVERY, maxEnvelopeBytes: 512 });
+    const sdp = `v=0\r\n${noise(24_000)}`;
+    expect(() => a.channel.send({ type: 'offer', sdp, candidates: [] })).toThrowSealcallError();
+    expect(a.channel.pending).toBe(0);
+  });
 });
+

@@ -7,6 +7,7 @@ import type { CancelMessage } from '../protocol/messages.js';
 import { ReplayCache } from '../signaling/replay-cache.js';
 import type { IncomingInvitation } from '../signaling/invitation.js';
 import { SignalingRouter } from '../signaling/router.js';
+import { ENVELOPE_BUCKETS } from '../signaling/envelope.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import { Call, type MediaOptions } from './call.js';
 import type { CallContext } from './call-context.js';
@@ -88,6 +89,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
         retransmitMaxMs: options.retransmitMaxMs,
         ackDelayMs: options.ackDelayMs,
         lingerMs: options.lingerMs,
+        maxEnvelopeBytes: Math.min(input.transport.maxPayloadBytes ?? Infinity, ENVELOPE_BUCKETS.at(-1)!),
       },
     });
     this.router.on('invitation', (invitation) => this.onInvitation(invitation));
@@ -115,6 +117,10 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     checkKey(options.identity?.publicKey, 'identity.publicKey');
     if (!options.transport || typeof options.transport.send !== 'function' || typeof options.transport.onMessage !== 'function') {
       throw new SealcallError('INVALID_ARGUMENT', 'transport must implement ChatTransport');
+    }
+    const limit = options.transport.maxPayloadBytes;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= MIN_PAYLOAD_BYTES)) {
+      throw new SealcallError('INVALID_ARGUMENT', `transport.maxPayloadBytes must be an integer of at least ${MIN_PAYLOAD_BYTES}`);
     }
     const resolved: ResolvedOptions = {
       ...DEFAULTS,
@@ -267,6 +273,9 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     this.emit('warning', reported);
   }
 }
+
+/** The smallest `maxPayloadBytes` a transport may declare: an invitation and a part must fit. */
+const MIN_PAYLOAD_BYTES = 512;
 
 /** The transport's own contact keys, for a client created without `contacts`. */
 function contactsOf(transport: ChatTransport): Contacts {

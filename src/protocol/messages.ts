@@ -147,6 +147,21 @@ export interface KeyUpdateMessage extends MessageBase<'key-update'> {
 }
 
 /**
+ * Either side: one piece of a message whose envelope would exceed what the chat transport carries
+ * (`ChatTransport.maxPayloadBytes`). The pieces of one message have consecutive seqs from `whole`;
+ * joined in `index` order, `data` is the encoded message (with seq 0).
+ */
+export interface PartMessage extends MessageBase<'part'> {
+  whole: number;
+  index: number;
+  count: number;
+  data: Uint8Array;
+}
+
+/** Most pieces one message may be split into. */
+export const MAX_PARTS = 64;
+
+/**
  * Either side: acknowledges what arrived (`ack`, `sacks`) when no other message is due to carry
  * it. Unsequenced (`seq` 0): it is never acknowledged or retransmitted itself.
  */
@@ -166,6 +181,7 @@ export type Message =
   | RenegotiateMessage
   | MediaStateMessage
   | KeyUpdateMessage
+  | PartMessage
   | AckMessage;
 
 /** The `type` of a message. */

@@ -1,9 +1,11 @@
 import { SealcallError } from '../errors.js';
-import { bad, bool, field, list, oneOf, record, text, uint } from './fields.js';
+import { bad, bool, bytesUpTo, field, list, oneOf, record, text, uint } from './fields.js';
+import { decompressSdp } from './sdp-compression.js';
 import { LIMITS } from './limits.js';
 import {
   CANCEL_REASONS,
   END_REASONS,
+  MAX_PARTS,
   MAX_SACKS,
   PROTOCOL_VERSION,
   type CallMedia,
@@ -62,7 +64,7 @@ export function validateMessage(value: unknown): Message {
       return {
         ...base,
         type,
-        sdp: sdp(field(obj, 'sdp')),
+        sdp: sdpOf(obj),
         candidates: candidates(field(obj, 'candidates')),
       };
     case 'ice':
@@ -85,6 +87,14 @@ export function validateMessage(value: unknown): Message {
       };
     case 'key-update':
       return { ...base, type, kid: uint(field(obj, 'kid'), 'kid', 0xffff_ffff) };
+    case 'part': {
+      const count = uint(field(obj, 'count'), 'count', MAX_PARTS);
+      const index = uint(field(obj, 'index'), 'index', MAX_PARTS - 1);
+      if (count < 2 || index >= count) throw bad('part index and count do not fit');
+      const whole = positive(field(obj, 'whole'), 'whole', 0xffff_ffff);
+      if (base.seq !== whole + index) throw bad('a part’s seq is its whole’s first seq plus its index');
+      return { ...base, type, whole, index, count, data: bytesUpTo(field(obj, 'data'), 'data', LIMITS.messageBytes) };
+    }
     case 'ack':
       if (base.seq !== 0) throw bad('an ack is unsequenced (seq 0)');
       return { ...base, type };
@@ -119,7 +129,7 @@ function renegotiation(obj: Record<string, unknown>): {
     return {
       description: {
         type: oneOf(field(d, 'type'), ['offer', 'answer'] as const, 'description.type'),
-        sdp: sdp(field(d, 'sdp')),
+        sdp: sdpOf(d),
       },
     };
   }
@@ -152,6 +162,14 @@ function candidates(value: unknown): IceCandidate[] {
       sdpMLineIndex: index === null ? null : uint(index, 'sdpMLineIndex', 255),
     };
   });
+}
+
+/** A description's SDP: `sdp` as text, or `sdpz` deflated (exactly one of them). */
+function sdpOf(obj: Record<string, unknown>): string {
+  const plain = field(obj, 'sdp');
+  const deflated = field(obj, 'sdpz');
+  if ((plain === undefined) === (deflated === undefined)) throw bad('a description needs exactly one of sdp and sdpz');
+  return sdp(plain === undefined ? decompressSdp(bytesUpTo(deflated, 'sdpz', LIMITS.sdpChars)) : plain);
 }
 
 function sdp(value: unknown): string {

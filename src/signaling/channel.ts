@@ -1,10 +1,11 @@
 import { isSealcallError, SealcallError, toSealcallError } from '../errors.js';
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';
-import type { Capabilities, Message, OutgoingMessage } from '../protocol/messages.js';
+import { MAX_PARTS, type Capabilities, type Message, type OutgoingMessage } from '../protocol/messages.js';
 import type { PeerId } from '../transport/chat-transport.js';
 import { InboundSequencer } from './inbound-sequencer.js';
+import { Reassembler } from './reassembler.js';
 import { Retransmitter } from './retransmitter.js';
-import type { FrameBaseKeys, SignalingSession } from './session.js';
+import { transportEnvelopeBytes, transportPayloadCapacity, type FrameBaseKeys, type SignalingSession } from './session.js';
 
 /** A message as a call writes it: the channel fills in call id, sequence and delivery fields. */
 export type ChannelMessage = OutgoingMessage extends infer M
@@ -22,7 +23,12 @@ export interface DeliveryOptions {
   ackDelayMs: number;
   /** How long a closed channel still answers retransmissions and resends its last `end`. */
   lingerMs: number;
+  /** The largest envelope the chat transport carries; larger messages travel in parts. */
+  maxEnvelopeBytes: number;
 }
+
+/** Room left in a part's envelope for its own fields and the acknowledgements riding on it. */
+const PART_OVERHEAD = 320;
 
 /** What a channel reports to the call that uses it. */
 export interface ChannelHooks {
@@ -48,6 +54,7 @@ export class SignalingChannel {
   private nextOrder = 1;
   private readonly unacknowledged = new Map<number, ChannelMessage & { order?: number }>();
   private readonly inbound = new InboundSequencer();
+  private readonly reassembler = new Reassembler();
   private readonly retransmitter: Retransmitter;
   private hooks: ChannelHooks;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
@@ -108,14 +115,30 @@ export class SignalingChannel {
    */
   send(message: ChannelMessage): void {
     if (this.state !== 'open') throw new SealcallError('INVALID_STATE', 'the signaling channel is closed');
-    const seq = this.nextSeq;
     const stored = ORDERED.has(message.type) ? { ...message, order: this.nextOrder } : message;
-    this.seal(seq, stored); // encodes: throws before anything is counted
-    this.nextSeq++;
+    const pieces = this.split(stored); // encodes: throws before anything is counted
     if (stored !== message) this.nextOrder++;
-    this.unacknowledged.set(seq, stored);
-    this.retransmitter.track(seq);
-    this.transmit(seq);
+    for (const piece of pieces) {
+      const seq = this.nextSeq++;
+      this.unacknowledged.set(seq, piece);
+      this.retransmitter.track(seq);
+      this.transmit(seq);
+    }
+  }
+
+  /**
+   * The message itself, or, when its envelope would exceed what the transport carries, its
+   * encoding (with seq 0) cut into parts that each fit, for consecutive seqs from the next one.
+   */
+  private split(message: ChannelMessage & { order?: number }): (ChannelMessage & { order?: number })[] {
+    const whole = this.nextSeq;
+    const full = this.encode(whole, message);
+    if ((transportEnvelopeBytes(full.length) ?? Infinity) <= this.delivery.maxEnvelopeBytes) return [message];
+    const inner = encodeMessage({ ...message, callId: this.session.callId, seq: 0 } as OutgoingMessage);
+    const size = transportPayloadCapacity(this.delivery.maxEnvelopeBytes) - PART_OVERHEAD;
+    const count = Math.ceil(inner.length / size);
+    if (size <= 0 || count > MAX_PARTS) throw new SealcallError('MESSAGE_TOO_LARGE', `message of ${inner.length} bytes does not fit ${MAX_PARTS} parts`);
+    return Array.from({ length: count }, (_, index) => ({ type: 'part', whole, index, count, data: inner.subarray(index * size, (index + 1) * size) }));
   }
 
   /**
@@ -135,10 +158,26 @@ export class SignalingChannel {
       if (message.type !== 'ack') throw new SealcallError('BAD_MESSAGE', 'a transport message needs a sequence number');
       return;
     }
-    const duplicate = this.inbound.isDuplicate(message.seq);
-    const due = duplicate ? [] : this.inbound.accept(message);
+    if (this.inbound.isDuplicate(message.seq)) return this.scheduleAck();
+    // Refused before it is recorded: unacknowledged, it comes again once there is room.
+    this.inbound.check(message.seq);
+    if (message.type === 'part') this.reassembler.check(message);
+    this.inbound.record(message.seq);
     this.scheduleAck();
+    const complete = message.type === 'part' ? this.join(message) : message;
+    const due = complete ? this.inbound.release(complete) : [];
     if (this.state === 'open' && due.length > 0) this.hooks.messages(due);
+  }
+
+  /** Adds a part; returns the message it completes, checked like any other. */
+  private join(part: Extract<Message, { type: 'part' }>): Message | undefined {
+    const joined = this.reassembler.add(part);
+    if (!joined) return undefined;
+    const message = decodeMessage(joined);
+    if (message.callId !== this.session.callId || message.seq !== 0 || message.type === 'part' || message.type === 'ack') {
+      throw new SealcallError('BAD_MESSAGE', 'parts joined into something that is not a message of this call');
+    }
+    return message;
   }
 
   /** Sends an acknowledgement of everything received right away, e.g. of a handshake reply. */
@@ -208,11 +247,14 @@ export class SignalingChannel {
     this.put(envelope);
   }
 
-  private seal(seq: number, message: ChannelMessage & { order?: number }): Uint8Array {
+  private encode(seq: number, message: ChannelMessage & { order?: number }): Uint8Array {
     const acks = this.inbound.ackState();
     const full = { ...message, callId: this.session.callId, seq, ack: acks.ack, ...(acks.sacks.length ? { sacks: acks.sacks } : {}) };
-    const bytes = encodeMessage(full as OutgoingMessage);
-    const envelope = this.session.seal(bytes);
+    return encodeMessage(full as OutgoingMessage);
+  }
+
+  private seal(seq: number, message: ChannelMessage & { order?: number }): Uint8Array {
+    const envelope = this.session.seal(this.encode(seq, message));
     // Whatever was owed rides on this message.
     if (this.ackTimer !== undefined) {
       clearTimeout(this.ackTimer);

@@ -27,14 +27,21 @@ export class InboundSequencer {
   }
 
   /**
-   * Records a new sequenced message and returns the messages now due, in order. Throws
-   * `MESSAGE_TOO_LARGE` when the sender runs too far ahead of what arrived.
+   * Checks that `seq` may be taken: `MESSAGE_TOO_LARGE` when the sender runs too far ahead of
+   * what arrived (a bound on what we hold for it). Nothing is recorded.
    */
-  accept(message: Message): Message[] {
-    const { seq } = message;
+  check(seq: number): void {
     if (seq > this.cumulative + WINDOW) throw new SealcallError('MESSAGE_TOO_LARGE', 'signaling message too far ahead of the acknowledged ones');
+  }
+
+  /** Records `seq` as received (it will be acknowledged). */
+  record(seq: number): void {
     this.above.add(seq);
     while (this.above.delete(this.cumulative + 1)) this.cumulative++;
+  }
+
+  /** Returns the messages now due after `message`, in order (ordered ones wait for their turn). */
+  release(message: Message): Message[] {
     return message.order === undefined ? [message] : this.ordered.push(message);
   }
 

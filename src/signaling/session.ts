@@ -1,5 +1,5 @@
 import { SealcallError } from '../errors.js';
-import { EnvelopeKind, joinEnvelope, pad, parseEnvelope, SESSION_TAG_BYTES, unpad, writeHeader } from './envelope.js';
+import { ENVELOPE_BUCKETS, EnvelopeKind, HEADER_BYTES, joinEnvelope, pad, parseEnvelope, SESSION_TAG_BYTES, unpad, writeHeader } from './envelope.js';
 import { TAG_BYTES, type CipherState } from '../crypto/noise/cipher-state.js';
 import { hash, hmac } from '../crypto/noise/hash.js';
 import type { NoiseTransportKeys } from '../crypto/noise/handshake-kk.js';
@@ -102,4 +102,16 @@ export class SignalingSession {
   private checkUsable(): void {
     if (this.disposed) throw new SealcallError('DISPOSED', 'signaling session was disposed');
   }
+}
+
+/** The length of the transport envelope that carries a payload of `payloadBytes` (undefined: none fits). */
+export function transportEnvelopeBytes(payloadBytes: number): number | undefined {
+  // Header, payload, the padding's 0x80 marker and the AEAD tag.
+  return ENVELOPE_BUCKETS.find((bucket) => bucket >= HEADER_BYTES + payloadBytes + 1 + TAG_BYTES);
+}
+
+/** The most payload bytes that fit a transport envelope of at most `maxEnvelopeBytes`. */
+export function transportPayloadCapacity(maxEnvelopeBytes: number): number {
+  const bucket = [...ENVELOPE_BUCKETS].reverse().find((b) => b <= maxEnvelopeBytes) ?? 0;
+  return bucket - HEADER_BYTES - 1 - TAG_BYTES;
 }

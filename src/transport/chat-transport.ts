@@ -19,7 +19,7 @@ export interface ChatTransport {
   /**
    * The largest payload, in bytes, one `send` may carry (a chat server's stanza or message size
    * limit, less its own overhead). sealcall splits a larger sealed message across several sends
-   * and reassembles it. Default: no limit below sealcall's own 64 KiB envelopes.
+   * and reassembles it. At least 512; default: no limit below sealcall's own 64 KiB envelopes.
    */
   readonly maxPayloadBytes?: number;
 }

@@ -6,8 +6,8 @@
  */
 export { SealcallError, isSealcallError, type ErrorCode } from './errors.js';
 
-export { CallClient, type CallClientEvents, type CallOptions } from './call/call-client.js';
-export { Call, type CallEvents, type CallEnded, type MediaOptions, type RemoteMediaState } from './call/call.js';
+export { CallClient, type CallClientEvents, type CallOptions, type DeliveryOutcome } from './call/call-client.js';
+export { Call, type CallEvents, type CallEnded, type MediaOptions, type MediaState, type RemoteMediaState } from './call/call.js';
 export type { CallState } from './call/call-state.js';
 export type { CallClientOptions, Contacts } from './call/options.js';
 export type { IceServerProvider, IceServerSet } from './call/ice-servers.js';
@@ -16,24 +16,10 @@ export type { WebRtcImplementation } from './session/types.js';
 export { ready } from './crypto/sodium.js';
 export { exitNodeProcess } from './node-exit.js';
 export { generateIdentity, identityFromSecretKey, type Identity } from './crypto/identity.js';
-export {
-  OutgoingHandshake,
-  IncomingHandshake,
-  sealOneShot,
-  openOneShot,
-  type HandshakeKeys,
-  type OutgoingHandshakeOptions,
-  type IncomingHandshakeOptions,
-} from './signaling/handshake.js';
-export { SignalingSession } from './signaling/session.js';
 export { ReplayCache, type ReplayCacheOptions } from './signaling/replay-cache.js';
-export { parseEnvelope, EnvelopeKind, ENVELOPE_BUCKETS, type EnvelopeHeader } from './signaling/envelope.js';
-export { NoiseKKHandshake, type NoiseKKOptions, type NoiseTransportKeys } from './crypto/noise/handshake-kk.js';
-export type { CipherState } from './crypto/noise/cipher-state.js';
 
-export { encodeMessage, decodeMessage } from './protocol/codec.js';
 export { LIMITS } from './protocol/limits.js';
-export * from './protocol/messages.js';
+export { END_REASONS, CANCEL_REASONS, PROTOCOL_VERSION, type EndReason, type CancelReason, type CallMedia } from './protocol/messages.js';
 
 export type { ChatTransport, PeerId } from './transport/chat-transport.js';
 export { fromTextTransport, TEXT_PREFIX, type TextChatTransport } from './transport/text-transport.js';
@@ -51,4 +37,4 @@ export type { WebSocketConstructor, WebSocketLike } from './relay-client/websock
 
 export type { FrameEncryptionPolicy } from './call/frame-policy.js';
 export { FRAME_SUITES, type FrameSuiteName, type FrameCounters, type FrameDropReason } from './crypto/frame/types.js';
-export type { FrameProtector, FrameTransformApi, MediaPath } from './session/types.js';
+export type { FrameProtector, FrameTransformApi, MediaPath, StatsReport } from './session/types.js';

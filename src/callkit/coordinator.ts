@@ -323,13 +323,8 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
     if (this.disposed) return;
     this.registry.client = client;
     const onIncoming = (call: Call) => void this.onIncoming(call);
-    const onWarning = (error: SealcallError) => this.pushes.warned(error);
     client.on('incoming', onIncoming);
-    client.on('warning', onWarning);
-    this.unsubscribeClient.push(
-      () => client.off('incoming', onIncoming),
-      () => client.off('warning', onWarning),
-    );
+    this.unsubscribeClient.push(() => client.off('incoming', onIncoming));
     this.pushes.deliverAll(client);
   }
 

@@ -1,7 +1,7 @@
 import type { CallClient } from '../call/call-client.js';
 import type { Call } from '../call/call.js';
 import { isLive } from '../call/call-state.js';
-import { isSealcallError, SealcallError } from '../errors.js';
+import { SealcallError } from '../errors.js';
 import type { CallMedia } from '../protocol/messages.js';
 import type { CallSession } from './call-session.js';
 import { parseCallPush, unwrapCallPush, type CallPush } from './push-payload.js';
@@ -31,9 +31,6 @@ export interface PendingInvitation {
  * when the call would have stopped ringing ends as unanswered.
  */
 export class PushInbox {
-  /** The delivery in progress: `CallClient.deliver` reports problems synchronously as warnings. */
-  private delivering: { warning?: SealcallError } | undefined;
-
   constructor(private readonly registry: SessionRegistry) {}
 
   /** See `CallKitCoordinator.handlePush`. */
@@ -94,11 +91,6 @@ export class PushInbox {
     return session;
   }
 
-  /** The client reported a warning (attributed to the delivery in progress, if any). */
-  warned(error: SealcallError): void {
-    if (this.delivering) this.delivering.warning ??= error;
-  }
-
   /** The client is there: open every invitation that waited for it. */
   deliverAll(client: CallClient): void {
     for (const session of this.registry.all()) {
@@ -113,18 +105,10 @@ export class PushInbox {
     if (from === undefined) {
       return this.expire(session, 'failed', new SealcallError('UNKNOWN_CONTACT', 'the push names no known contact'));
     }
-    const delivery: { warning?: SealcallError } = {};
-    this.delivering = delivery;
-    try {
-      // Opens synchronously: 'incoming' (and so claim()) or a 'warning' happens inside.
-      client.deliver(from, push.envelope);
-    } catch (error) {
-      delivery.warning ??= isSealcallError(error) ? error : new SealcallError('BAD_MESSAGE', String(error));
-    } finally {
-      this.delivering = undefined;
-    }
+    // Opens synchronously: 'incoming' (and so claim()) happens inside, or the outcome says why not.
+    const outcome = client.deliver(from, push.envelope);
     if (session.call || this.registry.get(session.uuid) !== session) return;
-    if (delivery.warning) return this.expire(session, 'failed', delivery.warning);
+    if (!outcome.accepted) return this.expire(session, 'failed', outcome.error);
     // Glare: our own outgoing call to this contact adopted the invitation, and CallKit shows it.
     if (client.activeCalls.some((c) => c.id === push.callId)) return this.expire(session, 'answeredElsewhere');
     // Busy: the client answered "busy" to the caller; CallKit shows a missed call.

@@ -191,9 +191,9 @@ export class SignalingChannel {
   }
 
   /**
-   * Stops carrying the call. With `linger`, the channel stays reachable for `lingerMs`: it keeps
-   * resending what is unacknowledged (a final `end`) and acknowledging what arrives, then wipes
-   * its keys. Without, it closes at once.
+   * Stops carrying the call. With `linger`, the channel stays reachable until its final `end` is
+   * acknowledged and it owes no acknowledgement itself, for `lingerMs` at most: it resends that
+   * `end` and acknowledges what arrives, then wipes its keys. Without, it closes at once.
    */
   close(options: { linger: boolean } = { linger: false }): void {
     if (this.state === 'closed') return;
@@ -201,7 +201,15 @@ export class SignalingChannel {
     if (this.state === 'closing') return;
     this.state = 'closing';
     this.replyResend?.close();
+    // The call is over: of what is unacknowledged only a final `end` still matters.
+    for (const [seq, message] of [...this.unacknowledged]) {
+      if (message.type === 'end') continue;
+      this.unacknowledged.delete(seq);
+      this.retransmitter.acknowledge(-1, [seq]);
+    }
     this.lingerTimer = setTimeout(() => this.shutdown(), this.delivery.lingerMs);
+    // Nothing else will carry an acknowledgement we owe: send it now.
+    if (this.ackTimer !== undefined) this.flushAck();
     this.shutdownIfSettled();
   }
 
@@ -224,13 +232,18 @@ export class SignalingChannel {
   }
 
   private scheduleAck(): void {
+    // A closing channel carries no more messages for an acknowledgement to ride on.
+    if (this.state === 'closing') return this.flushAck();
     if (this.ackTimer !== undefined) return;
-    this.ackTimer = setTimeout(() => {
-      this.ackTimer = undefined;
-      if (this.state === 'closed') return;
-      this.put(this.sealAck());
-      this.shutdownIfSettled();
-    }, this.delivery.ackDelayMs);
+    this.ackTimer = setTimeout(() => this.flushAck(), this.delivery.ackDelayMs);
+  }
+
+  private flushAck(): void {
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.state === 'closed') return;
+    this.put(this.sealAck());
+    this.shutdownIfSettled();
   }
 
   /** (Re)sends message `seq`, sealed afresh with the latest acknowledgement riding on it. */

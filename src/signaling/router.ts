@@ -55,7 +55,9 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
   private readonly earlyCancels: ExpiringMap<CancelMessage>;
   /** Replies to invitations, by the invitation's ephemeral key, to send again on a repeat. */
   private readonly replies: ExpiringMap<{ from: PeerId; envelope: Uint8Array }>;
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Cancels to send again, soonest first, on one timer however many calls ended. */
+  private readonly repeats: { at: number; peer: PeerId; envelope: Uint8Array }[] = [];
+  private repeatTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly unsubscribe: () => void;
   private readonly context: InvitationContext;
   private closed = false;
@@ -101,15 +103,28 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
     if (!remoteKey || this.closed) return;
     const payload = encodeMessage({ type: 'cancel', callId, seq: 0, ...cancel });
     const envelope = sealOneShot({ identity: this.options.identity, remotePublicKey: remoteKey, callId, payload });
-    const put = () => this.send(peer, envelope).catch((error: unknown) => this.warn(toSealcallError(error, 'TRANSPORT_FAILED')));
-    put();
-    for (const ms of CANCEL_REPEATS_MS) {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        put();
-      }, ms);
-      this.timers.add(timer);
-    }
+    this.putCancel(peer, envelope);
+    const now = Date.now();
+    for (const ms of CANCEL_REPEATS_MS) this.repeats.push({ at: now + ms, peer, envelope });
+    this.repeats.sort((a, b) => a.at - b.at);
+    this.scheduleRepeats();
+  }
+
+  private putCancel(peer: PeerId, envelope: Uint8Array): void {
+    this.send(peer, envelope).catch((error: unknown) => this.warn(toSealcallError(error, 'TRANSPORT_FAILED')));
+  }
+
+  private scheduleRepeats(): void {
+    if (this.repeatTimer !== undefined || this.repeats.length === 0 || this.closed) return;
+    this.repeatTimer = setTimeout(() => {
+      this.repeatTimer = undefined;
+      const now = Date.now();
+      while (this.repeats.length > 0 && this.repeats[0]!.at <= now) {
+        const due = this.repeats.shift()!;
+        this.putCancel(due.peer, due.envelope);
+      }
+      this.scheduleRepeats();
+    }, Math.max(0, this.repeats[0]!.at - Date.now()));
   }
 
   /** Hands a payload that arrived outside the transport (a VoIP push) to the same path. */
@@ -122,8 +137,8 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    clearTimeout(this.repeatTimer);
+    this.repeats.length = 0;
     for (const invitation of [...this.outgoing.values()]) invitation.dispose();
     for (const channel of [...this.channels.values()]) channel.close();
     this.removeAllListeners();

@@ -2,10 +2,14 @@
 // and writes the figures to BENCHMARKS.md (its "setup" section), then runs the frame bench
 // (bench/frame.mjs) and the load benches (bench/load/bench.mjs), each writing its own sections.
 //
-// Each scenario runs in its own process (bench/scenario.mjs): @roamhq/wrtc can crash a process
-// (rarely mid-run, more often at exit), and a fresh process per row keeps one row's leftovers out
-// of the next. A row whose process a signal kills (a native crash) before it reports is run
-// again, up to RETRIES times; any other failure fails the bench.
+// Each scenario runs in its own processes (bench/scenario.mjs): @roamhq/wrtc can crash a process
+// (rarely mid-run, more often at exit), and fresh processes keep one row's leftovers out of the
+// next. The iterations are split into ROUNDS rounds that go through every scenario in turn, so a
+// change in the machine's load during the run weighs on every row alike. A process that a signal
+// kills (a native crash) before it reports is run again, up to RETRIES times; any other failure
+// fails the bench.
+//
+// BENCH_ONLY=setup runs only the setup section (BENCH_ITERATIONS sets its n; default 20).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './machine.mjs';
@@ -15,7 +19,10 @@ import { summarize } from './stats.mjs';
 import { exitNodeProcess } from 'sealcall';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 20);
+const ONLY = process.env.BENCH_ONLY;
+if (ONLY !== undefined && ONLY !== 'setup') throw new Error(`BENCH_ONLY=${ONLY}: only "setup" can run alone`);
 const WARMUPS = 2;
+const ROUNDS = 4;
 const RETRIES = 2;
 const OUTPUT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 const CHILD = fileURLToPath(new URL('./scenario.mjs', import.meta.url));
@@ -42,20 +49,39 @@ function runChild(args) {
   });
 }
 
-async function measure(scenario, trace) {
+/** One round of one scenario: `iterations` samples (and a trace if asked), and the attempts it took. */
+async function measureRound(scenario, iterations, trace) {
   for (let attempt = 1; attempt <= 1 + RETRIES; attempt++) {
-    const output = await runChild([scenario.id, String(WARMUPS), String(ITERATIONS), ...(trace ? ['trace'] : [])]);
+    const output = await runChild([scenario.id, String(WARMUPS), String(iterations), ...(trace ? ['trace'] : [])]);
     if (!output) continue;
     const { samples, traced } = output;
-    return {
-      ...scenario,
-      attempts: attempt,
-      time: summarize(samples.map((s) => s.ms)),
-      messages: summarize(samples.map((s) => s.messages)),
-      traced: traced && { name: trace.name, ...traced },
-    };
+    return { samples, attempts: attempt, traced: traced && { name: trace.name, ...traced } };
   }
   throw new Error(`${scenario.name}: crashed ${1 + RETRIES} times`);
+}
+
+/** Every scenario, ITERATIONS samples each, taken in ROUNDS interleaved rounds; traces in the last. */
+async function measureAll() {
+  const rows = SCENARIOS.map((scenario) => ({ scenario, samples: [], attempts: 1, traced: undefined }));
+  for (let round = 0; round < ROUNDS; round++) {
+    const iterations = Math.floor(ITERATIONS / ROUNDS) + (round < ITERATIONS % ROUNDS ? 1 : 0);
+    for (const row of rows) {
+      const trace = round === ROUNDS - 1 ? TRACED.find((t) => t.id === row.scenario.id) : undefined;
+      if (iterations === 0 && !trace) continue;
+      const { samples, attempts, traced } = await measureRound(row.scenario, iterations, trace);
+      row.samples.push(...samples);
+      row.attempts = Math.max(row.attempts, attempts);
+      row.traced ??= traced;
+    }
+    console.log(`round ${round + 1}/${ROUNDS} done`);
+  }
+  return rows.map(({ scenario, samples, attempts, traced }) => ({
+    ...scenario,
+    attempts,
+    time: summarize(samples.map((s) => s.ms)),
+    messages: summarize(samples.map((s) => s.messages)),
+    traced,
+  }));
 }
 
 const ms = (value) => value.toFixed(1);
@@ -78,9 +104,16 @@ function compareMessages(results) {
   ${relation} the baseline's ${baseline}.`;
 }
 
+function compareTime(results) {
+  const baseline = results.find((r) => r.id === BASELINE).time.median;
+  const sealcall = results.find((r) => r.id === DEFAULTS).time.median;
+  return `In this run sealcall with defaults took ${ms(sealcall)} ms (median) until both sides were
+  connected, ${(sealcall / baseline).toFixed(2)}× the baseline's ${ms(baseline)} ms.`;
+}
+
 function retriedNote(results) {
   const retried = results.filter((r) => r.attempts > 1).map((r) => `${r.name} (attempt ${r.attempts})`);
-  return retried.length ? `\nRows whose process died without results and were run again: ${retried.join('; ')}.` : '';
+  return retried.length ? `\nRows with a process that died without results and was run again: ${retried.join('; ')}.` : '';
 }
 
 function render(machine, results, traces, wallMs) {
@@ -90,8 +123,9 @@ function render(machine, results, traces, wallMs) {
   return `## Call setup
 
 Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM; Node ${machine.node}; ${machine.os}.
-Run: ${machine.date}. Each row runs in a fresh process: ${WARMUPS} warm-up iterations, then n measured
-ones (messages: min–max over them). The setup bench took ${(wallMs / 1000).toFixed(1)} s (the whole \`npm run bench\`: see the end of this file).${retriedNote(results)}
+Run: ${machine.date}. The n iterations of each row run in ${ROUNDS} rounds that take every row in
+turn (so a change in load weighs on all rows alike), each in a fresh process with ${WARMUPS} warm-up
+iterations first (messages: min–max over the n). The setup bench took ${(wallMs / 1000).toFixed(1)} s (the whole \`npm run bench\`: see the end of this file).${retriedNote(results)}
 
 | Scenario | n | median ms | p90 ms | min ms | messages until connected |
 | --- | ---: | ---: | ---: | ---: | ---: |
@@ -103,22 +137,35 @@ ${rows.join('\n')}
   machine, audio only (\`@roamhq/wrtc\`'s fake microphone), host ICE candidates only. For sealcall
   the clock starts just before \`alice.call('bob')\` (which captures the microphone, then sends the
   invitation) and stops when both \`Call\` objects reach \`'connected'\`; bob accepts as soon as the
-  invitation rings, so no human answer time is included. The signaling travels over the in-memory
-  \`MemoryNetwork\` (\`sealcall/testing\`) with 0 ms, or 50 ms per message to mimic a chat relay.
-  Messages are every envelope that crossed that network until both sides were connected.
+  invitation rings, so no human answer time is included. In the 0 ms rows each message is handed
+  straight to the other client on the next turn of the event loop (\`setImmediate\`, in order), as
+  the baseline hands its signals over; the MemoryNetwork row uses the in-memory \`MemoryNetwork\`
+  (\`sealcall/testing\`) instead, whose 0 ms is a \`setTimeout\` that Node makes at least 1 ms per
+  message (three messages lie on the path to connected); the 50 ms rows use it with 50 ms per
+  message, to mimic a chat relay. Messages are every envelope that crossed the network until both
+  sides were connected. Every iteration ends with 50 ms of untimed pause, so that the closing of
+  the previous iteration's peer connections on wrtc's native threads does not land in the next.
 - **The baseline** is bare \`simple-peer\` 9.11.1 on the same \`@roamhq/wrtc\`, \`trickle: true\`,
   one local audio track per peer, each \`signal\` event handed straight to the other peer in
   process (or after 50 ms). Its clock starts before capturing the two microphones and stops at
   the second \`connect\` event; messages are the \`signal\` events emitted by then. Both are
   measured in the same run, so the difference is what sealcall adds, not the machine.
-- **Where the time goes.** sealcall holds the first offer and the answer until ICE gathering
-  completes or \`gatherWindowMs\` (default 200 ms) has passed, whichever comes first, so that the
-  candidates travel inside them instead of one message each; later candidates are sent in batches
-  every \`candidateBatchMs\` (default 300 ms). The defaults trade some setup time for far fewer
-  messages on a real chat relay, where every message is a trip through a server and may be
-  rate-limited. The \`gatherWindowMs: 0\` rows show what is left without that wait: the
-  invitation handshake, encryption and the wrtc connection itself. The traces below show one call
-  of each, message by message.
+- **Ratio.** ${compareTime(results)}
+- **Where the time goes.** The first offer and the answer carry the candidates gathered so far
+  (instead of one message each) and leave as soon as the host candidates are in: libwebrtc
+  gathers in phases 50 ms apart and hands over all UDP host candidates in one burst, so the
+  description goes out 2 ms after the last candidate of that burst, when
+  gathering completes, or when a server (srflx/relay) candidate arrives, whichever is first;
+  with STUN/TURN servers it waits for the first server candidate instead of the quiet period.
+  \`gatherWindowMs\` (default 200 ms) is only the upper bound. Later candidates (the TCP phase at
+  about 100 ms, usually after connecting) go in batches every \`candidateBatchMs\` (default
+  300 ms) or with the end of gathering. The \`gatherWindowMs: 0\` rows send the offer and answer
+  on the next timer tick, with whatever candidates came by then: compared with them, the defaults
+  show what holding the descriptions for their candidates still costs. What
+  sealcall adds over the baseline is the invitation round trip before any peer connection exists
+  (Noise KK messages 1 and 2; the callee makes its offer only once it has accepted), sealing and
+  opening each message, the quiet period, and the callee's peer connection being created only
+  after the accept. The traces below show one call of each, message by message.
 - **Messages.** ${compareMessages(results)}
   sealcall's count includes two messages the baseline does not have: the invitation (Noise KK
   message 1, no SDP and no address) and the callee's \`ringing\` reply (message 2). Only after the
@@ -134,18 +181,19 @@ ${rows.join('\n')}
   stand-in for a chat relay. The baseline's path to connected is two one-way trips (offer,
   answer); sealcall's is three (invitation, then the callee's offer, then the answer), because
   the callee only makes its offer once it has the invitation and has accepted. \`ringing\` goes
-  out together with the offer and does not delay it. With a human answering, the time before
+  out as soon as the invitation arrives and does not delay the offer. With a human answering, the time before
   accepting is spent ringing anyway, and from the accept on both need offer → answer.
 
 ### One call, message by message
 
 Message sizes; the relay also sees each envelope's clear header (kind, call id, counter, session
 tag), but never the sealed payloads, so the message names below come from the protocol. Typically, in order: the invitation (alice → bob),
-\`ringing\`, the offer with bob's candidates (the large one), bob's end-of-candidates batch,
-alice's one-shot cancel that stops bob's *other* devices ringing ("answered elsewhere"; the
-answering device ignores it), the answer with alice's candidates, alice's end-of-candidates, and
-the first side's media state once it is connected. Without the gathering window, candidates
-follow the offer and answer in separate batches instead.
+\`ringing\`, the offer with bob's candidates (the large one), alice's one-shot cancel that stops
+bob's *other* devices ringing ("answered elsewhere"; the answering device ignores it), the answer
+with alice's candidates, alice's end-of-candidates (her gathering completes at once), bob's
+end-of-candidates (libwebrtc stops gathering once ICE connects, before its TCP phase), and the
+first side's media state once it is connected. Candidates gathered after a description left
+follow in a batch.
 
 ${traces.map(renderTrace).join('\n\n')}
 `;
@@ -154,10 +202,8 @@ ${traces.map(renderTrace).join('\n\n')}
 async function main() {
   const machine = describeMachine();
   const started = performance.now();
-  const results = [];
-  for (const scenario of SCENARIOS) {
-    const result = await measure(scenario, TRACED.find((t) => t.id === scenario.id));
-    results.push(result);
+  const results = await measureAll();
+  for (const result of results) {
     const retried = result.attempts > 1 ? `  (attempt ${result.attempts})` : '';
     console.log(
       `${result.name.padEnd(62)} n=${String(result.time.n).padStart(2)}  median ${ms(result.time.median).padStart(7)} ms  p90 ${ms(result.time.p90).padStart(7)} ms  min ${ms(result.time.min).padStart(7)} ms  messages ${range(result.messages)}${retried}`,
@@ -167,6 +213,7 @@ async function main() {
   const wallMs = performance.now() - started;
   writeSection(OUTPUT, 'setup', render(machine, results, traces, wallMs));
   console.log(`\nwrote ${OUTPUT} (${(wallMs / 1000).toFixed(1)} s)`);
+  if (ONLY === 'setup') return;
   await (await import('./frame.mjs')).runFrameBench(); // the "frame" section: SFrame cost per frame
   // The load sections (relay-load, concurrent-calls, sequential-calls): bench/load/bench.mjs.
   await (await import('./load/bench.mjs')).runLoadBench({ benchStartedAt: started });

@@ -13,6 +13,11 @@ export const SCENARIOS = [
     name: 'sealcall, gatherWindowMs 0, candidateBatchMs 0',
     run: (o) => sealcallSetup({ ...o, clientOptions: { gatherWindowMs: 0, candidateBatchMs: 0 } }),
   },
+  {
+    id: 'defaults-memory',
+    name: 'sealcall, defaults, over MemoryNetwork (a 1 ms timer per message)',
+    run: (o) => sealcallSetup({ ...o, memoryNetwork: true }),
+  },
   { id: 'baseline-50', name: 'simple-peer (baseline), 50 ms per signal', run: () => simplePeerSetup({ latencyMs: 50 }) },
   { id: 'defaults-50', name: 'sealcall, defaults, 50 ms per message', run: (o) => sealcallSetup({ ...o, latencyMs: 50 }) },
   {

@@ -7,6 +7,13 @@ import { CallClient, generateIdentity } from 'sealcall';
 import { MemoryNetwork } from 'sealcall/testing';
 
 const ITERATION_TIMEOUT_MS = 15_000;
+/**
+ * After each iteration's teardown, untimed: closed peer connections finish closing on wrtc's
+ * native threads (their last events came a few ms into the next iteration), and on a 2-core
+ * machine that work would land in the next measurement.
+ */
+const SETTLE_MS = 50;
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
 function withTimeout(promise, label) {
   let timer;
@@ -40,15 +47,56 @@ function ended(call) {
 }
 
 /**
+ * Signaling handed straight to the other client, as the baseline hands its signals over: each
+ * message is delivered on the next turn of the event loop (`setImmediate`, so in order and never
+ * inside the sender's call). MemoryNetwork delivers through `setTimeout` even at 0 ms, which Node
+ * clamps to 1 ms per message: a cost of the test network, not of sealcall (its own row shows it).
+ */
+class DirectNetwork {
+  observed = [];
+  #inboxes = new Map();
+  #closed = false;
+
+  endpoint(name) {
+    const inbox = { handlers: new Set(), queued: [] };
+    this.#inboxes.set(name, inbox);
+    return {
+      send: (to, payload) => {
+        this.observed.push({ from: name, to, bytes: payload.length });
+        const copy = payload.slice();
+        setImmediate(() => {
+          const target = this.#inboxes.get(to);
+          if (this.#closed || !target) return;
+          if (target.handlers.size === 0) target.queued.push({ from: name, payload: copy });
+          for (const handler of [...target.handlers]) handler(name, copy);
+        });
+        return Promise.resolve();
+      },
+      onMessage: (handler) => {
+        inbox.handlers.add(handler);
+        for (const { from, payload } of inbox.queued.splice(0)) handler(from, payload);
+        return () => inbox.handlers.delete(handler);
+      },
+    };
+  }
+
+  close() {
+    this.#closed = true;
+    this.#inboxes.clear();
+  }
+}
+
+/**
  * sealcall: alice calls bob, bob accepts as soon as the invitation rings (no human in the loop).
  * Timed from just before `alice.call()` (which captures the microphone, then sends the invitation)
  * until both calls are 'connected'. Messages: everything that crossed the network by then.
+ * Signaling: {@link DirectNetwork}, or MemoryNetwork (`memoryNetwork`, or any `latencyMs`).
  */
-export async function sealcallSetup({ latencyMs = 0, clientOptions = {}, trace } = {}) {
+export async function sealcallSetup({ latencyMs = 0, memoryNetwork = false, clientOptions = {}, trace } = {}) {
   const alice = generateIdentity();
   const bob = generateIdentity();
   const keys = { alice: alice.publicKey, bob: bob.publicKey };
-  const network = new MemoryNetwork({ latencyMs });
+  const network = latencyMs > 0 || memoryNetwork ? new MemoryNetwork({ latencyMs }) : new DirectNetwork();
   let start = 0;
   let tracing = Boolean(trace);
   const note = (event) => tracing && trace.push({ ms: performance.now() - start, event });
@@ -83,6 +131,7 @@ export async function sealcallSetup({ latencyMs = 0, clientOptions = {}, trace }
     await a.close();
     await b.close();
     network.close();
+    await settle();
   }
 }
 
@@ -132,5 +181,6 @@ export async function simplePeerSetup({ latencyMs = 0 } = {}) {
       peer.destroy();
     }
     for (const stream of streams) for (const track of stream.getTracks()) track.stop();
+    await settle();
   }
 }

@@ -42,9 +42,19 @@ export interface CallClientOptions {
   iceRestartDelayMs?: number;
   /** How long a call may stay reconnecting before it ends `ice-failed`. Default 30,000 ms. */
   iceFailTimeoutMs?: number;
-  /** How long candidates are gathered into the offer/answer. Default 200 ms (Matrix's). */
+  /**
+   * The longest the first offer/answer waits for ICE candidates to carry, so that they need no
+   * messages of their own. Default 200 ms (Matrix's). It usually leaves much sooner, at the first
+   * of: gathering completes; without STUN/TURN servers, 2 ms pass with no new candidate after a
+   * host candidate (libwebrtc hands over all UDP host candidates in one burst, then gathers its
+   * next phase 50 ms later); with STUN/TURN servers, the first server (srflx/relay) candidate
+   * arrives. 0 sends it on the next timer tick, with whatever candidates came by then.
+   */
   gatherWindowMs?: number;
-  /** How long later candidates are collected into one message. Default 300 ms. */
+  /**
+   * How long candidates gathered after the offer/answer left are collected into one message
+   * (what is pending also goes out when gathering completes). Default 300 ms.
+   */
   candidateBatchMs?: number;
   /**
    * When the peer closes the connection without an `end` message having arrived, how long to wait

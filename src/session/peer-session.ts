@@ -84,6 +84,15 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   /** ICE ufrag of the last local description sent, and of the last whose gathering completed. */
   private announcedUfrag: string | undefined;
   private completedUfrag: string | undefined;
+  /**
+   * The gathering state simple-peer last reported (with every ICE state change). Reading the live
+   * state or the local description waits for the native signaling thread, which is busy while
+   * ICE and DTLS set up (up to milliseconds per read, on the path to connected), so
+   * {@link checkGathering} reads them only once this says complete, and once per cycle.
+   */
+  private reportedGathering: RTCIceGatheringState | undefined;
+  /** The local description's ICE ufrag and candidates, read once gathering was complete. */
+  private completeDescription: { ufrag: string; keys: string[] } | undefined;
   /** Local candidates signalled so far, by {@link candidateKey}. */
   private readonly gathered = new Set<string>();
   private failure: SealcallError | undefined;
@@ -94,8 +103,10 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   /** @throws SealcallError `WEBRTC_UNAVAILABLE`, `INVALID_ARGUMENT` or `PEER_CONNECTION_FAILED`. */
   constructor(options: PeerSessionOptions) {
     super();
-    for (const key of ['gatherWindowMs', 'batchMs'] as const) {
-      if (!Number.isFinite(options[key]) || options[key] < 0) {
+    for (const key of ['gatherWindowMs', 'batchMs', 'hostQuietMs'] as const) {
+      const value = options[key];
+      if (key === 'hostQuietMs' && value === undefined) continue;
+      if (!Number.isFinite(value) || (value as number) < 0) {
         throw new SealcallError('INVALID_ARGUMENT', `${key} must be a non-negative number`);
       }
     }
@@ -122,7 +133,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       attachment.prepare();
       this.peer.beforeLocalDescription = () => attachment.prepare();
     }
-    this.batcher = new CandidateBatcher(options, (signal) => this.emitOpen('signal', signal));
+    // With STUN/TURN servers the first description waits for a server candidate (see the batcher).
+    const serverCandidates = (options.iceServers ?? []).some((server) => [server.urls].flat().length > 0);
+    this.batcher = new CandidateBatcher({ ...pick(options), serverCandidates }, (signal) => this.emitOpen('signal', signal));
     this.listen();
   }
 
@@ -269,7 +282,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       this.wasConnected = true;
       this.emitOpen('connected');
     });
-    peer.on('iceStateChange', (connection: RTCIceConnectionState) => this.onIceState(connection));
+    peer.on('iceStateChange', (connection: RTCIceConnectionState, gathering: RTCIceGatheringState) =>
+      this.onIceState(connection, gathering),
+    );
     peer.on('track', (track: MediaStreamTrack, stream: MediaStream) => this.emitOpen('track', track, stream));
     peer.on('data', (chunk: Uint8Array | string) => this.emitOpen('data', toBytes(chunk)));
     // simple-peer throws when it emits 'error' without a listener; it always emits 'close' next.
@@ -294,6 +309,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       const ufrag = iceUfrag(data.sdp);
       if (ufrag !== this.announcedUfrag) {
         this.announcedUfrag = ufrag; // new ICE credentials: a new gathering cycle
+        if (this.completeDescription?.ufrag !== ufrag) this.completeDescription = undefined;
         this.batcher.gatheringStarted();
       }
       this.batcher.description(data.type, data.sdp);
@@ -308,7 +324,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   }
 
   /** simple-peer reports ICE connection and gathering changes through the same event. */
-  private onIceState(connection: RTCIceConnectionState): void {
+  private onIceState(connection: RTCIceConnectionState, gathering: RTCIceGatheringState): void {
+    this.reportedGathering = gathering;
+    if (gathering !== 'complete') this.completeDescription = undefined;
     this.checkGathering();
     const health = ICE_HEALTH[connection];
     if (health && health !== this.health) {
@@ -323,15 +341,24 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
    * `complete` (and fires its null candidate) while candidate events are still queued, even
    * before the answer's own signal. So completion also needs the local description (sent, with
    * these credentials) to list no candidate that has not been signalled yet. simple-peer's own
-   * `_iceComplete` flag is useless here: it is never reset for an ICE restart.
+   * `_iceComplete` flag is useless here: it is never reset for an ICE restart. The live state
+   * and description are read only after simple-peer reported `complete`, and kept for the cycle:
+   * once gathering is complete, the description's candidates are final.
    */
   private checkGathering(): void {
-    const pc = this.peer._pc;
-    const sdp = pc?.localDescription?.sdp;
-    if (!pc || !sdp || pc.iceGatheringState !== 'complete') return;
-    const ufrag = iceUfrag(sdp);
-    if (ufrag === undefined || ufrag !== this.announcedUfrag || ufrag === this.completedUfrag) return;
-    if (!sdpCandidateKeys(sdp).every((key) => this.gathered.has(key))) return;
+    if (this.reportedGathering !== 'complete') return;
+    if (this.announcedUfrag !== undefined && this.announcedUfrag === this.completedUfrag) return;
+    if (!this.completeDescription) {
+      const pc = this.peer._pc;
+      const sdp = pc?.localDescription?.sdp;
+      if (!pc || !sdp || pc.iceGatheringState !== 'complete') return;
+      const ufrag = iceUfrag(sdp);
+      if (ufrag === undefined) return;
+      this.completeDescription = { ufrag, keys: sdpCandidateKeys(sdp) };
+    }
+    const { ufrag, keys } = this.completeDescription;
+    if (ufrag !== this.announcedUfrag || ufrag === this.completedUfrag) return;
+    if (!keys.every((key) => this.gathered.has(key))) return;
     this.completedUfrag = ufrag;
     this.batcher.gatheringFinished();
   }
@@ -413,6 +440,11 @@ function failureMessage(code: string | undefined): string {
     default:
       return `the peer connection failed${code ? ` (${code})` : ''}`;
   }
+}
+
+/** Only the timing fields: the batcher keeps its options for the session's lifetime. */
+function pick({ gatherWindowMs, batchMs, hostQuietMs }: CandidateTiming): CandidateTiming {
+  return { gatherWindowMs, batchMs, ...(hostQuietMs !== undefined ? { hostQuietMs } : {}) };
 }
 
 function resolveWebRtc(wrtc: WebRtcImplementation | undefined): WebRtcImplementation {

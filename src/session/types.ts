@@ -33,12 +33,20 @@ export type SessionSignal =
   /** The answering side asks the offering side to renegotiate (only the offerer makes offers). */
   | { kind: 'renegotiate-request'; iceRestart: boolean; addTransceiver?: CallMedia };
 
-/** Timing of candidate signalling. */
+/** Timing of candidate signalling (the whole rule: `CandidateBatcher` in candidate-batcher.ts). */
 export interface CandidateTiming {
-  /** How long candidates are gathered before the offer/answer goes out with them. */
+  /**
+   * The longest the first offer/answer waits for candidates to carry. It usually goes out much
+   * sooner: once gathering completes, the host candidates are in, or a server candidate arrives.
+   */
   gatherWindowMs: number;
   /** How long later candidates are collected into one batch. */
   batchMs: number;
+  /**
+   * Without STUN/TURN servers, the first offer/answer goes out once this long passed with no new
+   * candidate after a host candidate. Default 2 ms.
+   */
+  hostQuietMs?: number;
 }
 
 /** How media flows: straight between the peers, or through a TURN relay. */

@@ -154,7 +154,7 @@ ${rows.join('\n')}
 - **Where the time goes.** The first offer and the answer carry the candidates gathered so far
   (instead of one message each) and leave as soon as the host candidates are in: libwebrtc
   gathers in phases 50 ms apart and hands over all UDP host candidates in one burst, so the
-  description goes out 2 ms after the last candidate of that burst, when
+  description goes out 1 ms after the last candidate of that burst, when
   gathering completes, or when a server (srflx/relay) candidate arrives, whichever is first;
   with STUN/TURN servers it waits for the first server candidate instead of the quiet period.
   \`gatherWindowMs\` (default 200 ms) is only the upper bound. Later candidates (the TCP phase at

@@ -45,7 +45,7 @@ export interface CallClientOptions {
   /**
    * The longest the first offer/answer waits for ICE candidates to carry, so that they need no
    * messages of their own. Default 200 ms (Matrix's). It usually leaves much sooner, at the first
-   * of: gathering completes; without STUN/TURN servers, 2 ms pass with no new candidate after a
+   * of: gathering completes; without STUN/TURN servers, 1 ms passes with no new candidate after a
    * host candidate (libwebrtc hands over all UDP host candidates in one burst, then gathers its
    * next phase 50 ms later); with STUN/TURN servers, the first server (srflx/relay) candidate
    * arrives. 0 sends it on the next timer tick, with whatever candidates came by then.

@@ -44,7 +44,7 @@ export interface CandidateTiming {
   batchMs: number;
   /**
    * Without STUN/TURN servers, the first offer/answer goes out once this long passed with no new
-   * candidate after a host candidate. Default 2 ms.
+   * candidate after a host candidate. Default 1 ms.
    */
   hostQuietMs?: number;
 }

@@ -377,12 +377,13 @@ export class Call extends EventEmitter<CallEvents> {
         this.devices.select(channel);
         this.invitation?.stop();
         this.suite = negotiateSuite(this.context.frameSuites, channel.capabilities.frameEncryption);
-        // Every other device of the peer stops ringing; the chosen one ignores this.
-        this.context.cancel(this.peer, this.callId, { reason: 'answered-elsewhere', keepSession: channel.tag });
         this.timers.clear('ring');
         this.move('accepted');
         this.startSession('answerer');
         this.connection?.handle(message);
+        // Every other device of the peer stops ringing; the chosen one ignores this. Sealed after
+        // the answer is on its way: it is not on the path to connected.
+        this.context.cancel(this.peer, this.callId, { reason: 'answered-elsewhere', keepSession: channel.tag });
         return;
       case 'answer':
         if (this.role !== 'callee' || !this.connection) break;

@@ -62,7 +62,6 @@ export class SignalingChannel {
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   /** The code of the send failure last reported, until a send succeeds again. */
   private failure: string | undefined;
-  private heard = false;
   private state: 'open' | 'closing' | 'closed' = 'open';
 
   constructor(
@@ -150,7 +149,7 @@ export class SignalingChannel {
     if (this.state === 'closed') return;
     const message = decodeMessage(this.session.open(envelope));
     if (message.callId !== this.session.callId) throw new SealcallError('WRONG_CALL', 'message names another call');
-    this.heard = true;
+    // The peer is heard on this session: our handshake reply, if we sent one, arrived.
     this.replyResend?.close();
     this.replyResend = undefined;
     if (message.ack !== undefined) this.acknowledged(message.ack, message.sacks ?? []);
@@ -180,14 +179,12 @@ export class SignalingChannel {
     return message;
   }
 
-  /** Sends an acknowledgement of everything received right away, e.g. of a handshake reply. */
+  /**
+   * Acknowledges what was received (nothing yet, for a handshake reply: it tells the device it
+   * was heard) with the next message, or alone after `ackDelayMs`.
+   */
   acknowledgeSoon(): void {
     this.scheduleAck();
-  }
-
-  /** Whether anything authenticated arrived from the peer on this session. */
-  get heardFrom(): boolean {
-    return this.heard;
   }
 
   /**

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CallClient, CallOptions } from '../call/call-client.js';
 import type { Call, MediaOptions } from '../call/call.js';
-import { isSealcallError, SealcallError } from '../errors.js';
+import { SealcallError, toSealcallError } from '../errors.js';
 import type { PeerId } from '../transport/chat-transport.js';
 import { DEFAULT_READY_TIMEOUT_MS } from './provider-readiness.js';
 import { PushInbox, type PendingInvitation } from './push-inbox.js';
@@ -195,10 +195,7 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
   /** @internal Reports a failure as an `error` event (as a SealcallError). */
   fail(error: unknown): void {
     if (this.disposed) return;
-    const reported = isSealcallError(error)
-      ? error
-      : new SealcallError('CALLKIT_REPORT_FAILED', error instanceof Error ? error.message : String(error), { cause: error });
-    this.emit('error', reported);
+    this.emit('error', toSealcallError(error, 'CALLKIT_REPORT_FAILED'));
   }
 
   /** @internal The peer a handle names, per the `peerFromHandle` option. */

@@ -80,9 +80,16 @@ export function reach(call: Call, state: CallState): Promise<void> {
     };
     call.on('state', onState);
     call.once('ended', (e) => {
-      if (state !== 'disconnected') reject(new Error(`call ended (${e.reason}) before reaching ${state}`));
+      if (state !== 'disconnected') reject(new Error(`call ended (${e.reason}${describeFailure(e.error)}) before reaching ${state}`));
     });
   });
+}
+
+/** `: CODE message ← cause`, so a failure in a test run says why the call ended. */
+function describeFailure(error: { code: string; message: string; cause?: unknown } | undefined): string {
+  if (!error) return '';
+  const cause = error.cause instanceof Error ? ` ← ${error.cause.message}` : error.cause === undefined ? '' : ` ← ${String(error.cause)}`;
+  return `: ${error.code} ${error.message}${cause}`;
 }
 
 /** Resolves with how the call ended. */

@@ -115,13 +115,14 @@ export class SignalingChannel {
   send(message: ChannelMessage): void {
     if (this.state !== 'open') throw new SealcallError('INVALID_STATE', 'the signaling channel is closed');
     const stored = ORDERED.has(message.type) ? { ...message, order: this.nextOrder } : message;
-    const pieces = this.split(stored); // encodes: throws before anything is counted
+    const { pieces, encoded } = this.split(stored); // encodes: throws before anything is counted
     if (stored !== message) this.nextOrder++;
     for (const piece of pieces) {
       const seq = this.nextSeq++;
       this.unacknowledged.set(seq, piece);
       this.retransmitter.track(seq);
-      this.transmit(seq);
+      // A whole message goes out as the split check encoded it (SDP deflated once).
+      this.transmit(seq, pieces.length === 1 ? encoded : undefined);
     }
   }
 
@@ -129,15 +130,15 @@ export class SignalingChannel {
    * The message itself, or, when its envelope would exceed what the transport carries, its
    * encoding (with seq 0) cut into parts that each fit, for consecutive seqs from the next one.
    */
-  private split(message: ChannelMessage & { order?: number }): (ChannelMessage & { order?: number })[] {
+  private split(message: ChannelMessage & { order?: number }): { pieces: (ChannelMessage & { order?: number })[]; encoded?: Uint8Array } {
     const whole = this.nextSeq;
     const full = this.encode(whole, message);
-    if ((transportEnvelopeBytes(full.length) ?? Infinity) <= this.delivery.maxEnvelopeBytes) return [message];
+    if ((transportEnvelopeBytes(full.length) ?? Infinity) <= this.delivery.maxEnvelopeBytes) return { pieces: [message], encoded: full };
     const inner = encodeMessage({ ...message, callId: this.session.callId, seq: 0 } as OutgoingMessage);
     const size = transportPayloadCapacity(this.delivery.maxEnvelopeBytes) - PART_OVERHEAD;
     const count = Math.ceil(inner.length / size);
     if (size <= 0 || count > MAX_PARTS) throw new SealcallError('MESSAGE_TOO_LARGE', `message of ${inner.length} bytes does not fit ${MAX_PARTS} parts`);
-    return Array.from({ length: count }, (_, index) => ({ type: 'part', whole, index, count, data: inner.subarray(index * size, (index + 1) * size) }));
+    return { pieces: Array.from({ length: count }, (_, index) => ({ type: 'part' as const, whole, index, count, data: inner.subarray(index * size, (index + 1) * size) })) };
   }
 
   /**
@@ -244,12 +245,12 @@ export class SignalingChannel {
   }
 
   /** (Re)sends message `seq`, sealed afresh with the latest acknowledgement riding on it. */
-  private transmit(seq: number): void {
+  private transmit(seq: number, encoded?: Uint8Array): void {
     const message = this.unacknowledged.get(seq);
     if (!message || this.state === 'closed') return;
     let envelope: Uint8Array;
     try {
-      envelope = this.seal(seq, message);
+      envelope = this.seal(encoded ?? this.encode(seq, message));
     } catch (error) {
       this.hooks.warn(toSealcallError(error, 'BAD_MESSAGE'));
       return;
@@ -263,8 +264,8 @@ export class SignalingChannel {
     return encodeMessage(full as OutgoingMessage);
   }
 
-  private seal(seq: number, message: ChannelMessage & { order?: number }): Uint8Array {
-    const envelope = this.session.seal(this.encode(seq, message));
+  private seal(encoded: Uint8Array): Uint8Array {
+    const envelope = this.session.seal(encoded);
     // Whatever was owed rides on this message.
     if (this.ackTimer !== undefined) {
       clearTimeout(this.ackTimer);

@@ -44,7 +44,7 @@ export interface FaultTransportOptions {
 // duration of their synchronous call, during which they hand the sealed envelope to the
 // transport: first sends and retransmissions alike.
 let current: string | undefined;
-type Internals = { transmit(seq: number): void; sealAck(): Uint8Array; unacknowledged: Map<number, { type: string }> };
+type Internals = { transmit(seq: number, encoded?: Uint8Array): void; sealAck(): Uint8Array; unacknowledged: Map<number, { type: string }> };
 let original: { transmit: Internals['transmit']; sealAck: Internals['sealAck'] } | undefined;
 
 /** Lets {@link FaultTransport} see the type of each transport envelope it sends. Test-only instrumentation. */
@@ -52,11 +52,11 @@ export function installSignalOracle(): void {
   if (original) return;
   const proto = SignalingChannel.prototype as unknown as Internals;
   const { transmit, sealAck } = (original = { transmit: proto.transmit, sealAck: proto.sealAck });
-  proto.transmit = function (this: Internals, seq: number) {
+  proto.transmit = function (this: Internals, seq: number, encoded?: Uint8Array) {
     const previous = current;
     current = this.unacknowledged.get(seq)?.type;
     try {
-      transmit.call(this, seq);
+      transmit.call(this, seq, encoded);
     } finally {
       current = previous;
     }

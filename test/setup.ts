@@ -1,8 +1,9 @@
 import { expect } from 'vitest';
 import { isSealcallError } from '../src/errors.js';
 
-// A vitest fork ends by running out of work once its file is done. Node's environment teardown
-// would then run @roamhq/wrtc's native finalizers (RTCRtpReceiver, MediaStream), which crash in
+// vitest stops a fork with SIGTERM. When a library has installed a SIGTERM handler (Playwright
+// does while a browser runs), the fork lives on and ends by running out of work; Node's
+// environment teardown would then run @roamhq/wrtc's native finalizers (RTCRtpReceiver, MediaStream), which crash in
 // napi_reference_unref after teardown freed what they release — the same crash
 // exitNodeProcess() avoids for apps. process.exit() skips that teardown. Registered once per
 // process: setup files run again for every test file a worker takes.

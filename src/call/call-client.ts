@@ -73,7 +73,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     this.frameSuites = canProtectFrames ? [...options.frameSuites] : [];
     const iceServers = new IceServerSource(input.iceServers ?? [], options.iceRefreshBufferMs, options.now);
     iceServers.on('updated', (servers) => {
-      for (const call of this.calls.values()) call.updateIceServers(servers);
+      for (const call of this.calls.values()) call.protocol.plane.updateIceServers(servers);
     });
     iceServers.on('error', (error) => this.warn(error));
     this.iceServers = iceServers;
@@ -195,7 +195,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     this.calls.set(call.id, call);
     this.emit('outgoing', call);
     try {
-      await call.start(invitation, options);
+      await call.protocol.start(invitation, options);
     } catch (error) {
       invitation.dispose();
       throw error;
@@ -219,15 +219,15 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     if (this.closed) return invitation.dispose();
     const same = (call: Call) => sameKey(this.keyOf(call.peer), invitation.remoteKey);
     // Glare: we are calling this same contact. The lower call id survives on both sides.
-    const outgoing = this.activeCalls.find((c) => c.awaitingAnswer && same(c));
+    const outgoing = this.activeCalls.find((c) => c.protocol.awaitingAnswer && same(c));
     if (outgoing) {
-      if (invitation.invite.callId < outgoing.id) outgoing.adopt(invitation);
+      if (invitation.invite.callId < outgoing.id) outgoing.protocol.adopt(invitation);
       else invitation.dispose(); // the peer adopts our call when our invitation reaches it
       return;
     }
     // A redial: the contact's earlier call with us never connected here, or lost its connection,
     // so its end was overtaken or lost. The new invitation replaces it instead of meeting busy.
-    for (const stale of this.activeCalls.filter((c) => same(c) && c.supersedable)) stale.supersede();
+    for (const stale of this.activeCalls.filter((c) => same(c) && c.protocol.supersedable)) stale.protocol.supersede();
     // Still connected with that contact: the old call's end is most likely just behind the new
     // invitation. Wait for it (as long as for any peer's missing end); busy if it does not come.
     const connected = waiting ? undefined : this.activeCalls.find((c) => same(c) && isLive(c.state));
@@ -235,7 +235,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     if (this.activeCalls.some((c) => isLive(c.state))) return invitation.busy();
     const call = new Call(this.context, { peer: invitation.from, direction: 'incoming', callId: invitation.invite.callId, media: invitation.invite.media });
     this.calls.set(call.id, call);
-    if (call.ring(invitation)) this.emit('incoming', call);
+    if (call.protocol.ring(invitation)) this.emit('incoming', call);
     else this.warn(e2eeUnavailable('an invitation could not use frame encryption'), call.id);
   }
 
@@ -257,7 +257,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     // Only the call's own contact can withdraw it; anything else waits, bound to its sender.
     if (!call || !sameKey(this.keyOf(call.peer), senderKey)) return;
     taken();
-    call.handleCancel(cancel);
+    call.protocol.handleCancel(cancel);
   }
 
   private keyOf(peer: PeerId): Uint8Array | undefined {

@@ -3,8 +3,9 @@ import { SealcallError } from '../errors.js';
 import type { CallMedia, IceCandidate } from '../protocol/messages.js';
 import { CandidateBatcher } from './candidate-batcher.js';
 import { FrameAttachment } from './frame-attachment.js';
+import { GatheringTracker } from './gathering-tracker.js';
 import { PatchedPeer } from './patched-peer.js';
-import { candidateKey, iceUfrag, sdpCandidateKeys } from './sdp.js';
+import { RemoteQueue } from './remote-queue.js';
 import { selectedPath } from './stats.js';
 import type {
   CandidateTiming,
@@ -75,26 +76,9 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   readonly role: 'offerer' | 'answerer';
   private readonly peer: PatchedPeer;
   private readonly batcher: CandidateBatcher;
-  /** Remote descriptions and candidates, applied strictly in order. */
-  private remoteQueue: Promise<void> = Promise.resolve();
-  private remoteDescribed = false;
-  private earlyCandidates: IceCandidate[] = [];
-  private earlyEnd = false;
+  private readonly gathering: GatheringTracker;
+  private readonly remote: RemoteQueue;
   private health: IceHealth | undefined;
-  /** ICE ufrag of the last local description sent, and of the last whose gathering completed. */
-  private announcedUfrag: string | undefined;
-  private completedUfrag: string | undefined;
-  /**
-   * The gathering state simple-peer last reported (with every ICE state change). Reading the live
-   * state or the local description waits for the native signaling thread, which is busy while
-   * ICE and DTLS set up (up to milliseconds per read, on the path to connected), so
-   * {@link checkGathering} reads them only once this says complete, and once per cycle.
-   */
-  private reportedGathering: RTCIceGatheringState | undefined;
-  /** The local description's ICE ufrag and candidates, read once gathering was complete. */
-  private completeDescription: { ufrag: string; keys: string[] } | undefined;
-  /** Local candidates signalled so far, by {@link candidateKey}. */
-  private readonly gathered = new Set<string>();
   private failure: SealcallError | undefined;
   private wasConnected = false;
   private isClosed = false;
@@ -136,6 +120,14 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     // With STUN/TURN servers the first description waits for a server candidate (see the batcher).
     const serverCandidates = (options.iceServers ?? []).some((server) => [server.urls].flat().length > 0);
     this.batcher = new CandidateBatcher({ ...pick(options), serverCandidates }, (signal) => this.emitOpen('signal', signal));
+    this.gathering = new GatheringTracker(
+      () => {
+        const pc = this.peer._pc;
+        return pc ? { sdp: pc.localDescription?.sdp, gatheringState: pc.iceGatheringState } : undefined;
+      },
+      () => this.batcher.gatheringFinished(),
+    );
+    this.remote = new RemoteQueue(this.peer, (error) => this.fail('the remote description was rejected', error));
     this.listen();
   }
 
@@ -175,30 +167,12 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     if ((type === 'offer') !== (this.role === 'answerer')) {
       throw new SealcallError('INVALID_STATE', `the ${this.role} cannot apply an ${type}`);
     }
-    this.enqueue(async () => {
-      try {
-        await this.peer.applyRemoteDescription({ type, sdp });
-      } catch (error) {
-        this.fail('the remote description was rejected', error);
-      }
-    });
-    // Candidates that arrived before the first description were kept until now.
-    const early = this.earlyCandidates;
-    this.earlyCandidates = [];
-    this.remoteDescribed = true;
-    this.enqueueCandidates([...early, ...candidates], this.earlyEnd);
-    this.earlyEnd = false;
+    this.remote.description(type, sdp, candidates);
   }
 
   /** Applies a batch of the peer's candidates; `end` marks its end-of-candidates. */
   addCandidates(candidates: IceCandidate[], end: boolean): void {
-    if (this.isClosed) return;
-    if (!this.remoteDescribed) {
-      this.earlyCandidates.push(...candidates);
-      this.earlyEnd ||= end;
-      return;
-    }
-    this.enqueueCandidates(candidates, end);
+    if (!this.isClosed) this.remote.candidates(candidates, end);
   }
 
   /**
@@ -302,18 +276,13 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private onPeerSignal(data: PeerSignal): void {
     if (data.candidate) {
       const { candidate, sdpMid, sdpMLineIndex } = data.candidate;
-      this.gathered.add(candidateKey(candidate));
+      this.gathering.candidate(candidate);
       this.batcher.candidate({ candidate, sdpMid: sdpMid ?? null, sdpMLineIndex: sdpMLineIndex ?? null });
-      this.checkGathering();
+      this.gathering.check();
     } else if ((data.type === 'offer' || data.type === 'answer') && typeof data.sdp === 'string') {
-      const ufrag = iceUfrag(data.sdp);
-      if (ufrag !== this.announcedUfrag) {
-        this.announcedUfrag = ufrag; // new ICE credentials: a new gathering cycle
-        if (this.completeDescription?.ufrag !== ufrag) this.completeDescription = undefined;
-        this.batcher.gatheringStarted();
-      }
+      if (this.gathering.description(data.sdp)) this.batcher.gatheringStarted();
       this.batcher.description(data.type, data.sdp);
-      this.checkGathering();
+      this.gathering.check();
     } else if (data.type === 'renegotiate') {
       this.emitOpen('signal', { kind: 'renegotiate-request', iceRestart: false });
     } else if (data.type === 'transceiverRequest') {
@@ -325,60 +294,13 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
 
   /** simple-peer reports ICE connection and gathering changes through the same event. */
   private onIceState(connection: RTCIceConnectionState, gathering: RTCIceGatheringState): void {
-    this.reportedGathering = gathering;
-    if (gathering !== 'complete') this.completeDescription = undefined;
-    this.checkGathering();
+    this.gathering.gatheringState(gathering);
+    this.gathering.check();
     const health = ICE_HEALTH[connection];
     if (health && health !== this.health) {
       this.health = health;
       this.emitOpen('ice', health);
     }
-  }
-
-  /**
-   * Tells the batcher when gathering for the current ICE credentials is complete. The gathering
-   * state alone is not enough: @roamhq/wrtc reads it live from the native side, so it says
-   * `complete` (and fires its null candidate) while candidate events are still queued, even
-   * before the answer's own signal. So completion also needs the local description (sent, with
-   * these credentials) to list no candidate that has not been signalled yet. simple-peer's own
-   * `_iceComplete` flag is useless here: it is never reset for an ICE restart. The live state
-   * and description are read only after simple-peer reported `complete`, and kept for the cycle:
-   * once gathering is complete, the description's candidates are final.
-   */
-  private checkGathering(): void {
-    if (this.reportedGathering !== 'complete') return;
-    if (this.announcedUfrag !== undefined && this.announcedUfrag === this.completedUfrag) return;
-    if (!this.completeDescription) {
-      const pc = this.peer._pc;
-      const sdp = pc?.localDescription?.sdp;
-      if (!pc || !sdp || pc.iceGatheringState !== 'complete') return;
-      const ufrag = iceUfrag(sdp);
-      if (ufrag === undefined) return;
-      this.completeDescription = { ufrag, keys: sdpCandidateKeys(sdp) };
-    }
-    const { ufrag, keys } = this.completeDescription;
-    if (ufrag !== this.announcedUfrag || ufrag === this.completedUfrag) return;
-    if (!keys.every((key) => this.gathered.has(key))) return;
-    this.completedUfrag = ufrag;
-    this.batcher.gatheringFinished();
-  }
-
-  private enqueueCandidates(candidates: IceCandidate[], end: boolean): void {
-    if (candidates.length === 0 && !end) return;
-    this.enqueue(async () => {
-      const pc = this.peer._pc;
-      if (!pc) return;
-      const { RTCIceCandidate } = this.peer._wrtc;
-      // A single bad or stale (pre-restart) candidate must not end the call: ignore failures.
-      const added = candidates.map((c) => pc.addIceCandidate(new RTCIceCandidate(c)).catch(() => undefined));
-      // No argument means end-of-candidates (it lets ICE conclude `failed` sooner).
-      if (end) added.push(pc.addIceCandidate().catch(() => undefined));
-      await Promise.all(added);
-    });
-  }
-
-  private enqueue(task: () => Promise<void>): void {
-    this.remoteQueue = this.remoteQueue.then(() => (this.isClosed ? undefined : task())).catch(() => undefined);
   }
 
   private fail(message: string, cause: unknown): void {
@@ -388,6 +310,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private finish(error: SealcallError | undefined): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.remote.close();
     this.batcher.dispose();
     this.peer.destroy(); // no error passed: this session reports it
     this.peer.clearIceCompleteTimer();

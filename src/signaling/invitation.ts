@@ -62,10 +62,18 @@ export class OutgoingInvitation {
     this.onReply = handler;
   }
 
-  /** Sends the invitation, and again later until {@link stop}. Resolves when the transport took the first copy. */
-  send(): Promise<void> {
+  /**
+   * Sends the invitation, and again later until {@link stop}. Resolves when the transport took
+   * the first copy; rejects with its error, or `TRANSPORT_FAILED` if it has not settled within
+   * `timeoutMs` (a transport that never settles must not hang the caller).
+   */
+  send(timeoutMs: number): Promise<void> {
     this.resend.track(0);
-    return this.context.send(this.peer, this.envelope);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SealcallError('TRANSPORT_FAILED', `the transport did not take the invitation within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([this.context.send(this.peer, this.envelope), timeout]).finally(() => clearTimeout(timer));
   }
 
   /** No more copies of the invitation (a device answered, or the call is over). */

@@ -1,4 +1,12 @@
-import type { SignalingChannel } from './channel.js';
+import type { SealcallError } from '../errors.js';
+import type { Message } from '../protocol/messages.js';
+import type { ChannelMessage, SignalingChannel } from './channel.js';
+
+/** Where a call's device channels report: each message due, and failed sends (being retried). */
+export interface DeviceSink {
+  message(channel: SignalingChannel, message: Message): void;
+  warn(error: SealcallError): void;
+}
 
 /**
  * The devices of the peer taking part in one call, each with its own signaling channel (one
@@ -8,6 +16,8 @@ import type { SignalingChannel } from './channel.js';
 export class PeerDevices {
   private readonly channels = new Map<string, SignalingChannel>();
   private chosen: SignalingChannel | undefined;
+
+  constructor(private readonly sink: DeviceSink) {}
 
   /** The device the call is with, once chosen. */
   get selected(): SignalingChannel | undefined {
@@ -19,8 +29,27 @@ export class PeerDevices {
     return this.channels.size;
   }
 
+  /** Takes a device's channel; its messages and warnings go to the sink from now on. */
   add(channel: SignalingChannel): void {
+    channel.attach({
+      messages: (messages) => {
+        for (const message of messages) this.sink.message(channel, message);
+      },
+      warn: (error) => this.sink.warn(error),
+    });
     this.channels.set(channel.tag, channel);
+  }
+
+  /**
+   * Sends on the chosen device's channel, which retransmits until acknowledged; nothing when no
+   * device is chosen or its channel closed. Returns the channel used.
+   * @throws SealcallError when the message cannot be encoded (e.g. `MESSAGE_TOO_LARGE`).
+   */
+  send(message: ChannelMessage): SignalingChannel | undefined {
+    const channel = this.chosen;
+    if (!channel?.open) return undefined;
+    channel.send(message);
+    return channel;
   }
 
   /** Chooses `channel` and closes every other device's channel. */

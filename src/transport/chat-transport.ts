@@ -1,3 +1,5 @@
+import type { ErrorCode, SealcallError } from '../errors.js';
+
 /** How the app names a contact on its chat transport (a user id, a queue address, …). */
 export type PeerId = string;
 
@@ -6,7 +8,12 @@ export type PeerId = string;
  * ciphertext and assumes it may delay, duplicate, reorder and lose messages.
  */
 export interface ChatTransport {
-  /** Sends bytes to a contact. Resolves when handed off (not when delivered). */
+  /**
+   * Sends bytes to a contact. Resolves when handed off (not when delivered). A rejection is
+   * retried. Reject with a `SealcallError` of code `TRANSPORT_CLOSED`, `RELAY_UNREACHABLE`,
+   * `QUEUE_NOT_FOUND` or `UNKNOWN_CONTACT` when retrying cannot help: a call that has not
+   * connected yet then ends `transport-failed` at once instead of at its timeout.
+   */
   send(to: PeerId, payload: Uint8Array): Promise<void>;
   /** Subscribes to incoming bytes; returns the unsubscribe function. */
   onMessage(handler: (from: PeerId, payload: Uint8Array) => void): () => void;
@@ -22,4 +29,12 @@ export interface ChatTransport {
    * and reassembles it. At least 512; default: no limit below sealcall's own 64 KiB envelopes.
    */
   readonly maxPayloadBytes?: number;
+}
+
+/** Transport error codes after which retrying a send cannot help (see {@link ChatTransport.send}). */
+const PERMANENT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TRANSPORT_CLOSED', 'RELAY_UNREACHABLE', 'QUEUE_NOT_FOUND', 'UNKNOWN_CONTACT']);
+
+/** Whether a failed send says the transport will never deliver to that contact. */
+export function isPermanentFailure(error: SealcallError): boolean {
+  return PERMANENT_FAILURES.has(error.code);
 }

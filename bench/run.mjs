@@ -187,9 +187,9 @@ ${rows.join('\n')}
   message 1, no SDP and no address) and the callee's \`ringing\` reply (message 2). Only after the
   callee *accepts* does it create its peer connection and send the offer, so no IP address leaves
   either device before the call is answered (privacy-first order). Every message is an encrypted,
-  authenticated envelope padded to a size bucket (a power of two from 256 bytes to 64 KiB), so
-  the relay never reads the SDP; the envelope's clear header still shows it the message kind, the
-  call id and the counter (see docs/ARCHITECTURE.md). Candidates ride inside the offer and
+  authenticated envelope sealed again for the contact and padded to one length (3,072 bytes), so
+  the relay never reads the SDP and cannot tell one kind of message, or one call, from another
+  (see docs/ARCHITECTURE.md). Candidates ride inside the offer and
   answer or in batches; the baseline instead sends each trickled candidate as its own signal,
   which is why its count grows when signaling is slow (the 50 ms rows): more candidates are
   gathered before it connects.
@@ -203,8 +203,8 @@ ${rows.join('\n')}
 
 ### One call, message by message
 
-Message sizes; the relay also sees each envelope's clear header (kind, call id, counter, session
-tag), but never the sealed payloads, so the message names below come from the protocol. Typically, in order: the invitation (alice → bob),
+Every message is the same size to the relay, which sees nothing else of it, so the message names
+below come from the protocol. Typically, in order: the invitation (alice → bob),
 \`ringing\`, the offer with bob's candidates (the large one), alice's one-shot cancel that stops
 bob's *other* devices ringing ("answered elsewhere"; the answering device ignores it), the answer
 with alice's candidates, alice's end-of-candidates (her gathering completes at once), bob's

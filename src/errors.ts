@@ -65,14 +65,16 @@ export type ErrorCode =
   | 'QUEUE_NOT_FOUND'
   /** The recipient's queue on the relay is full (too many unacknowledged messages); retry later. */
   | 'QUEUE_FULL'
-  /** The relay throttled this connection for sending too many frames. */
+  /** Too much of something at once: the relay throttled this connection, a contact sent key updates too fast, or too many contacts invited at once. */
   | 'RATE_LIMITED'
   /** The relay refused a command: bad signature, malformed or unsupported frame. A bug or version mismatch, not a network fault. */
   | 'RELAY_ERROR'
   /** The relay server could not listen on the requested host and port. */
   | 'RELAY_LISTEN_FAILED'
   /** The relay's `storePath` snapshot could not be read, parsed or written. */
-  | 'RELAY_STORE_FAILED';
+  | 'RELAY_STORE_FAILED'
+  /** The app's `replayStore` failed to load or save the replay state. */
+  | 'REPLAY_STORE_FAILED';
 
 /**
  * The only error type sealcall throws or reports. `code` is stable; `message` is for humans and

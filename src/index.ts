@@ -16,12 +16,12 @@ export type { WebRtcImplementation } from './session/types.js';
 export { ready } from './crypto/sodium.js';
 export { exitNodeProcess } from './node-exit.js';
 export { generateIdentity, identityFromSecretKey, type Identity } from './crypto/identity.js';
-export { ReplayCache, type ReplayCacheOptions } from './signaling/replay-cache.js';
+export type { ReplayStore } from './signaling/replay-guard.js';
 
 export { LIMITS } from './protocol/limits.js';
 export { END_REASONS, CANCEL_REASONS, PROTOCOL_VERSION, type EndReason, type CancelReason, type CallMedia } from './protocol/messages.js';
 
-export type { ChatTransport, PeerId } from './transport/chat-transport.js';
+export type { ChatTransport, PeerId, SendHints } from './transport/chat-transport.js';
 export { fromTextTransport, TEXT_PREFIX, type TextChatTransport } from './transport/text-transport.js';
 export {
   WebSocketTransport,

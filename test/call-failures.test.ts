@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSealcallError } from '../src/errors.js';
-import { parseEnvelope, EnvelopeKind } from '../src/signaling/envelope.js';
+import { DEFAULT_ENVELOPE_BYTES as SIZE, parseEnvelope, EnvelopeKind } from '../src/signaling/envelope.js';
 import { IncomingHandshake, sealOneShot } from '../src/signaling/handshake.js';
-import { ReplayCache } from '../src/signaling/replay-cache.js';
 import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
 import type { WebRtcImplementation } from '../src/session/types.js';
 import type { ChatTransport } from '../src/transport/chat-transport.js';
 import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { ended, Harness, nodeWrtc, once, reach, ringingPair } from './helpers/call-harness.js';
 import { flakyConnections, flakyWrtc } from './helpers/flaky-wrtc.js';
+import { openFrom, sealFor } from './helpers/crypto.js';
 import { until } from './helpers/relay-fixture.js';
 
 let harness: Harness;
@@ -131,19 +131,20 @@ describe('how calls fail', () => {
     const aliceCall = await alice.client.call('bob');
     const warnings: string[] = [];
     alice.client.on('warning', (w) => warnings.push(w.code));
-    const invite = await got;
+    const invite = openFrom(bobIdentity, alice.identity.publicKey, await got);
     expect(parseEnvelope(invite).kind).toBe(EnvelopeKind.invite);
-    const incoming = IncomingHandshake.open({ identity: bobIdentity, remotePublicKey: alice.identity.publicKey, envelope: invite, replayCache: new ReplayCache() });
+    const incoming = IncomingHandshake.open({ identity: bobIdentity, remotePublicKey: alice.identity.publicKey, envelope: invite });
     const { callId } = decodeMessage(incoming.payload);
-    const { session, envelope } = incoming.respond(encodeMessage({ type: 'ringing', callId, seq: 0, capabilities: { frameEncryption: [] } }));
-    await hostile.send('alice', envelope);
+    const { session, envelope } = incoming.respond(encodeMessage({ type: 'ringing', callId, seq: 0, capabilities: { frameEncryption: [] } }), SIZE);
+    const toAlice = (inner: Uint8Array) => hostile.send('alice', sealFor(bobIdentity, alice.identity.publicKey, inner));
+    await toAlice(envelope);
     await once(aliceCall, 'ringing');
     // Ordered messages whose first never comes: at most 256 are held, the rest refused.
     for (let n = 2; n < 302; n++) {
-      await hostile.send('alice', session.seal(encodeMessage({ type: 'ice', callId, seq: n, order: n, candidates: [], end: false })));
+      await toAlice(session.seal(encodeMessage({ type: 'ice', callId, seq: n, order: n, candidates: [], end: false }), SIZE));
     }
     // A sequence number far past what was acknowledged is refused too.
-    await hostile.send('alice', session.seal(encodeMessage({ type: 'media-state', callId, seq: 100_000, audioMuted: true, videoEnabled: false })));
+    await toAlice(session.seal(encodeMessage({ type: 'media-state', callId, seq: 100_000, audioMuted: true, videoEnabled: false }), SIZE));
     await h.network.settled();
     expect(warnings.filter((w) => w === 'MESSAGE_TOO_LARGE').length).toBe(300 - 256 + 1);
     expect(aliceCall.state).toBe('outgoing');
@@ -157,12 +158,13 @@ describe('how calls fail', () => {
     const hostile = h.network.endpoint('bob');
     const got = new Promise<Uint8Array>((resolve) => hostile.onMessage((_from, payload) => resolve(payload)));
     const aliceCall = await alice.client.call('bob');
-    const incoming = IncomingHandshake.open({ identity: bobIdentity, remotePublicKey: alice.identity.publicKey, envelope: await got, replayCache: new ReplayCache() });
+    const incoming = IncomingHandshake.open({ identity: bobIdentity, remotePublicKey: alice.identity.publicKey, envelope: openFrom(bobIdentity, alice.identity.publicKey, await got) });
     const { callId } = decodeMessage(incoming.payload);
-    await hostile.send('alice', incoming.respond(encodeMessage({ type: 'ringing', callId, seq: 0, capabilities: { frameEncryption: [] } })).envelope);
+    const toAlice = (inner: Uint8Array) => hostile.send('alice', sealFor(bobIdentity, alice.identity.publicKey, inner));
+    await toAlice(incoming.respond(encodeMessage({ type: 'ringing', callId, seq: 0, capabilities: { frameEncryption: [] } }), SIZE).envelope);
     await once(aliceCall, 'ringing');
     const cancel = encodeMessage({ type: 'cancel', callId, seq: 0, reason: 'answered-elsewhere' });
-    await hostile.send('alice', sealOneShot({ identity: bobIdentity, remotePublicKey: alice.identity.publicKey, callId, payload: cancel }));
+    await toAlice(sealOneShot({ identity: bobIdentity, remotePublicKey: alice.identity.publicKey, callId, payload: cancel, envelopeBytes: SIZE }));
     await h.network.settled();
     expect(aliceCall.state).toBe('outgoing');
   });
@@ -182,9 +184,15 @@ describe('how calls fail', () => {
     lookslikeInvite.fill(7, 2, 18);
     await mallory.send('alice', lookslikeInvite);
     await h.network.settled();
-    expect(warnings).toEqual(['BAD_MESSAGE', 'UNKNOWN_CONTACT']);
-    // Still works afterwards.
+    expect(warnings).toEqual(['UNKNOWN_CONTACT', 'UNKNOWN_CONTACT']);
+    // From a contact: bytes that are not a bucket long, and bytes the contact did not seal.
     const bob = await h.user('bob');
+    const forger = h.network.endpoint('bob');
+    await forger.send('alice', Uint8Array.of(1, 2, 3));
+    await forger.send('alice', new Uint8Array(SIZE).fill(7));
+    await h.network.settled();
+    expect(warnings.slice(2)).toEqual(['BAD_MESSAGE', 'DECRYPT_FAILED']);
+    // Still works afterwards.
     const incoming = once(bob.client, 'incoming');
     await alice.client.call('bob');
     await incoming;

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallClient } from '../src/call/call-client.js';
 import { CallKeepBridge, type CallKeepBridgeOptions } from '../src/callkit/callkeep-bridge.js';
-import { buildCallPush, CALL_PUSH_KEY, isCallInvite } from '../src/callkit/push-payload.js';
+import { buildCallPush, CALL_PUSH_KEY, generatePushKey } from '../src/callkit/push-payload.js';
 import type { SealcallError } from '../src/errors.js';
 import { FakeCallKeep, type FakeCallKeepOptions } from '../src/testing/fake-callkeep.js';
-import { MemoryNetwork } from '../src/testing/memory-network.js';
+import { MemoryNetwork, type ObservedMessage } from '../src/testing/memory-network.js';
+import type { ChatTransport } from '../src/transport/chat-transport.js';
 import { ended, Harness, once, reach } from './helpers/call-harness.js';
 
 let harness: Harness | undefined;
@@ -138,22 +139,24 @@ describe('CallKeepBridge against a fake react-native-callkeep', () => {
 
   it('tracks a call native code reported from PushKit and answers it once the client opens it (cold start)', async () => {
     const h = setup();
-    const alice = await h.user('alice');
-    const gate = holdInvites(h);
-    const bob = await h.user('bob', { transport: gate });
+    const held: ObservedMessage[] = [];
+    const alice = await h.user('alice', { transport: withholdInvites(h, 'alice', held), retransmitMs: 600_000, retransmitMaxMs: 600_000 });
+    const bob = await h.user('bob');
+    const device = generatePushKey(); // bob's device; h.user() loaded libsodium
     let resolveClient!: (client: CallClient) => void;
     const client = new Promise<CallClient>((resolve) => (resolveClient = resolve));
-    const { bridge: b, callKeep } = bridge(client);
+    const { bridge: b, callKeep, errors } = bridge(client, { pushKey: device });
     const aliceCall = await alice.client.call('bob');
-    const invite = h.network.observed.find((m) => m.to === 'bob' && isCallInvite(m.payload))!;
-    const push = buildCallPush({ envelope: invite.payload, callerHint: 'alice', media: 'audio' });
+    const invite = held.find((m) => m.to === 'bob')!;
+    const push = buildCallPush({ envelope: invite.payload, callerHint: 'alice', pushKey: device.publicKey });
     const uuid = push.uuid.toUpperCase(); // NSUUID's uuidString is uppercase
 
-    // What native code queued before JavaScript listened: the PushKit report and a lock-screen answer.
+    // What native code queued before JavaScript listened: the PushKit report (a placeholder: the
+    // push is sealed, native code cannot tell who calls) and a lock-screen answer.
     callKeep.initialEvents = [
       {
         name: 'RNCallKeepDidDisplayIncomingCall',
-        data: { error: '', callUUID: uuid.toLowerCase(), handle: 'alice', fromPushKit: '1', payload: { aps: {}, [CALL_PUSH_KEY]: push } },
+        data: { error: '', callUUID: uuid.toLowerCase(), handle: 'unknown', fromPushKit: '1', payload: { aps: {}, [CALL_PUSH_KEY]: push } },
       },
       { name: 'RNCallKeepPerformAnswerCallAction', data: { callUUID: uuid.toLowerCase() } },
     ];
@@ -165,19 +168,41 @@ describe('CallKeepBridge against a fake react-native-callkeep', () => {
     await reach(aliceCall, 'connected');
     const bobCall = b.coordinator.callOf(uuid)!;
     expect(bobCall.state).toBe('connected');
+    expect(bobCall.id).toBe(aliceCall.id);
     expect(callKeep.callsTo('displayIncomingCall')).toEqual([]); // native code showed it already
+    // Native code's placeholder is replaced by the authenticated contact.
+    expect(callKeep.callsTo('updateDisplay')).toEqual([[uuid.toLowerCase(), 'alice', 'alice']]);
 
     // A live PushKit report for a second call works the same way without initial events.
     await aliceCall.hangup();
     await ended(bobCall);
     const second = await alice.client.call('bob');
-    const invite2 = [...h.network.observed].reverse().find((m) => m.to === 'bob' && isCallInvite(m.payload))!;
-    const push2 = buildCallPush({ envelope: invite2.payload, callerHint: 'alice', media: 'audio' });
-    callKeep.pushKitIncoming(push2.uuid.toUpperCase(), push2, { handle: 'alice' });
+    const invite2 = held.findLast((m) => m.to === 'bob')!;
+    expect(invite2).not.toBe(invite);
+    const push2 = buildCallPush({ envelope: invite2.payload, callerHint: 'alice', pushKey: device.publicKey });
+    callKeep.pushKitIncoming(push2.uuid.toUpperCase(), push2, { handle: 'unknown', localizedCallerName: 'Incoming call' });
     expect(b.coordinator.callOf(push2.uuid)?.state).toBe('incoming');
+    expect(b.coordinator.callOf(push2.uuid)?.id).toBe(second.id);
     callKeep.end(push2.uuid);
     expect((await ended(second)).reason).toBe('rejected');
     expect(callKeep.callsTo('displayIncomingCall')).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('ends a PushKit call as failed when the push was sealed to another device', async () => {
+    const h = setup();
+    const held: ObservedMessage[] = [];
+    const alice = await h.user('alice', { transport: withholdInvites(h, 'alice', held), retransmitMs: 600_000, retransmitMaxMs: 600_000 });
+    const bob = await h.user('bob');
+    const { bridge: b, callKeep, errors } = bridge(bob.client, { pushKey: generatePushKey() });
+    await alice.client.call('bob');
+    const push = buildCallPush({ envelope: held[0]!.payload, callerHint: 'alice', pushKey: generatePushKey().publicKey });
+    callKeep.pushKitIncoming(push.uuid.toUpperCase(), push, { handle: 'unknown' });
+    await callKeep.flushed();
+    expect(callKeep.callsTo('reportEndCallWithUUID')).toEqual([[push.uuid, 1]]); // 1: failed
+    expect(errors.map((e) => e.code)).toEqual(['DECRYPT_FAILED']);
+    expect(b.coordinator.pendingInvitations()).toEqual([]);
+    expect(bob.client.activeCalls).toEqual([]);
   });
 
   it('reports a refused display as CALLKIT_REPORT_FAILED', async () => {
@@ -241,14 +266,18 @@ describe('CallKeepBridge against a fake react-native-callkeep', () => {
   });
 });
 
-/** Bob's endpoint, holding back invitations so only the push brings them. */
-function holdInvites(h: Harness) {
-  const inner = h.network.endpoint('bob');
+/**
+ * A caller's endpoint that withholds its invitations (the send with `hints.wake`) into `held`, so
+ * only the push brings them. Give the caller a long `retransmitMs`: the resends carry no hint.
+ */
+function withholdInvites(h: Harness, name: string, held: ObservedMessage[]): ChatTransport {
+  const inner = h.network.endpoint(name);
   return {
-    send: (to: string, payload: Uint8Array) => inner.send(to, payload),
-    onMessage: (handler: (from: string, payload: Uint8Array) => void) =>
-      inner.onMessage((from, payload) => {
-        if (!isCallInvite(payload)) handler(from, payload);
-      }),
+    send(to, payload, hints) {
+      if (!hints?.wake) return inner.send(to, payload, hints);
+      held.push({ from: name, to, payload: payload.slice(), wake: true });
+      return Promise.resolve();
+    },
+    onMessage: (handler) => inner.onMessage(handler),
   };
 }

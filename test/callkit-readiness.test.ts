@@ -1,18 +1,26 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CallClient } from '../src/call/call-client.js';
 import { CallKitCoordinator } from '../src/callkit/coordinator.js';
-import { buildCallPush } from '../src/callkit/push-payload.js';
+import { buildCallPush, generatePushKey, MAX_PUSH_ENVELOPE_BYTES, type PushKeyPair } from '../src/callkit/push-payload.js';
+import { ready } from '../src/crypto/sodium.js';
 import { isSealcallError, type SealcallError } from '../src/errors.js';
 import { FakeCallKitProvider } from '../src/testing/fake-callkit-provider.js';
 
 /** A client that is still loading: nothing here needs a real call. */
 const loading = () => new Promise<CallClient>(() => {});
 
+/** This device's push key; the pushes are sealed to it (nothing here opens them: the client never loads). */
+let device: PushKeyPair;
+
+beforeAll(async () => {
+  await ready(); // building a push seals it
+  device = generatePushKey();
+});
+
 function push(uuid: string) {
-  const envelope = new Uint8Array(256);
-  envelope.set([1, 1]);
-  globalThis.crypto.getRandomValues(envelope.subarray(2, 18));
-  return buildCallPush({ envelope, callerHint: 'alice', media: 'audio', uuid });
+  const envelope = new Uint8Array(MAX_PUSH_ENVELOPE_BYTES);
+  globalThis.crypto.getRandomValues(envelope);
+  return buildCallPush({ envelope, callerHint: 'alice', pushKey: device.publicKey, uuid });
 }
 
 const UUID_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -35,6 +43,7 @@ function start(provider: FakeCallKitProvider, readyTimeoutMs?: number) {
   coordinator = new CallKitCoordinator({
     client: loading(),
     reporter: provider,
+    pushKey: device,
     ...(readyTimeoutMs ? { readyTimeoutMs } : {}),
   });
   const errors: SealcallError[] = [];

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ready } from '../src/crypto/sodium.js';
+import { ReplayGuard } from '../src/signaling/replay-guard.js';
 
 // The built CLI (npm test builds before running vitest).
 const CLI = resolve(import.meta.dirname, '../dist/cli.js');
@@ -112,6 +114,12 @@ describe('sealcall CLI (real processes, relay on 127.0.0.1)', () => {
     bob.send('quit');
     expect(await alice.exited).toBe(0);
     expect(await bob.exited).toBe(0);
+    // Bob's folder keeps the replay state of the invitation he took, so it never rings again
+    // after a restart; Alice received none.
+    await ready();
+    const saved = new ReplayGuard({ now: Date.now }, new Uint8Array(await readFile(join(dir, 'bob', 'replay.bin'))));
+    expect(saved.size).toBe(1);
+    await expect(readFile(join(dir, 'alice', 'replay.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
   }, 60_000);
 
   it('keeps identity, address and contacts across restarts of a peer', async () => {

@@ -4,8 +4,9 @@ import { CallClient } from '../src/call/call-client.js';
 import { isLive, type CallState } from '../src/call/call-state.js';
 import { nextBaseKey } from '../src/crypto/frame/index.js';
 import { generateIdentity, type Identity } from '../src/crypto/identity.js';
+import { DEFAULT_ENVELOPE_BYTES, ENVELOPE_BUCKETS } from '../src/signaling/envelope.js';
 import { sealOneShot } from '../src/signaling/handshake.js';
-import type { SignalingSession } from '../src/signaling/session.js';
+import { transportPayloadCapacity, type SignalingSession } from '../src/signaling/session.js';
 import { ready } from '../src/crypto/sodium.js';
 import { isSealcallError, type SealcallError } from '../src/errors.js';
 import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
@@ -409,7 +410,7 @@ function barrage(run: Run, e: Episode, session: SignalingSession, w: Watched, co
     }
     if (x < 0.06 && (!e.connected || chance(r, 0.02))) {
       const payload = encodeMessage({ type: 'cancel', callId: e.callId, seq: 0, reason: pick(r, CANCEL_REASONS), ...(chance(r, 0.3) ? { keepSession: randomHex(r, 16) } : {}) });
-      run.deliver(sealOneShot({ identity: run.hostile, remotePublicKey: run.me.publicKey, callId: e.callId, payload }), `${where} (one-shot cancel)`, w);
+      run.deliver(sealOneShot({ identity: run.hostile, remotePublicKey: run.me.publicKey, callId: e.callId, payload, envelopeBytes: DEFAULT_ENVELOPE_BYTES }), `${where} (one-shot cancel)`, w);
       continue;
     }
     let bytes: Uint8Array;
@@ -424,9 +425,11 @@ function barrage(run: Run, e: Episode, session: SignalingSession, w: Watched, co
       bytes = pack(m.value);
       label = m.label;
     }
-    if (bytes.length > 65_000) bytes = bytes.subarray(0, 65_000);
+    // A hostile contact may use any envelope length a receiver accepts, up to the largest.
+    const size = ENVELOPE_BUCKETS.find((bucket) => transportPayloadCapacity(bucket) >= bytes.length) ?? ENVELOPE_BUCKETS.at(-1)!;
+    bytes = bytes.subarray(0, transportPayloadCapacity(size));
     book(e, bytes);
-    const envelope = session.seal(bytes);
+    const envelope = session.seal(bytes, size);
     if (sealed.length < 64) sealed.push(envelope);
     else sealed[int(r, 64)] = envelope;
     run.deliver(envelope, `${where} (${label})`, w);
@@ -444,9 +447,9 @@ const PER_CONNECTED_CALL = 250;
 describe(`hostile contact fuzzing of the call message handler (${RUNS} inputs, seed ${SEED})`, () => {
   it('A: victim is the caller, hostile callee rang and then misbehaves', async () => {
     const r = seededRandom(SEED);
-    const link = new DirectLink();
     const me = generateIdentity();
     const hostile = generateIdentity();
+    const link = new DirectLink(hostile, me.publicKey);
     const run = new Run(await victimClient(link, me, hostile), link, me, hostile);
     const budget = Math.round(RUNS * 0.5);
     while (run.inputs < budget) {
@@ -470,9 +473,9 @@ describe(`hostile contact fuzzing of the call message handler (${RUNS} inputs, s
 
   it('B: victim is the callee of a hostile invitation (ringing, then sometimes answering)', async () => {
     const r = seededRandom(SEED + 1);
-    const link = new DirectLink();
     const me = generateIdentity();
     const hostile = generateIdentity();
+    const link = new DirectLink(hostile, me.publicKey);
     const run = new Run(await victimClient(link, me, hostile), link, me, hostile);
     let rang: Call | undefined;
     run.victim.on('incoming', (c) => (rang = c));
@@ -484,7 +487,7 @@ describe(`hostile contact fuzzing of the call message handler (${RUNS} inputs, s
       const invited = await invite(link, hostile, me.publicKey, (callId) =>
         chance(r, 0.9)
           ? validInvite(callId, caps)
-          : encodeMessage({ type: 'invite', callId, seq: 0, media: pick(r, ['audio', 'video'] as const), capabilities: caps, sentAt: Date.now() - int(r, 10 * 60_000), lifetimeMs: 1 + int(r, 10 * 60_000) }),
+          : encodeMessage({ type: 'invite', callId, seq: 0, media: pick(r, ['audio', 'video'] as const), capabilities: caps, sentAt: Date.now() - int(r, LIMITS.inviteLifetimeMs), lifetimeMs: 1 + int(r, LIMITS.inviteLifetimeMs - 1) }),
       );
       run.inputs++;
       if (!invited) continue; // stale: it never rang (and nothing was answered)
@@ -552,9 +555,9 @@ describe(`hostile contact fuzzing of the call message handler (${RUNS} inputs, s
   // ---- Bugs these suites found, fixed: kept as regression tests. ----------
 
   it('a contact’s renegotiate carrying a description of the wrong type is dropped with a warning, nothing thrown', async () => {
-    const link = new DirectLink();
     const me = generateIdentity();
     const hostile = generateIdentity();
+    const link = new DirectLink(hostile, me.publicKey);
     const run = new Run(await victimClient(link, me, hostile), link, me, hostile);
     const c = await connectedCall(run, 'caller'); // the victim answers offers: an `answer` is not for it
     const thrown = c.media.send({ type: 'renegotiate', description: { type: 'answer', sdp: 'v=0\r\n' } });
@@ -569,9 +572,9 @@ describe(`hostile contact fuzzing of the call message handler (${RUNS} inputs, s
   for (const victimRole of ['caller', 'callee'] as const) {
     it(`${victimRole === 'caller' ? 'C' : 'D'}: connected calls (victim ${victimRole === 'caller' ? 'called' : 'answered'}), then hostile signaling`, async () => {
       const r = seededRandom(SEED + (victimRole === 'caller' ? 2 : 3));
-      const link = new DirectLink();
       const me = generateIdentity();
       const hostile = generateIdentity();
+      const link = new DirectLink(hostile, me.publicKey);
       const run = new Run(await victimClient(link, me, hostile), link, me, hostile);
       const keyProblems: string[] = [];
       let keysFollowed = 0;

@@ -3,6 +3,8 @@ import { ready } from '../src/crypto/sodium.js';
 import { SealcallError } from '../src/errors.js';
 import type { Message } from '../src/protocol/messages.js';
 import { SignalingChannel, type DeliveryOptions } from '../src/signaling/channel.js';
+import { DEFAULT_ENVELOPE_BYTES } from '../src/signaling/envelope.js';
+import { PAIR_SEAL_OVERHEAD } from '../src/signaling/pair-seal.js';
 import { seededRandom } from '../src/testing/seeded-random.js';
 import { handshakePair } from './helpers/crypto.js';
 
@@ -15,23 +17,25 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const DELIVERY: DeliveryOptions = { retransmitMs: 1000, retransmitMaxMs: 8000, ackDelayMs: 200, lingerMs: 8000, maxEnvelopeBytes: 65536 };
+const DELIVERY: DeliveryOptions = { retransmitMs: 1000, retransmitMaxMs: 8000, ackDelayMs: 200, lingerMs: 8000, envelopeBytes: DEFAULT_ENVELOPE_BYTES };
 
 interface Side {
   channel: SignalingChannel;
-  /** Envelopes this side handed to the transport, in order. */
+  /** Envelopes this side handed to the transport, in order (inner envelopes: the router pair-seals them). */
   wire: Uint8Array[];
   received: Message[];
   warnings: SealcallError[];
   closed: boolean;
   /** When set, sends are refused like a reconnecting chat would. */
   failSends: boolean;
+  /** The length of every envelope this side sends, once pair-sealed. */
+  envelopeBytes: number;
 }
 
 function pair(delivery: DeliveryOptions = DELIVERY): { a: Side; b: Side } {
   const { caller, callee } = handshakePair();
   const make = (session: typeof caller): Side => {
-    const side: Side = { channel: undefined as unknown as SignalingChannel, wire: [], received: [], warnings: [], closed: false, failSends: false };
+    const side: Side = { channel: undefined as unknown as SignalingChannel, wire: [], received: [], warnings: [], closed: false, failSends: false, envelopeBytes: delivery.envelopeBytes };
     side.channel = new SignalingChannel(
       session,
       'peer',
@@ -49,9 +53,13 @@ function pair(delivery: DeliveryOptions = DELIVERY): { a: Side; b: Side } {
   return { a: make(caller), b: make(callee) };
 }
 
-/** Delivers (and removes) what `from` put on the wire to `to`, except the indexes in `drop`. */
+/**
+ * Delivers (and removes) what `from` put on the wire to `to`, except the indexes in `drop`. Every
+ * envelope, whatever it carries, is the one length the delivery options name.
+ */
 function deliver(from: Side, to: Side, drop: number[] = []): void {
   const envelopes = from.wire.splice(0);
+  for (const e of envelopes) expect(e.length).toBe(from.envelopeBytes - PAIR_SEAL_OVERHEAD);
   envelopes.forEach((e, i) => {
     if (!drop.includes(i)) to.channel.receive(e);
   });
@@ -182,14 +190,14 @@ describe('reliable signaling delivery', () => {
   });
 
   it('splits a message too large for the transport into parts that each fit, resends a lost part, and joins them once', async () => {
-    const { a, b } = pair({ ...DELIVERY, maxEnvelopeBytes: 1024 });
+    const { a, b } = pair({ ...DELIVERY, envelopeBytes: 1024 });
     // Random text does not deflate: about 3 KB of SDP on the wire.
     const sdp = `v=0\r\n${noise(3000)}`;
     a.channel.send({ type: 'offer', sdp, candidates: [] });
     a.channel.send({ type: 'media-state', audioMuted: false, videoEnabled: true });
     await vi.advanceTimersByTimeAsync(0);
     expect(a.wire.length).toBeGreaterThan(4);
-    expect(a.wire.every((e) => e.length <= 1024)).toBe(true);
+    expect(a.wire.every((e) => e.length === 1024 - PAIR_SEAL_OVERHEAD)).toBe(true);
     deliver(a, b, [1]); // the second part is lost
     expect(types(b)).toEqual(['media-state']);
     await vi.advanceTimersByTimeAsync(200);
@@ -202,9 +210,9 @@ describe('reliable signaling delivery', () => {
   });
 
   it('refuses a message that would need more than 64 parts, before sending anything', () => {
-    const { a } = pair({ ...DELIVERY, maxEnvelopeBytes: 512 });
+    const { a } = pair({ ...DELIVERY, envelopeBytes: 512 });
     const sdp = `v=0\r\n${noise(24_000)}`;
-    expect(() => a.channel.send({ type: 'offer', sdp, candidates: [] })).toThrowSealcallError();
+    expect(() => a.channel.send({ type: 'offer', sdp, candidates: [] })).toThrow(expect.objectContaining({ code: 'MESSAGE_TOO_LARGE' }));
     expect(a.channel.pending).toBe(0);
   });
 });

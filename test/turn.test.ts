@@ -57,13 +57,14 @@ describe('calls relayed through a real TURN server (coturn on 127.0.0.1)', () =>
     const sent = tone(660);
     media.push(sent);
     const { aliceCall, bobCall, alice } = await connectedPair(harness, { call: { stream: sent.stream } });
-    const issuedAtConnect = issued;
     const before = await relayCandidate(bobCall);
     expect(before).toBeDefined();
     // The refresh moves the call to a new allocation: ICE restarts over the encrypted channel.
     const after = await changed(() => relayCandidate(bobCall), before, 15_000);
     expect(after).not.toBe(before);
-    expect(issued).toBeGreaterThan(issuedAtConnect);
+    // One fetch per client at the start, then refreshes (the first may already have happened by
+    // the time the call connected, on a loaded machine).
+    expect(issued).toBeGreaterThan(2);
     expect(aliceCall.state).toBe('connected');
     expect(await bobCall.path()).toBe('relayed');
     expect(alice.warnings).toEqual([]);

@@ -75,8 +75,8 @@ One server process; ${int(r.options.clients)} WebSocket clients in one other pro
 its own queue and subscribed to it, sending around a ring (client *i* to client *i*+1), so every
 connection sends and receives. The relay runs with its default options: at most
 ${framesPerConnection.toFixed(0)} frames/s per connection were needed here, far below its limit of 500/s (burst 1,000), and no
-request was refused (${errors.length ? errors.map(([c, n]) => `${c} ×${n}`).join(', ') : 'no `err` reply at all'}). Bodies are envelopes of the smallest and a large padding
-bucket plus the ${SEALED_SENDER_BYTES}-byte sealed-sender header, as WebSocketTransport sends them.
+request was refused (${errors.length ? errors.map(([c, n]) => `${c} ×${n}`).join(', ') : 'no `err` reply at all'}). Bodies are envelopes of the length sealcall sends (3,072
+bytes) and of the smallest it may use (512, over a transport that carries little), plus the ${SEALED_SENDER_BYTES}-byte sealed-sender header, as WebSocketTransport sends them.
 
 ### Throughput, saturated
 

@@ -20,7 +20,8 @@ export const SEALED_SENDER_BYTES = 80;
 
 const DEFAULTS = {
   clients: 1000,
-  envelopes: [256, 4096],
+  // sealcall's envelope length (DEFAULT_ENVELOPE_BYTES), and the smallest a small transport may force.
+  envelopes: [512, 3072],
   window: 1,
   warmupMs: 1000,
   durationMs: 3000,

@@ -8,17 +8,16 @@
  */
 import RNCallKeep from 'react-native-callkeep';
 import VoipPushNotification from 'react-native-voip-push-notification';
-import { CallClient, type Call, type ChatTransport, type Contacts, type Identity, type PeerId } from '../../src/index.js';
+import { CallClient, type Call, type ChatTransport, type Contacts, type Identity, type PeerId, type ReplayStore } from '../../src/index.js';
 import {
   buildCallPush,
   CALL_PUSH_KEY,
   CallKeepBridge,
   decideCallKit,
-  inviteCallId,
-  isCallInvite,
   parseCallPush,
   unwrapCallPush,
   type CallKitPolicyInput,
+  type PushKeyPair,
 } from '../../src/callkit/index.js';
 
 /** What the app already has; sealcall brings none of it. */
@@ -30,6 +29,18 @@ export interface AppServices {
   chat: ChatTransport;
   /** How the *callee* names this user: the push's caller hint, where their client expects the invitation from. */
   myPeerIdFor(contact: PeerId): string;
+  /**
+   * This device's push key pair (`generatePushKey()` once, kept in the keychain). Its public
+   * key travels to contacts with the app's contact card, next to the PushKit token the server has.
+   */
+  pushKey: PushKeyPair;
+  /** A contact's device push public key, from their contact card. */
+  pushKeyOf(contact: PeerId): Uint8Array | undefined;
+  /**
+   * A few hundred bytes of app storage (a file, the keychain): sealcall's replay state, so a
+   * captured invitation pushed again after iOS restarted the app never rings.
+   */
+  replayStore: ReplayStore;
   /** The app server's VoIP push endpoint (it holds the contacts' PushKit tokens). */
   sendVoipPush(to: PeerId, data: Record<string, unknown>): Promise<void>;
   /** Inputs for the CallKit-free decision (StoreKit storefront, locale, CoreTelephony MCCs, a setting). */
@@ -62,9 +73,7 @@ export function startCalling(app: AppServices): Calling {
 
   // 2. The client. Passed to the bridge as a promise: when a VoIP push wakes the app, CallKit
   //    must hear of the call before libsodium has even loaded.
-  let created: CallClient | undefined;
-  const client = CallClient.create({ identity: app.identity, contacts: app.contacts, transport: withVoipPushes(app, () => created) });
-  void client.then((ready) => (created = ready));
+  const client = CallClient.create({ identity: app.identity, contacts: app.contacts, transport: withVoipPushes(app), replayStore: app.replayStore });
 
   // 3. The bridge. `ready` is callkeep's setup; reports wait for it (3 s at most, then the
   //    coordinator emits CALLKIT_NOT_READY and the app falls back to its own UI).
@@ -76,6 +85,7 @@ export function startCalling(app: AppServices): Calling {
       ? { ready: RNCallKeep.setup({ ios: { appName: 'Chat', supportsVideo: true, maximumCallGroups: '1', maximumCallsPerCallGroup: '1' }, android: ANDROID }) }
       : {}),
     displayName: app.displayName,
+    pushKey: app.pushKey,
   });
   bridge.coordinator.on('call', (call, uuid) => app.showCall(call, uuid));
   bridge.coordinator.on('audio-session', (active) => app.audioSession(active));
@@ -94,12 +104,14 @@ export function startCalling(app: AppServices): Calling {
     }
     let uuid = '';
     try {
-      // Synchronous and libsodium-free: the call is on screen within iOS's few seconds.
+      // Synchronous and libsodium-free: the call is on screen within iOS's few seconds. The push
+      // is sealed to this device, so nothing about the caller is known yet: a neutral placeholder.
       const push = parseCallPush(unwrapCallPush(dictionary));
       uuid = push.uuid;
-      RNCallKeep.displayIncomingCall(push.uuid, push.callerHint, app.displayName(push.callerHint), 'generic', push.media === 'video');
-      // The bridge opens the sealed invitation once the client is up, binds the call to this
-      // UUID and ends it as failed if the invitation proves forged, stale or replayed.
+      RNCallKeep.displayIncomingCall(push.uuid, 'unknown', 'Incoming call', 'generic', false);
+      // The bridge opens the push and the sealed invitation once the client is up, binds the
+      // call to this UUID, shows the authenticated contact's name, and ends it as failed if the
+      // invitation proves forged, stale or replayed.
       bridge.handlePush(dictionary, { reported: true });
     } catch {
       // Not ours or malformed: the bridge reports and ends a placeholder call, as iOS requires.
@@ -132,21 +144,20 @@ export function startCalling(app: AppServices): Calling {
 }
 
 /**
- * The caller's side: the chat transport, plus a VoIP push for every invitation so the callee's
- * phone rings even when the app is not running. The push carries the sealed invitation and
- * only the clear fields CallKit needs; the relay still carries the same envelope (the callee's
- * client drops whichever copy comes second).
+ * The caller's side: the chat transport, plus a VoIP push for every invitation (sealcall marks
+ * its first copy with `hints.wake`) so the callee's phone rings even when the app is not
+ * running. The push is sealed to the callee's device: Apple and the app server see a UUID and
+ * ciphertext. The relay still carries the same envelope (the callee's client drops whichever
+ * copy comes second).
  */
-function withVoipPushes(app: AppServices, client: () => CallClient | undefined): ChatTransport {
+function withVoipPushes(app: AppServices): ChatTransport {
   return {
     onMessage: (handler) => app.chat.onMessage(handler),
-    async send(to, payload) {
+    async send(to, payload, hints) {
       await app.chat.send(to, payload);
-      if (!isCallInvite(payload)) return;
-      // The call is already listed while its invitation is being sent.
-      const callId = inviteCallId(payload);
-      const media = client()?.activeCalls.find((c) => c.id === callId)?.media ?? 'audio';
-      const push = buildCallPush({ envelope: payload, callerHint: app.myPeerIdFor(to), media });
+      const pushKey = app.pushKeyOf(to);
+      if (!hints?.wake || !pushKey) return;
+      const push = buildCallPush({ envelope: payload, callerHint: app.myPeerIdFor(to), pushKey });
       // Best effort: the relay's copy still rings a callee whose app is running.
       await app.sendVoipPush(to, { [CALL_PUSH_KEY]: push }).catch(() => {});
     },

@@ -4,10 +4,10 @@ import { checkKey } from '../crypto/identity.js';
 import { ready, sodium } from '../crypto/sodium.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { CancelMessage } from '../protocol/messages.js';
-import { ReplayCache } from '../signaling/replay-cache.js';
+import { ReplayGuard } from '../signaling/replay-guard.js';
 import type { IncomingInvitation } from '../signaling/invitation.js';
 import { SignalingRouter } from '../signaling/router.js';
-import { ENVELOPE_BUCKETS } from '../signaling/envelope.js';
+import { envelopeBytesFor } from '../signaling/envelope.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import { Call, type MediaOptions } from './call.js';
 import type { CallContext } from './call-context.js';
@@ -40,10 +40,11 @@ export interface CallOptions extends MediaOptions {
 
 /**
  * What became of a payload handed to {@link CallClient.deliver}: `accepted` when it was
- * sealcall's and taken (a repeat of something already taken counts), else the reason it was
- * dropped.
+ * sealcall's and taken, else the reason it was dropped (a replayed invitation: `REPLAYED`).
+ * `callId` names the call inside once the payload proved to come from the contact (its pair
+ * seal opened): an invitation may ring a moment later, once the replay state is saved.
  */
-export type DeliveryOutcome = { accepted: true } | { accepted: false; error: SealcallError };
+export type DeliveryOutcome = { accepted: true; callId?: string } | { accepted: false; error: SealcallError; callId?: string };
 
 /**
  * The entry point: places and receives calls over the app's chat transport. One per signed-in
@@ -62,7 +63,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
   private delivering: { error?: SealcallError } | undefined;
   private closed = false;
 
-  private constructor(options: ResolvedOptions, input: CallClientOptions) {
+  private constructor(options: ResolvedOptions, input: CallClientOptions, replayGuard: ReplayGuard) {
     super();
     this.options = options;
     const makeProtector =
@@ -81,7 +82,8 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       identity: options.identity,
       transport: input.transport,
       keyOf: (peer) => this.keyOf(peer),
-      replayCache: options.replayCache,
+      replayGuard,
+      replayStore: options.replayStore,
       now: options.now,
       memoryMs: options.endedCallMemoryMs,
       delivery: {
@@ -89,7 +91,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
         retransmitMaxMs: options.retransmitMaxMs,
         ackDelayMs: options.ackDelayMs,
         lingerMs: options.lingerMs,
-        maxEnvelopeBytes: Math.min(input.transport.maxPayloadBytes ?? Infinity, ENVELOPE_BUCKETS.at(-1)!),
+        envelopeBytes: envelopeBytesFor(input.transport.maxPayloadBytes),
       },
     });
     this.router.on('invitation', (invitation) => this.onInvitation(invitation));
@@ -130,9 +132,16 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       transport: options.transport,
       contacts: options.contacts ?? contactsOf(options.transport),
       frameSuites: options.frameSuites ?? DEFAULT_FRAME_SUITES,
-      replayCache: options.replayCache ?? new ReplayCache(),
     };
-    return new CallClient(resolved, options);
+    let saved: Uint8Array | undefined;
+    let replayGuard: ReplayGuard;
+    try {
+      saved = await options.replayStore?.load();
+      replayGuard = new ReplayGuard({ now: resolved.now }, saved);
+    } catch (error) {
+      throw new SealcallError('REPLAY_STORE_FAILED', 'the replay state could not be loaded', { cause: error });
+    }
+    return new CallClient(resolved, options, replayGuard);
   }
 
   /** The calls in progress. */
@@ -155,12 +164,14 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     if (this.closed) return { accepted: false, error: new SealcallError('INVALID_STATE', 'client is closed') };
     const delivering: { error?: SealcallError } = {};
     this.delivering = delivering;
+    let callId: string | undefined;
     try {
-      this.router.deliver(from, payload);
+      callId = this.router.deliver(from, payload);
     } finally {
       this.delivering = undefined;
     }
-    return delivering.error ? { accepted: false, error: delivering.error } : { accepted: true };
+    const named = callId === undefined ? {} : { callId };
+    return delivering.error ? { accepted: false, error: delivering.error, ...named } : { accepted: true, ...named };
   }
 
   /**

@@ -6,6 +6,9 @@ import type { FrameProtector } from '../session/types.js';
 
 /** Most ratchet steps a key update may ask for at once: a peer cannot make us loop. */
 const MAX_RATCHET_STEPS = 16;
+/** Most key updates followed per {@link UPDATE_WINDOW_MS}; more are refused with `RATE_LIMITED`. */
+const MAX_UPDATES = 8;
+const UPDATE_WINDOW_MS = 10_000;
 
 /**
  * The frame keys of one call: installs the per-direction base keys from the handshake into the
@@ -15,10 +18,13 @@ const MAX_RATCHET_STEPS = 16;
 export class FrameKeys {
   private send: { kid: number; base: Uint8Array };
   private receive: { kid: number; base: Uint8Array };
+  /** When the last key updates were followed, oldest first. */
+  private readonly followed: number[] = [];
 
   constructor(
     private readonly protector: FrameProtector,
     keys: FrameBaseKeys,
+    private readonly now: () => number = Date.now,
   ) {
     this.send = { kid: 0, base: keys.send };
     this.receive = { kid: 0, base: keys.receive };
@@ -39,12 +45,20 @@ export class FrameKeys {
     return this.send.kid;
   }
 
-  /** The peer announced key id `kid`: follow its ratchet to there. */
+  /**
+   * The peer announced key id `kid`: follow its ratchet to there. Throws `BAD_MESSAGE` for a jump
+   * too far ahead, `RATE_LIMITED` for more than 8 updates in 10 s (each one costs a key
+   * derivation and a key held by the frame worker).
+   */
   async followReceive(kid: number): Promise<void> {
     if (kid <= this.receive.kid) return; // late or repeated announcement
     if (kid - this.receive.kid > MAX_RATCHET_STEPS) {
       throw new SealcallError('BAD_MESSAGE', 'key update jumps too far ahead');
     }
+    const now = this.now();
+    while (this.followed.length > 0 && this.followed[0]! <= now - UPDATE_WINDOW_MS) this.followed.shift();
+    if (this.followed.length >= MAX_UPDATES) throw new SealcallError('RATE_LIMITED', 'the peer updates its frame key too often');
+    this.followed.push(now);
     while (this.receive.kid < kid) this.receive = this.step(this.receive);
     await this.protector.setReceiveKey(this.receive.kid, this.receive.base);
   }

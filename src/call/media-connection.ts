@@ -62,7 +62,7 @@ export class MediaConnection {
     frame?: FrameSetup,
   ) {
     if (frame) {
-      const keys = new FrameKeys(frame.protector, frame.baseKeys);
+      const keys = new FrameKeys(frame.protector, frame.baseKeys, options.now);
       this.frame = { protector: frame.protector, keys };
       // Frames sent before the key lands are dropped (fail closed); it lands long before ICE is up.
       keys.install().catch((error: unknown) => hooks.failed('media-failed', asE2eeError(error)));

@@ -1,6 +1,6 @@
 import type { FrameSuiteName } from '../crypto/frame/types.js';
 import type { Identity } from '../crypto/identity.js';
-import type { ReplayCache } from '../signaling/replay-cache.js';
+import type { ReplayStore } from '../signaling/replay-guard.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
 import type { FrameProtector, WebRtcImplementation } from '../session/types.js';
 import type { FrameEncryptionPolicy } from './frame-policy.js';
@@ -87,10 +87,14 @@ export interface CallClientOptions {
   /** How long an ended call's id is remembered so late messages for it are ignored. Default 10 min. */
   endedCallMemoryMs?: number;
   /**
-   * Where accepted invitations are remembered. Pass one that outlives the client (or restore it
-   * after a cold start) so a replay cannot ring after a restart. Default a new in-memory cache.
+   * Where the replay state survives restarts (a few hundred bytes: per contact, a high-water
+   * mark and the last few invitations accepted). Loaded by `CallClient.create`, saved after each
+   * invitation accepted and before it rings. With it, a captured invitation never rings again,
+   * nor is it answered, after a restart (a VoIP push nearly always starts a fresh process).
+   * Without it the state lives in memory only: a replay within the invitation's lifetime (at most
+   * 2 minutes, plus 30 s of clock skew) after a restart rings again.
    */
-  replayCache?: ReplayCache;
+  replayStore?: ReplayStore;
   /**
    * Frame encryption (SFrame over insertable streams): `'preferred'` (default) uses it when both
    * sides can, `'required'` ends calls that cannot with `E2EE_UNAVAILABLE`, `'disabled'` never.
@@ -116,9 +120,9 @@ export interface CallClientOptions {
 }
 
 /** Options with every default applied. */
-type Optional = 'wrtc' | 'iceServers' | 'replayCache' | 'frameWorkerUrl' | 'frameProtector';
+type Optional = 'wrtc' | 'iceServers' | 'replayStore' | 'frameWorkerUrl' | 'frameProtector';
 export type ResolvedOptions = Required<Omit<CallClientOptions, Optional>> &
-  Pick<CallClientOptions, 'wrtc' | 'frameWorkerUrl' | 'frameProtector'> & { replayCache: ReplayCache };
+  Pick<CallClientOptions, 'wrtc' | 'frameWorkerUrl' | 'frameProtector' | 'replayStore'>;
 
 export const DEFAULTS = {
   iceTransportPolicy: 'all',

@@ -19,6 +19,8 @@ export interface SessionHost {
 export interface PushedInvitation extends CallPush {
   /** When the push was handled (ms since epoch). */
   receivedAt: number;
+  /** The invitation's call id, once the client opened the push and its pair seal. */
+  callId?: string;
 }
 
 /**

@@ -15,6 +15,7 @@ import { CallKitCoordinator, type CallKitCoordinatorOptions } from './coordinato
 import { CALLKEEP_END_REASONS } from './end-reasons.js';
 import { NoopCallKitReporter } from './noop-reporter.js';
 import type { PendingInvitation } from './push-inbox.js';
+import { PUSH_PLACEHOLDER } from './push-inbox.js';
 import type { CallKitCallInfo, CallKitCallUpdate, CallKitEndReason, CallKitReceiver, CallKitReporter } from './types.js';
 import { isUuid, normalizeUuid } from './uuid.js';
 
@@ -161,8 +162,10 @@ export class CallKeepBridge implements CallKitReporter {
 
   /** @internal callkeep cannot change `hasVideo` after the fact; name and handle it can. */
   reportCallUpdated(uuid: string, update: CallKitCallUpdate): void {
-    const before = this.shown.get(uuid);
-    if (!before || (update.displayName === undefined && update.handle === undefined)) return;
+    if (update.displayName === undefined && update.handle === undefined) return;
+    // A call native code reported from PushKit is not in `shown`: native code could read nothing
+    // of the sealed push and showed a placeholder, which the authenticated contact replaces.
+    const before = this.shown.get(uuid) ?? PUSH_PLACEHOLDER;
     const after = { ...before, ...update };
     this.shown.set(uuid, after);
     this.callKeep.updateDisplay(uuid, after.displayName, after.handle);

@@ -5,6 +5,7 @@ import { SealcallError, toSealcallError } from '../errors.js';
 import type { PeerId } from '../transport/chat-transport.js';
 import { DEFAULT_READY_TIMEOUT_MS } from './provider-readiness.js';
 import { PushInbox, type PendingInvitation } from './push-inbox.js';
+import type { PushKeyPair } from './push-payload.js';
 import { SessionRegistry } from './session-registry.js';
 import type { CallKitAction, CallKitReceiver, CallKitReporter, SetHeldAction, SetMutedAction, StartCallAction } from './types.js';
 import { normalizeUuid } from './uuid.js';
@@ -18,6 +19,12 @@ export interface CallKitCoordinatorOptions {
   client: CallClient | PromiseLike<CallClient>;
   /** Where reports go: a CallKit bridge, a `FakeCallKitProvider`, or `NoopCallKitReporter` (CallKit-free mode). */
   reporter: CallKitReporter;
+  /**
+   * This device's push key pair (see `generatePushKey`): pushes are sealed to its public key,
+   * which the app registers wherever pushes are built. Without it, pushes cannot be opened and
+   * end as failed.
+   */
+  pushKey?: PushKeyPair;
   /** How long the provider may take to become ready. Default 3,000 ms (the seed's). */
   readyTimeoutMs?: number;
   /** The name shown for a peer. Default: the peer id. */
@@ -140,11 +147,13 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
   }
 
   /**
-   * Handles a VoIP push synchronously: reports the call to CallKit at once (unless `reported`,
-   * when native code already did, as PushKit handlers in AppDelegate do), then lets the client
-   * open the sealed invitation. Returns the invitation, or undefined for a duplicate or an
-   * invalid payload (reported as `error`; if it was not reported yet, a placeholder call is
-   * reported and ended at once, because iOS requires a call for every VoIP push).
+   * Handles a VoIP push synchronously: reports a neutral placeholder call to CallKit at once
+   * (unless `reported`, when native code already did, as PushKit handlers in AppDelegate do),
+   * then, once the client is there, opens the sealed push and lets the client open the
+   * invitation; CallKit is updated with the authenticated contact and media. Returns the
+   * invitation, or undefined for a duplicate or an invalid payload (reported as `error`; if it
+   * was not reported yet, the placeholder is reported and ended at once, because iOS requires a
+   * call for every VoIP push).
    */
   handlePush(payload: unknown, options: { reported?: boolean } = {}): PendingInvitation | undefined {
     if (this.disposed) return undefined;

@@ -1,6 +1,6 @@
 /**
  * sealcall/callkit: shows sealcall calls in iOS CallKit (or any OS call UI with the same shape),
- * with a react-native-callkeep adapter, VoIP push payloads readable before libsodium loads, and
+ * with a react-native-callkeep adapter, sealed VoIP push payloads reported before libsodium loads, and
  * the CallKit-free mode that China's App Store requires.
  *
  * @packageDocumentation
@@ -33,16 +33,18 @@ export { CALLKIT_END_REASONS, CALLKEEP_END_REASONS, callKitEnd, type CallKitEnd 
 export {
   buildCallPush,
   parseCallPush,
+  openCallPush,
   unwrapCallPush,
-  isCallInvite,
-  inviteCallId,
+  generatePushKey,
   CALL_PUSH_VERSION,
   CALL_PUSH_KEY,
   MAX_PUSH_ENVELOPE_BYTES,
-  MAX_CALLER_HINT_CHARS,
+  MAX_CALLER_HINT_BYTES,
   type BuildCallPushOptions,
   type CallPush,
   type CallPushPayload,
+  type OpenedCallPush,
+  type PushKeyPair,
 } from './push-payload.js';
 export {
   decideCallKit,

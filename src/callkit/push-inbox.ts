@@ -1,23 +1,19 @@
 import type { CallClient } from '../call/call-client.js';
 import type { Call } from '../call/call.js';
 import { isLive } from '../call/call-state.js';
-import { SealcallError } from '../errors.js';
-import type { CallMedia } from '../protocol/messages.js';
+import { SealcallError, toSealcallError } from '../errors.js';
 import type { CallSession } from './call-session.js';
-import { parseCallPush, unwrapCallPush, type CallPush } from './push-payload.js';
+import { openCallPush, parseCallPush, unwrapCallPush, type CallPush, type OpenedCallPush } from './push-payload.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { CallKitCallInfo, CallKitCallUpdate, CallKitEndReason } from './types.js';
 import { isUuid, normalizeUuid } from './uuid.js';
 
-/** A pushed invitation as the coordinator tracks it. */
+/** A pushed invitation as the coordinator tracks it, before it became a Call. */
 export interface PendingInvitation {
   /** The CallKit UUID the push chose. */
   uuid: string;
-  callId: string;
-  /** Untrusted until the client opened the invitation. */
-  callerHint: string;
-  /** Untrusted until the client opened the invitation. */
-  media: CallMedia;
+  /** The call id, once the client opened the push (until then nothing about the call is known). */
+  callId?: string;
   /** When the push was handled (ms since epoch). */
   receivedAt: number;
   /** The user already answered it in CallKit; the call is accepted as soon as it opens. */
@@ -25,12 +21,17 @@ export interface PendingInvitation {
 }
 
 /**
- * The pushed invitations of a coordinator: shown by CallKit at once, opened by the CallClient
- * when it is there, and bound to the Call it yields (so CallKit never shows the call twice).
- * An invitation that does not open (forged, stale, replayed) ends as failed; one still unopened
- * when the call would have stopped ringing ends as unanswered.
+ * The pushed invitations of a coordinator: shown by CallKit at once as a neutral placeholder
+ * (the push says nothing readable about the call), opened with the device's push key and by the
+ * CallClient when it is there, and bound to the Call it yields (so CallKit never shows the call
+ * twice), which updates CallKit with the authenticated contact and media. An invitation that
+ * does not open (forged, stale, replayed) ends as failed; one still unopened when the call would
+ * have stopped ringing ends as unanswered.
  */
 export class PushInbox {
+  /** The session whose invitation the client is opening right now: a call ringing meanwhile is its. */
+  private delivering: CallSession | undefined;
+
   constructor(private readonly registry: SessionRegistry) {}
 
   /** See `CallKitCoordinator.handlePush`. */
@@ -44,25 +45,19 @@ export class PushInbox {
         // The payload's own UUID if it has a usable one, so native code and CallKit agree.
         const own = placeholderUuid(payload);
         const uuid = own !== undefined && !this.registry.get(own) ? own : this.registry.newUuid();
-        this.showBriefly(uuid, PLACEHOLDER, false, 'failed');
+        this.showBriefly(uuid, PUSH_PLACEHOLDER, false, 'failed');
       }
       return undefined;
     }
     const existing = this.registry.get(push.uuid);
     if (existing) return existing.push && !existing.call && !existing.declined ? describe(existing) : undefined;
-    const peer = this.registry.peerFromHint(push.callerHint) ?? push.callerHint;
-    const info = this.registry.infoFor(peer, push.media === 'video');
-    if (this.findByCallId(push.callId) || this.registry.wasEnded(push.callId)) {
-      // Already shown under another UUID (the transport was faster), or already over.
-      this.showBriefly(push.uuid, info, reported, 'answeredElsewhere');
-      return undefined;
-    }
-    const session = this.registry.add(push.uuid, 'incoming', info, undefined, { ...push, receivedAt: Date.now() });
+    const session = this.registry.add(push.uuid, 'incoming', PUSH_PLACEHOLDER, undefined, { ...push, receivedAt: Date.now() });
     if (!reported) this.registry.reportIncoming(session);
     this.armRing(session);
     const client = this.registry.client;
     if (client) this.deliver(session, client);
-    return describe(session);
+    // Ended already (a duplicate of a call shown, a push that does not open): nothing pending.
+    return this.registry.get(session.uuid) === session ? describe(session) : undefined;
   }
 
   /** Invitations shown but not yet opened nor ended. */
@@ -72,7 +67,8 @@ export class PushInbox {
 
   /** Binds an opened invitation to the session its push created. Undefined when it was not pushed. */
   claim(call: Call): CallSession | undefined {
-    const session = this.registry.all().find((s) => !s.call && s.push?.callId === call.id);
+    const delivering = this.delivering && !this.delivering.call ? this.delivering : undefined;
+    const session = delivering ?? this.registry.all().find((s) => !s.call && s.push?.callId === call.id);
     if (!session) return undefined;
     session.forget(); // its timers: the call's own ring timer takes over
     this.registry.bind(session, call);
@@ -100,20 +96,43 @@ export class PushInbox {
 
   private deliver(session: CallSession, client: CallClient): void {
     const push = session.push!;
+    if (push.callId !== undefined) return; // opened already
     this.armRing(session); // the client's ring timeout is known now
-    const from = this.registry.peerFromHint(push.callerHint);
+    // The client loaded libsodium: the sealed part can be opened now.
+    let opened: OpenedCallPush;
+    try {
+      const pushKey = this.registry.pushKey;
+      if (!pushKey) throw new SealcallError('DECRYPT_FAILED', 'no push key: pass pushKey to the coordinator');
+      opened = openCallPush(push, pushKey);
+    } catch (error) {
+      return this.expire(session, 'failed', toSealcallError(error, 'BAD_MESSAGE'));
+    }
+    const from = this.registry.peerFromHint(opened.callerHint);
     if (from === undefined) {
       return this.expire(session, 'failed', new SealcallError('UNKNOWN_CONTACT', 'the push names no known contact'));
     }
-    // Opens synchronously: 'incoming' (and so claim()) happens inside, or the outcome says why not.
-    const outcome = client.deliver(from, push.envelope);
+    // 'incoming' (and so claim()) happens inside, or a moment later once the replay state is
+    // saved; otherwise the outcome says why not.
+    this.delivering = session;
+    let outcome: ReturnType<CallClient['deliver']>;
+    try {
+      outcome = client.deliver(from, opened.envelope);
+    } finally {
+      this.delivering = undefined;
+    }
     if (session.call || this.registry.get(session.uuid) !== session) return;
+    if (outcome.callId !== undefined) push.callId = outcome.callId;
+    const callId = outcome.callId;
+    // Already shown under another UUID (the transport was faster), adopted by our own outgoing
+    // call to this contact (glare), or already over: the placeholder goes.
+    if (callId !== undefined && (this.findByCallId(callId, session) || this.registry.wasEnded(callId) || client.activeCalls.some((c) => c.id === callId))) {
+      return this.expire(session, 'answeredElsewhere');
+    }
     if (!outcome.accepted) return this.expire(session, 'failed', outcome.error);
-    // Glare: our own outgoing call to this contact adopted the invitation, and CallKit shows it.
-    if (client.activeCalls.some((c) => c.id === push.callId)) return this.expire(session, 'answeredElsewhere');
     // Busy: the client answered "busy" to the caller; CallKit shows a missed call.
     if (client.activeCalls.some((c) => isLive(c.state))) return this.expire(session, 'unanswered');
-    // Silently dropped (a replay, a caller's cancel that came first): give it a moment, then fail.
+    // Not ringing yet (its replay state being saved) or silently dropped (a caller's cancel that
+    // came first): give it a moment, then fail.
     session.openTimer = setTimeout(() => this.expire(session, 'failed'), this.registry.timeouts.openMs);
   }
 
@@ -146,12 +165,13 @@ export class PushInbox {
     this.registry.report(undefined, (r) => r.reportCallEnded(uuid, reason));
   }
 
-  private findByCallId(callId: string): CallSession | undefined {
-    return this.registry.all().find((s) => s.push?.callId === callId || s.call?.id === callId);
+  private findByCallId(callId: string, except: CallSession): CallSession | undefined {
+    return this.registry.all().find((s) => s !== except && (s.push?.callId === callId || s.call?.id === callId));
   }
 }
 
-const PLACEHOLDER: CallKitCallInfo = { handle: 'unknown', displayName: 'Unknown caller', hasVideo: false };
+/** What CallKit shows until the invitation is authenticated: nothing the push could have lied about. */
+export const PUSH_PLACEHOLDER: CallKitCallInfo = { handle: 'unknown', displayName: 'Incoming call', hasVideo: false };
 
 function placeholderUuid(payload: unknown): string | undefined {
   const inner = unwrapCallPush(payload);
@@ -163,9 +183,7 @@ function describe(session: CallSession): PendingInvitation {
   const push = session.push!;
   return {
     uuid: session.uuid,
-    callId: push.callId,
-    callerHint: push.callerHint,
-    media: push.media,
+    ...(push.callId !== undefined ? { callId: push.callId } : {}),
     receivedAt: push.receivedAt,
     answered: session.answerWanted,
   };

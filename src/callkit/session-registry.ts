@@ -6,6 +6,7 @@ import { CallSession, type PushedInvitation, type SessionHost } from './call-ses
 import { callKitEnd } from './end-reasons.js';
 import { PendingActions } from './pending-actions.js';
 import { ProviderReadiness } from './provider-readiness.js';
+import type { PushKeyPair } from './push-payload.js';
 import type { CallKitCallInfo, CallKitReporter } from './types.js';
 import { normalizeUuid, randomUuid } from './uuid.js';
 
@@ -19,6 +20,7 @@ export interface SessionRegistryOptions {
   ringTimeoutMs?: number | undefined;
   inviteOpenTimeoutMs?: number | undefined;
   randomUuid?: (() => string) | undefined;
+  pushKey?: PushKeyPair | undefined;
   /** A call got its UUID. */
   onCall(call: Call, uuid: string): void;
   /** Something failed that no call carries. */
@@ -110,6 +112,11 @@ export class SessionRegistry implements SessionHost {
 
   infoFor(peer: PeerId, hasVideo: boolean): CallKitCallInfo {
     return { handle: peer, displayName: this.options.displayName?.(peer) ?? peer, hasVideo };
+  }
+
+  /** This device's push key pair, if the app gave one. */
+  get pushKey(): PushKeyPair | undefined {
+    return this.options.pushKey;
   }
 
   /** The peer a handle or push hint names (undefined: refused). */

@@ -73,7 +73,7 @@ export async function runPeer(options: PeerOptions): Promise<void> {
   };
   for (const [name, address] of Object.entries(files.contacts)) transport.addContact(name, address);
 
-  const client = await CallClient.create({ identity: files.identity, transport, wrtc });
+  const client = await CallClient.create({ identity: files.identity, transport, wrtc, replayStore: store.replayStore() });
   const session = new PeerSessionUi(client, out, wrtc as unknown as NodeAudio, options);
   out.emit({ event: 'ready', name: options.name, address: transport.address, relay: options.relay });
 

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateIdentity, identityFromSecretKey, type Identity, type QueueState } from '../index.js';
+import { generateIdentity, identityFromSecretKey, type Identity, type QueueState, type ReplayStore } from '../index.js';
 
 /** What a CLI peer keeps between runs, in its folder. */
 export interface PeerFiles {
@@ -12,9 +12,10 @@ export interface PeerFiles {
 }
 
 /**
- * A peer's folder: `identity.json` (the X25519 secret key: keep it private), `queue.json` and
- * `contacts.json`. Files are written whole, through a temporary file, so a crash never leaves
- * half a file.
+ * A peer's folder: `identity.json` (the X25519 secret key: keep it private), `queue.json`,
+ * `contacts.json` and `replay.bin` (the replay state, so a captured invitation never rings
+ * again after a restart). Files are written whole, through a temporary file, so a crash never
+ * leaves half a file.
  */
 export class PeerStore {
   constructor(readonly dir: string) {}
@@ -37,6 +38,25 @@ export class PeerStore {
 
   saveContacts(contacts: Record<string, string>): Promise<void> {
     return this.write('contacts.json', contacts);
+  }
+
+  /** The `CallClientOptions.replayStore` kept in `replay.bin`. */
+  replayStore(): ReplayStore {
+    const path = join(this.dir, 'replay.bin');
+    return {
+      load: async () => {
+        try {
+          return new Uint8Array(await readFile(path));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+          throw error;
+        }
+      },
+      save: async (state) => {
+        await writeFile(`${path}.tmp`, state, { mode: 0o600 });
+        await rename(`${path}.tmp`, path);
+      },
+    };
   }
 
   private async read<T>(name: string): Promise<T | undefined> {

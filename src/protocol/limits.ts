@@ -19,10 +19,13 @@ export const LIMITS = {
   capabilityEntries: 16,
   /** Longest capability name. */
   capabilityChars: 32,
-  /** Longest invitation lifetime a caller may ask for (10 minutes). */
-  inviteLifetimeMs: 10 * 60 * 1000,
-  /** How far a peer's clock may be off before its invitations are refused as stale. */
-  clockSkewMs: 5 * 60 * 1000,
+  /**
+   * Longest invitation lifetime a caller may ask for (2 minutes; a caller asks for its ring
+   * timeout, 30 s by default). A captured invitation is worthless after it.
+   */
+  inviteLifetimeMs: 2 * 60 * 1000,
+  /** How far a peer's clock may be off before its invitations are refused as stale (30 s). */
+  clockSkewMs: 30 * 1000,
 } as const;
 
 /** Splits candidates into batches one message may carry (always at least one, maybe empty). */

@@ -5,7 +5,7 @@ import type { PeerId } from '../transport/chat-transport.js';
 import { InboundSequencer } from './inbound-sequencer.js';
 import { Reassembler } from './reassembler.js';
 import { Retransmitter } from './retransmitter.js';
-import { transportEnvelopeBytes, transportPayloadCapacity, type FrameBaseKeys, type SignalingSession } from './session.js';
+import { transportPayloadCapacity, type FrameBaseKeys, type SignalingSession } from './session.js';
 
 /** A message as a call writes it: the channel fills in call id, sequence and delivery fields. */
 export type ChannelMessage = OutgoingMessage extends infer M
@@ -23,8 +23,8 @@ export interface DeliveryOptions {
   ackDelayMs: number;
   /** How long a closed channel still answers retransmissions and resends its last `end`. */
   lingerMs: number;
-  /** The largest envelope the chat transport carries; larger messages travel in parts. */
-  maxEnvelopeBytes: number;
+  /** The length of every envelope sent (see `envelopeBytesFor`); larger messages travel in parts. */
+  envelopeBytes: number;
 }
 
 /** Room left in a part's envelope for its own fields and the acknowledgements riding on it. */
@@ -133,9 +133,9 @@ export class SignalingChannel {
   private split(message: ChannelMessage & { order?: number }): { pieces: (ChannelMessage & { order?: number })[]; encoded?: Uint8Array } {
     const whole = this.nextSeq;
     const full = this.encode(whole, message);
-    if ((transportEnvelopeBytes(full.length) ?? Infinity) <= this.delivery.maxEnvelopeBytes) return { pieces: [message], encoded: full };
+    if (full.length <= transportPayloadCapacity(this.delivery.envelopeBytes)) return { pieces: [message], encoded: full };
     const inner = encodeMessage({ ...message, callId: this.session.callId, seq: 0 } as OutgoingMessage);
-    const size = transportPayloadCapacity(this.delivery.maxEnvelopeBytes) - PART_OVERHEAD;
+    const size = transportPayloadCapacity(this.delivery.envelopeBytes) - PART_OVERHEAD;
     const count = Math.ceil(inner.length / size);
     if (size <= 0 || count > MAX_PARTS) throw new SealcallError('MESSAGE_TOO_LARGE', `message of ${inner.length} bytes does not fit ${MAX_PARTS} parts`);
     return { pieces: Array.from({ length: count }, (_, index) => ({ type: 'part' as const, whole, index, count, data: inner.subarray(index * size, (index + 1) * size) })) };
@@ -265,7 +265,7 @@ export class SignalingChannel {
   }
 
   private seal(encoded: Uint8Array): Uint8Array {
-    const envelope = this.session.seal(encoded);
+    const envelope = this.session.seal(encoded, this.delivery.envelopeBytes);
     // Whatever was owed rides on this message.
     if (this.ackTimer !== undefined) {
       clearTimeout(this.ackTimer);
@@ -277,7 +277,7 @@ export class SignalingChannel {
   private sealAck(): Uint8Array {
     const acks = this.inbound.ackState();
     const message = { type: 'ack', callId: this.session.callId, seq: 0, ack: acks.ack, ...(acks.sacks.length ? { sacks: acks.sacks } : {}) };
-    return this.session.seal(encodeMessage(message as OutgoingMessage));
+    return this.session.seal(encodeMessage(message as OutgoingMessage), this.delivery.envelopeBytes);
   }
 
   /**

@@ -1,14 +1,17 @@
 import { SealcallError } from '../errors.js';
 import { MAX_NONCE } from '../crypto/noise/cipher-state.js';
 import { sodium } from '../crypto/sodium.js';
+import { PAIR_SEAL_OVERHEAD } from './pair-seal.js';
 
 /**
- * Envelope wire format, version 1. Every envelope is exactly one of {@link ENVELOPE_BUCKETS}
- * bytes long, so a relay learns only a coarse size class.
+ * Inner envelope wire format, version 2. It travels only inside the pair seal (pair-seal.ts),
+ * so nothing here is visible to a relay or transport. A client makes every envelope the same
+ * length ({@link DEFAULT_ENVELOPE_BYTES}, or less when the transport carries less), so sizes say
+ * nothing about what an envelope carries; a receiver accepts any of {@link ENVELOPE_BUCKETS}.
  *
  * ```
  * offset  size  field
- * 0       1     version (1)
+ * 0       1     version (2)
  * 1       1     kind: 1 invite (Noise msg 1), 2 response (Noise msg 2),
  *               3 transport, 4 one-shot (a fresh Noise msg 1 not answered)
  * 2       16    call id
@@ -17,11 +20,24 @@ import { sodium } from '../crypto/sodium.js';
  * 34      …     body: Noise message or AEAD ciphertext of the padded payload
  * ```
  */
-export const ENVELOPE_VERSION = 1;
-/** Length of the clear header. */
+export const ENVELOPE_VERSION = 2;
+/** Length of the inner header. */
 export const HEADER_BYTES = 34;
-/** Every envelope length that may occur. */
-export const ENVELOPE_BUCKETS = [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536] as const;
+/** Every (sealed) envelope length a receiver accepts. */
+export const ENVELOPE_BUCKETS = [512, 1024, 2048, 3072, 4096, 8192, 16384, 32768, 65536] as const;
+/**
+ * The length of every envelope a client sends when the transport takes it: room for a typical
+ * video offer (compressed SDP) in one envelope, and small enough that a sealed VoIP push carrying
+ * an invitation stays under APNs' 5 KiB.
+ */
+export const DEFAULT_ENVELOPE_BYTES = 3072;
+
+/** The envelope length a client uses over a transport that carries at most `maxPayloadBytes`. */
+export function envelopeBytesFor(maxPayloadBytes = Infinity): number {
+  const fits = ENVELOPE_BUCKETS.filter((b) => b <= Math.min(maxPayloadBytes, DEFAULT_ENVELOPE_BYTES));
+  if (fits.length === 0) throw new SealcallError('INVALID_ARGUMENT', `a transport must carry at least ${ENVELOPE_BUCKETS[0]} bytes`);
+  return fits.at(-1)!;
+}
 /** Length of a call id in bytes (hex: twice that). */
 export const CALL_ID_BYTES = 16;
 /** Length of a session tag. */
@@ -32,7 +48,7 @@ export const EnvelopeKind = { invite: 1, response: 2, transport: 3, oneShot: 4 }
 /** An envelope kind. */
 export type EnvelopeKind = (typeof EnvelopeKind)[keyof typeof EnvelopeKind];
 
-/** What the clear header says. Nothing here is secret; all of it is authenticated. */
+/** What the inner header says. Hidden by the pair seal, and authenticated. */
 export interface EnvelopeHeader {
   kind: EnvelopeKind;
   /** 32 lowercase hex digits. */
@@ -52,8 +68,9 @@ export interface ParsedEnvelope extends EnvelopeHeader {
 export const ZERO_SESSION_TAG = '0'.repeat(SESSION_TAG_BYTES * 2);
 
 /**
- * Reads the clear header of untrusted bytes without decrypting anything, so a receiver can route
- * the envelope. Throws `BAD_MESSAGE` or `UNSUPPORTED_VERSION`.
+ * Reads the inner header of untrusted bytes (the pair seal already opened) without decrypting
+ * anything more, so a receiver can route the envelope. Throws `BAD_MESSAGE` or
+ * `UNSUPPORTED_VERSION`.
  */
 export function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
   if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_BYTES) {
@@ -62,7 +79,7 @@ export function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
   if (bytes[0] !== ENVELOPE_VERSION) {
     throw new SealcallError('UNSUPPORTED_VERSION', `unsupported envelope version ${bytes[0]}`);
   }
-  if (!(ENVELOPE_BUCKETS as readonly number[]).includes(bytes.length)) {
+  if (!(ENVELOPE_BUCKETS as readonly number[]).includes(bytes.length + PAIR_SEAL_OVERHEAD)) {
     throw new SealcallError('BAD_MESSAGE', 'envelope length is not a padding bucket');
   }
   const kind = bytes[1] as EnvelopeKind;
@@ -90,7 +107,7 @@ export function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
   };
 }
 
-/** Writes a clear header. */
+/** Writes an inner header. */
 export function writeHeader(header: EnvelopeHeader): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES);
   out[0] = ENVELOPE_VERSION;
@@ -112,19 +129,23 @@ export function joinEnvelope(header: Uint8Array, body: Uint8Array): Uint8Array {
 }
 
 /**
- * Pads `payload` (ISO/IEC 7816-4: 0x80 then zeros) so that with `overhead` bytes of header and
- * crypto added, the envelope lands exactly on a bucket.
+ * Pads `payload` (ISO/IEC 7816-4: 0x80 then zeros) so that with `overhead` bytes of crypto, the
+ * inner header and the pair seal added, the envelope is exactly `envelopeBytes` long.
  */
-export function pad(payload: Uint8Array, overhead: number): Uint8Array {
-  const minimum = HEADER_BYTES + overhead + payload.length + 1;
-  const bucket = ENVELOPE_BUCKETS.find((b) => b >= minimum);
-  if (bucket === undefined) {
-    throw new SealcallError('MESSAGE_TOO_LARGE', `payload of ${payload.length} bytes does not fit an envelope`);
+export function pad(payload: Uint8Array, overhead: number, envelopeBytes: number): Uint8Array {
+  const room = payloadCapacity(overhead, envelopeBytes);
+  if (payload.length > room) {
+    throw new SealcallError('MESSAGE_TOO_LARGE', `payload of ${payload.length} bytes does not fit an envelope of ${envelopeBytes}`);
   }
-  const out = new Uint8Array(bucket - HEADER_BYTES - overhead);
+  const out = new Uint8Array(room + 1);
   out.set(payload);
   out[payload.length] = 0x80;
   return out;
+}
+
+/** The most payload bytes an envelope of `envelopeBytes` holds after `overhead` bytes of crypto. */
+export function payloadCapacity(overhead: number, envelopeBytes: number): number {
+  return envelopeBytes - PAIR_SEAL_OVERHEAD - HEADER_BYTES - overhead - 1;
 }
 
 /** Reverses {@link pad}. Throws `BAD_MESSAGE` on bad padding. */

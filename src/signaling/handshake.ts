@@ -12,7 +12,6 @@ import {
 } from './envelope.js';
 import type { Identity } from '../crypto/identity.js';
 import { KK_MESSAGE_OVERHEAD, NoiseKKHandshake } from '../crypto/noise/handshake-kk.js';
-import type { ReplayCache } from './replay-cache.js';
 import { SignalingSession } from './session.js';
 import { sodium } from '../crypto/sodium.js';
 
@@ -51,10 +50,10 @@ export class OutgoingHandshake {
     this.noise = kk(true, INVITE_LABEL, this.callId, options);
   }
 
-  /** Seals `payload` into the invitation envelope. Only once. */
-  invite(payload: Uint8Array): Uint8Array {
+  /** Seals `payload` into the (inner) invitation envelope, `envelopeBytes` long once pair-sealed. Only once. */
+  invite(payload: Uint8Array, envelopeBytes: number): Uint8Array {
     if (this.invited) throw new SealcallError('HANDSHAKE_STATE', 'invitation already written');
-    const envelope = writeHandshake(this.noise, EnvelopeKind.invite, this.callId, payload);
+    const envelope = writeHandshake(this.noise, EnvelopeKind.invite, this.callId, payload, envelopeBytes);
     this.invited = true;
     return envelope;
   }
@@ -88,10 +87,8 @@ export class OutgoingHandshake {
 
 /** Options of {@link IncomingHandshake.open}. */
 export interface IncomingHandshakeOptions extends HandshakeKeys {
-  /** The invitation envelope as received. */
+  /** The (inner) invitation envelope as received. */
   envelope: Uint8Array;
-  /** Where accepted invitations are remembered, so a replay is refused with `REPLAYED`. */
-  replayCache: ReplayCache;
   /** Deterministic mode for tests: the ephemeral secret key of the reply. */
   ephemeralSecretKey?: Uint8Array;
 }
@@ -115,14 +112,14 @@ export class IncomingHandshake {
 
   /**
    * Authenticates and decrypts an invitation envelope. Throws `DECRYPT_FAILED` if it is not from
-   * `remotePublicKey` to this identity, `REPLAYED` if it was opened before, `BAD_MESSAGE` or
-   * `UNSUPPORTED_VERSION` for bad framing.
+   * `remotePublicKey` to this identity, `BAD_MESSAGE` or `UNSUPPORTED_VERSION` for bad framing.
+   * Replays are the caller's to refuse (the router's replay guard, by the ephemeral key).
    */
   static open(options: IncomingHandshakeOptions): IncomingHandshake {
     const parsed = expectHandshake(options.envelope, EnvelopeKind.invite);
     const noise = kk(false, INVITE_LABEL, parsed.callId, options);
     try {
-      const payload = readOnce(noise, parsed.body, options.replayCache);
+      const payload = unpad(noise.readMessage(parsed.body));
       return new IncomingHandshake(parsed.callId, payload, noise);
     } catch (error) {
       noise.dispose();
@@ -131,8 +128,8 @@ export class IncomingHandshake {
   }
 
   /** Seals `payload` into the reply envelope and completes the handshake. Only once. */
-  respond(payload: Uint8Array): { session: SignalingSession; envelope: Uint8Array } {
-    const envelope = writeHandshake(this.noise, EnvelopeKind.response, this.callId, payload);
+  respond(payload: Uint8Array, envelopeBytes: number): { session: SignalingSession; envelope: Uint8Array } {
+    const envelope = writeHandshake(this.noise, EnvelopeKind.response, this.callId, payload, envelopeBytes);
     return { session: new SignalingSession(this.callId, this.noise.split()), envelope };
   }
 
@@ -147,23 +144,26 @@ export class IncomingHandshake {
  * the caller's cancel before any reply arrived. It can be opened even if the invitation itself
  * was lost or comes later.
  */
-export function sealOneShot(options: HandshakeKeys & { callId: string; payload: Uint8Array }): Uint8Array {
+export function sealOneShot(
+  options: HandshakeKeys & { callId: string; payload: Uint8Array; envelopeBytes: number; /** Deterministic mode for test vectors. */ ephemeralSecretKey?: Uint8Array },
+): Uint8Array {
   const noise = kk(true, ONE_SHOT_LABEL, options.callId, options);
   try {
-    return writeHandshake(noise, EnvelopeKind.oneShot, options.callId, options.payload);
+    return writeHandshake(noise, EnvelopeKind.oneShot, options.callId, options.payload, options.envelopeBytes);
   } finally {
     noise.dispose();
   }
 }
 
-/** Opens a {@link sealOneShot} envelope. Same errors as {@link IncomingHandshake.open}. */
-export function openOneShot(
-  options: HandshakeKeys & { envelope: Uint8Array; replayCache: ReplayCache },
-): { callId: string; payload: Uint8Array } {
+/**
+ * Opens a {@link sealOneShot} envelope. Same errors as {@link IncomingHandshake.open}. A repeat
+ * opens again: a cancel is bound to its call id, so applying it twice changes nothing.
+ */
+export function openOneShot(options: HandshakeKeys & { envelope: Uint8Array }): { callId: string; payload: Uint8Array } {
   const parsed = expectHandshake(options.envelope, EnvelopeKind.oneShot);
   const noise = kk(false, ONE_SHOT_LABEL, parsed.callId, options);
   try {
-    return { callId: parsed.callId, payload: readOnce(noise, parsed.body, options.replayCache) };
+    return { callId: parsed.callId, payload: unpad(noise.readMessage(parsed.body)) };
   } finally {
     noise.dispose();
   }
@@ -193,9 +193,9 @@ function prologue(label: Uint8Array, callId: string): Uint8Array {
   return out;
 }
 
-function writeHandshake(noise: NoiseKKHandshake, kind: EnvelopeKind, callId: string, payload: Uint8Array): Uint8Array {
+function writeHandshake(noise: NoiseKKHandshake, kind: EnvelopeKind, callId: string, payload: Uint8Array, envelopeBytes: number): Uint8Array {
   const header = writeHeader({ kind, callId, sessionTag: ZERO_SESSION_TAG, counter: 0 });
-  return joinEnvelope(header, noise.writeMessage(pad(payload, KK_MESSAGE_OVERHEAD)));
+  return joinEnvelope(header, noise.writeMessage(pad(payload, KK_MESSAGE_OVERHEAD, envelopeBytes)));
 }
 
 function expectHandshake(envelope: Uint8Array, kind: EnvelopeKind, callId?: string) {
@@ -205,13 +205,4 @@ function expectHandshake(envelope: Uint8Array, kind: EnvelopeKind, callId?: stri
     throw new SealcallError('WRONG_CALL', 'envelope belongs to another call');
   }
   return parsed;
-}
-
-/** Reads Noise message 1 and records its ephemeral key, refusing one seen before. */
-function readOnce(noise: NoiseKKHandshake, body: Uint8Array, cache: ReplayCache): Uint8Array {
-  const key = sodium().to_hex(body.subarray(0, 32));
-  if (cache.has(key)) throw new SealcallError('REPLAYED', 'handshake message was already accepted');
-  const payload = unpad(noise.readMessage(body));
-  cache.add(key);
-  return payload;
 }

@@ -1,7 +1,7 @@
 import { isSealcallError, SealcallError, toSealcallError } from '../errors.js';
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';
 import type { Capabilities, InviteMessage, Message } from '../protocol/messages.js';
-import type { PeerId } from '../transport/chat-transport.js';
+import type { PeerId, SendHints } from '../transport/chat-transport.js';
 import { SignalingChannel, type DeliveryOptions } from './channel.js';
 import type { IncomingHandshake, OutgoingHandshake } from './handshake.js';
 import type { SignalingSession } from './session.js';
@@ -10,11 +10,11 @@ import { Retransmitter } from './retransmitter.js';
 /** What an invitation needs from the router that made it. */
 export interface InvitationContext {
   readonly delivery: DeliveryOptions;
-  send(to: PeerId, envelope: Uint8Array): Promise<void>;
+  send(to: PeerId, envelope: Uint8Array, hints?: SendHints): Promise<void>;
   /** Makes a channel reachable for envelopes of its session (`add`), until it closes (`closed`). */
   register(callId: string, tag: string): { add(channel: SignalingChannel): void; closed(): void };
-  /** Remembers the reply to an invitation, to send again if the invitation comes again. */
-  answered(inviteKey: string, from: PeerId, reply: Uint8Array): void;
+  /** Remembers the reply to an invitation, to send again if the invitation comes again while it can be fresh. */
+  answered(invitation: IncomingInvitation, reply: Uint8Array): void;
   /** Forgets an outgoing invitation. */
   forget(invitation: OutgoingInvitation): void;
   warn(error: SealcallError): void;
@@ -25,8 +25,9 @@ export type InvitationReply =
   | { type: 'ringing'; from: PeerId; channel: SignalingChannel }
   | { type: 'busy' | 'reject'; from: PeerId };
 
-/** Most envelopes held for sessions whose reply has not arrived yet, all devices together. */
+/** Most envelopes, and bytes, held for sessions whose reply has not arrived yet, all devices together. */
 const HOLD_LIMIT = 64;
+const HOLD_BYTES = 256 * 1024;
 
 /**
  * The caller's side of one invitation: Noise message 1, sent again with backoff until `stop()`
@@ -38,6 +39,7 @@ export class OutgoingInvitation {
   private readonly resend: Retransmitter;
   private readonly held = new Map<string, Uint8Array[]>();
   private heldCount = 0;
+  private heldBytes = 0;
   private onReply: (reply: InvitationReply) => void = () => {};
   private disposed = false;
 
@@ -73,7 +75,7 @@ export class OutgoingInvitation {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new SealcallError('TRANSPORT_FAILED', `the transport did not take the invitation within ${timeoutMs} ms`)), timeoutMs);
     });
-    return Promise.race([this.context.send(this.peer, this.envelope), timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([this.context.send(this.peer, this.envelope, { wake: true }), timeout]).finally(() => clearTimeout(timer));
   }
 
   /** No more copies of the invitation (a device answered, or the call is over). */
@@ -114,6 +116,7 @@ export class OutgoingInvitation {
     this.onReply({ type: 'ringing', from, channel });
     const held = this.held.get(channel.tag) ?? [];
     this.heldCount -= held.length;
+    for (const envelope of held) this.heldBytes -= envelope.length;
     this.held.delete(channel.tag);
     for (const envelope of held) {
       try {
@@ -130,11 +133,12 @@ export class OutgoingInvitation {
 
   /** @internal Router: an envelope of a session whose reply has not arrived (yet). */
   hold(tag: string, envelope: Uint8Array): void {
-    if (this.disposed || this.heldCount >= HOLD_LIMIT) return;
+    if (this.disposed || this.heldCount >= HOLD_LIMIT || this.heldBytes + envelope.length > HOLD_BYTES) return;
     const list = this.held.get(tag) ?? [];
     list.push(envelope);
     this.held.set(tag, list);
     this.heldCount++;
+    this.heldBytes += envelope.length;
   }
 
   /** Stops resending, wipes the handshake and drops what was held. Channels already made live on. */
@@ -145,6 +149,7 @@ export class OutgoingInvitation {
     this.handshake.dispose();
     this.held.clear();
     this.heldCount = 0;
+    this.heldBytes = 0;
     this.context.forget(this);
   }
 }
@@ -165,7 +170,8 @@ export class IncomingInvitation {
     readonly remoteKey: Uint8Array,
     /** The decoded invitation. */
     readonly invite: InviteMessage,
-    private readonly inviteKey: string,
+    /** The invitation's ephemeral key (hex): what a repeat of it is recognised by. */
+    readonly inviteKey: string,
   ) {}
 
   /** Replies `ringing` (Noise message 2) and returns the channel of this call with that device. */
@@ -189,8 +195,8 @@ export class IncomingInvitation {
   private respond(message: Parameters<typeof encodeMessage>[0]) {
     if (this.done) throw new SealcallError('HANDSHAKE_STATE', 'the invitation was already answered');
     this.done = true;
-    const reply = this.handshake.respond(encodeMessage(message));
-    this.context.answered(this.inviteKey, this.from, reply.envelope);
+    const reply = this.handshake.respond(encodeMessage(message), this.context.delivery.envelopeBytes);
+    this.context.answered(this, reply.envelope);
     this.context.send(this.from, reply.envelope).catch((error: unknown) => this.context.warn(toSealcallError(error, 'TRANSPORT_FAILED')));
     return reply;
   }

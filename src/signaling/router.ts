@@ -1,17 +1,19 @@
 import { EventEmitter } from 'eventemitter3';
 import { isSealcallError, SealcallError, toSealcallError } from '../errors.js';
-import { ExpiringMap } from '../expiring-map.js';
 import type { Identity } from '../crypto/identity.js';
 import { sodium } from '../crypto/sodium.js';
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';
 import { LIMITS } from '../protocol/limits.js';
 import type { CancelMessage, CancelReason, InviteMessage, OutgoingMessage } from '../protocol/messages.js';
-import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
+import type { ChatTransport, PeerId, SendHints } from '../transport/chat-transport.js';
 import type { DeliveryOptions, SignalingChannel } from './channel.js';
-import { EnvelopeKind, parseEnvelope, type ParsedEnvelope } from './envelope.js';
+import { ENVELOPE_BUCKETS, EnvelopeKind, parseEnvelope, type ParsedEnvelope } from './envelope.js';
 import { IncomingHandshake, OutgoingHandshake, openOneShot, sealOneShot } from './handshake.js';
 import { IncomingInvitation, OutgoingInvitation, type InvitationContext } from './invitation.js';
-import type { ReplayCache } from './replay-cache.js';
+import { ContactMemory } from './contact-memory.js';
+import { openPair, sealPair } from './pair-seal.js';
+import { PairKeyCache } from './pair-key-cache.js';
+import type { ReplayGuard, ReplayStore } from './replay-guard.js';
 
 /** What the router needs to know. */
 export interface RouterOptions {
@@ -19,10 +21,13 @@ export interface RouterOptions {
   transport: ChatTransport;
   /** A contact's public key, or undefined for a stranger. */
   keyOf(peer: PeerId): Uint8Array | undefined;
-  replayCache: ReplayCache;
+  /** Refuses invitations accepted before. */
+  replayGuard: ReplayGuard;
+  /** Where the guard's state is saved after each invitation accepted, before it rings. */
+  replayStore?: ReplayStore | undefined;
   now(): number;
   delivery: DeliveryOptions;
-  /** How long early cancels and answered invitations are remembered. */
+  /** How long early cancels are remembered. */
   memoryMs: number;
 }
 
@@ -51,10 +56,17 @@ const CANCEL_REPEATS_MS = [1_000, 3_000];
 export class SignalingRouter extends EventEmitter<RouterEvents> {
   private readonly outgoing = new Map<string, OutgoingInvitation>();
   private readonly channels = new Map<string, SignalingChannel>();
-  /** Cancels that arrived before their invitation, by sender key and call id. */
-  private readonly earlyCancels: ExpiringMap<CancelMessage>;
-  /** Replies to invitations, by the invitation's ephemeral key, to send again on a repeat. */
-  private readonly replies: ExpiringMap<{ from: PeerId; envelope: Uint8Array }>;
+  /** Cancels that arrived before their invitation, by sender and call id. */
+  private readonly earlyCancels: ContactMemory<CancelMessage>;
+  /**
+   * Replies to invitations, by the invitation's ephemeral key, to send again when the caller
+   * sends its invitation again (it did not hear us). Only while the invitation can be fresh: a
+   * replay later learns nothing.
+   */
+  private readonly replies: ContactMemory<{ from: PeerId; envelope: Uint8Array; until: number }>;
+  private readonly pairs: PairKeyCache;
+  /** Replay-state saves, one after another so the last state wins. */
+  private saving: Promise<void> = Promise.resolve();
   /** Cancels to send again, soonest first, on one timer however many calls ended. */
   private readonly repeats: { at: number; peer: PeerId; envelope: Uint8Array }[] = [];
   private repeatTimer: ReturnType<typeof setTimeout> | undefined;
@@ -64,19 +76,24 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
 
   constructor(private readonly options: RouterOptions) {
     super();
-    this.earlyCancels = new ExpiringMap({ ttlMs: options.memoryMs, maxEntries: 1000, now: options.now });
-    this.replies = new ExpiringMap({ ttlMs: options.memoryMs, maxEntries: 1000, now: options.now });
+    this.earlyCancels = new ContactMemory({ ttlMs: options.memoryMs, perContact: 16, maxContacts: 1024, now: options.now });
+    this.replies = new ContactMemory({ ttlMs: LIMITS.inviteLifetimeMs + LIMITS.clockSkewMs, perContact: 16, maxContacts: 1024, now: options.now });
+    this.pairs = new PairKeyCache(options.identity);
     this.context = {
       delivery: options.delivery,
-      send: (to, envelope) => this.send(to, envelope),
+      send: (to, envelope, hints) => this.send(to, envelope, hints),
       register: (callId, tag) => this.register(callId, tag),
-      answered: (key, from, envelope) => this.replies.set(key, { from, envelope }),
+      answered: (invitation, envelope) => {
+        // Repeated only while the invitation can pass the freshness check: a replay later learns nothing.
+        const until = invitation.invite.sentAt + invitation.invite.lifetimeMs + LIMITS.clockSkewMs;
+        this.replies.set(invitation.remoteKey, invitation.inviteKey, { from: invitation.from, envelope, until });
+      },
       forget: (invitation) => {
         if (this.outgoing.get(invitation.callId) === invitation) this.outgoing.delete(invitation.callId);
       },
       warn: (error) => this.warn(error),
     };
-    this.unsubscribe = options.transport.onMessage((from, payload) => this.route(from, payload));
+    this.unsubscribe = options.transport.onMessage((from, payload) => void this.route(from, payload));
   }
 
   /** Seals an invitation to `peer` (not sent yet: `invitation.send()`). */
@@ -84,7 +101,7 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
     const handshake = new OutgoingHandshake({ identity: this.options.identity, remotePublicKey: remoteKey });
     let envelope: Uint8Array;
     try {
-      envelope = handshake.invite(encodeMessage(message(handshake.callId)));
+      envelope = handshake.invite(encodeMessage(message(handshake.callId)), this.options.delivery.envelopeBytes);
     } catch (error) {
       handshake.dispose();
       throw error;
@@ -96,13 +113,13 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
 
   /**
    * Withdraws call `callId` at every device of `peer` with a one-shot cancel, sent three times
-   * over a few seconds since nothing acknowledges it (repeats are dropped as replays).
+   * over a few seconds since nothing acknowledges it (a repeat is applied again: it changes nothing).
    */
   cancel(peer: PeerId, callId: string, cancel: { reason: CancelReason; keepSession?: string }): void {
     const remoteKey = this.options.keyOf(peer);
     if (!remoteKey || this.closed) return;
     const payload = encodeMessage({ type: 'cancel', callId, seq: 0, ...cancel });
-    const envelope = sealOneShot({ identity: this.options.identity, remotePublicKey: remoteKey, callId, payload });
+    const envelope = sealOneShot({ identity: this.options.identity, remotePublicKey: remoteKey, callId, payload, envelopeBytes: this.options.delivery.envelopeBytes });
     this.putCancel(peer, envelope);
     const now = Date.now();
     for (const ms of CANCEL_REPEATS_MS) this.repeats.push({ at: now + ms, peer, envelope });
@@ -127,9 +144,12 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
     }, Math.max(0, this.repeats[0]!.at - Date.now()));
   }
 
-  /** Hands a payload that arrived outside the transport (a VoIP push) to the same path. */
-  deliver(from: PeerId, payload: Uint8Array): void {
-    this.route(from, payload);
+  /**
+   * Hands a payload that arrived outside the transport (a VoIP push) to the same path. Returns
+   * the call id inside once the pair seal opened (its warnings name it too).
+   */
+  deliver(from: PeerId, payload: Uint8Array): string | undefined {
+    return this.route(from, payload);
   }
 
   /** Stops listening, closes every channel at once and wipes every key. */
@@ -141,13 +161,19 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
     this.repeats.length = 0;
     for (const invitation of [...this.outgoing.values()]) invitation.dispose();
     for (const channel of [...this.channels.values()]) channel.close();
+    this.pairs.clear();
     this.removeAllListeners();
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  private send(to: PeerId, envelope: Uint8Array): Promise<void> {
-    return this.options.transport.send(to, envelope);
+  /** Seals an inner envelope for `to` afresh (a new nonce every time, retransmissions too) and sends it. */
+  private send(to: PeerId, envelope: Uint8Array, hints?: SendHints): Promise<void> {
+    const remoteKey = this.options.keyOf(to);
+    if (!remoteKey) return Promise.reject(new SealcallError('UNKNOWN_CONTACT', 'no public key for this contact'));
+    if (this.closed) return Promise.reject(new SealcallError('TRANSPORT_CLOSED', 'the client is closed'));
+    const sealed = sealPair(this.pairs.get(remoteKey), envelope);
+    return hints ? this.options.transport.send(to, sealed, hints) : this.options.transport.send(to, sealed);
   }
 
   private register(callId: string, tag: string): { closed: () => void; add: (channel: SignalingChannel) => void } {
@@ -158,29 +184,54 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
     };
   }
 
-  private route(from: PeerId, payload: Uint8Array): void {
-    if (this.closed) return;
+  /**
+   * Opens the pair seal with the key of the contact the transport names (one AEAD, whatever the
+   * number of calls), reads the inner header and hands the envelope to one place. Everything the
+   * seal authenticates is bound to that contact from here on.
+   */
+  private route(from: PeerId, payload: Uint8Array): string | undefined {
+    if (this.closed) return undefined;
+    const remoteKey = this.options.keyOf(from);
+    if (!remoteKey) {
+      this.warn(new SealcallError('UNKNOWN_CONTACT', 'envelope from an unknown sender'));
+      return undefined;
+    }
+    let inner: Uint8Array;
     let parsed: ParsedEnvelope;
     try {
-      parsed = parseEnvelope(payload);
+      if (!(payload instanceof Uint8Array) || !(ENVELOPE_BUCKETS as readonly number[]).includes(payload.length)) {
+        throw new SealcallError('BAD_MESSAGE', 'envelope length is not a padding bucket');
+      }
+      inner = openPair(this.pairs.get(remoteKey), payload);
+      parsed = parseEnvelope(inner);
     } catch (error) {
-      return this.warn(toSealcallError(error, 'BAD_MESSAGE'));
+      this.warn(toSealcallError(error, 'BAD_MESSAGE'));
+      return undefined;
     }
+    this.dispatch(from, remoteKey, inner, parsed);
+    return parsed.callId;
+  }
+
+  private dispatch(from: PeerId, remoteKey: Uint8Array, inner: Uint8Array, parsed: ParsedEnvelope): void {
     switch (parsed.kind) {
       case EnvelopeKind.invite:
-        return this.onInvite(from, payload, parsed);
+        return this.onInvite(from, remoteKey, inner, parsed);
       case EnvelopeKind.oneShot:
-        return this.onOneShot(from, payload);
-      case EnvelopeKind.response:
-        return this.outgoing.get(parsed.callId)?.reply(from, payload);
+        return this.onOneShot(from, remoteKey, inner);
+      case EnvelopeKind.response: {
+        const invitation = this.outgoing.get(parsed.callId);
+        if (invitation && this.isKey(invitation.peer, remoteKey)) invitation.reply(from, inner);
+        return;
+      }
       case EnvelopeKind.transport:
-        return this.onTransport(from, payload, parsed);
+        return this.onTransport(remoteKey, inner, parsed);
     }
   }
 
-  private onTransport(from: PeerId, envelope: Uint8Array, parsed: ParsedEnvelope): void {
+  private onTransport(remoteKey: Uint8Array, envelope: Uint8Array, parsed: ParsedEnvelope): void {
     const channel = this.channels.get(`${parsed.callId}:${parsed.sessionTag}`);
     if (channel) {
+      if (!this.isKey(channel.peer, remoteKey)) return;
       try {
         channel.receive(envelope);
       } catch (error) {
@@ -189,37 +240,55 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
       return;
     }
     // The reply that opens this session may still be on its way; only the invited contact's
-    // envelopes are held for it. Envelopes of calls that ended are dropped without a word.
+    // envelopes are held for it, bounded. Envelopes of calls that ended are dropped without a word.
     const invitation = this.outgoing.get(parsed.callId);
-    if (invitation && this.sameKey(from, invitation.peer)) invitation.hold(parsed.sessionTag, envelope);
+    if (invitation && this.isKey(invitation.peer, remoteKey)) invitation.hold(parsed.sessionTag, envelope);
   }
 
-  private onInvite(from: PeerId, envelope: Uint8Array, parsed: ParsedEnvelope): void {
-    const remoteKey = this.options.keyOf(from);
-    if (!remoteKey) return this.warn(new SealcallError('UNKNOWN_CONTACT', 'invitation from an unknown sender'));
-    const inviteKey = sodium().to_hex(parsed.body.subarray(0, 32));
+  private onInvite(from: PeerId, remoteKey: Uint8Array, envelope: Uint8Array, parsed: ParsedEnvelope): void {
+    const ephemeral = parsed.body.subarray(0, 32);
+    const inviteKey = sodium().to_hex(ephemeral);
+    if (this.options.replayGuard.has(remoteKey, ephemeral)) return this.repeatReply(inviteKey, from, remoteKey);
     let handshake: IncomingHandshake;
     try {
-      handshake = IncomingHandshake.open({ identity: this.options.identity, remotePublicKey: remoteKey, envelope, replayCache: this.options.replayCache });
+      handshake = IncomingHandshake.open({ identity: this.options.identity, remotePublicKey: remoteKey, envelope });
     } catch (error) {
-      if (!isSealcallError(error, 'REPLAYED')) return this.warn(toSealcallError(error, 'BAD_MESSAGE'));
-      // The caller sends its invitation again until it hears a reply: repeat ours, if we made one.
-      const reply = this.replies.get(inviteKey);
-      if (reply && reply.from === from) this.send(from, reply.envelope).catch(() => {});
-      return;
+      return this.warn(toSealcallError(error, 'BAD_MESSAGE').withCallId(parsed.callId));
     }
     let invite: InviteMessage;
     try {
       invite = this.checkInvite(decodeMessage(handshake.payload), parsed.callId);
+      this.options.replayGuard.admit(remoteKey, ephemeral, invite.sentAt);
     } catch (error) {
       handshake.dispose();
-      return this.warn(toSealcallError(error, 'BAD_MESSAGE'));
+      if (isSealcallError(error, 'REPLAYED')) return this.repeatReply(inviteKey, from, remoteKey);
+      return this.warn(toSealcallError(error, 'BAD_MESSAGE').withCallId(parsed.callId));
     }
-    if (this.earlyCancels.has(cancelKey(remoteKey, invite.callId))) {
+    if (this.earlyCancels.has(remoteKey, invite.callId)) {
       handshake.dispose();
       return;
     }
-    this.emit('invitation', new IncomingInvitation(this.context, handshake, from, remoteKey, invite, inviteKey));
+    const ring = () => {
+      if (this.closed) return handshake.dispose();
+      this.emit('invitation', new IncomingInvitation(this.context, handshake, from, remoteKey, invite, inviteKey));
+    };
+    const store = this.options.replayStore;
+    if (!store) return ring();
+    // Saved before it rings: after a restart, this invitation is refused, never answered.
+    // A failed save is reported and the call still rings: refusing a real call is worse.
+    const state = this.options.replayGuard.serialize();
+    const saved = this.saving.then(() => store.save(state));
+    this.saving = saved.catch(() => {});
+    saved.then(ring, (error: unknown) => {
+      this.warn(new SealcallError('REPLAY_STORE_FAILED', 'the replay state could not be saved', { cause: error }).withCallId(invite.callId));
+      ring();
+    });
+  }
+
+  /** The caller sends its invitation again until it hears a reply: repeat ours, if we made one. */
+  private repeatReply(inviteKey: string, from: PeerId, remoteKey: Uint8Array): void {
+    const reply = this.replies.get(remoteKey, inviteKey);
+    if (reply && reply.from === from && this.options.now() <= reply.until) this.send(from, reply.envelope).catch(() => {});
   }
 
   /** An invitation must match its envelope and be fresh; a stale one never rings. */
@@ -235,36 +304,28 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
     return message;
   }
 
-  private onOneShot(from: PeerId, envelope: Uint8Array): void {
-    const remoteKey = this.options.keyOf(from);
-    if (!remoteKey) return this.warn(new SealcallError('UNKNOWN_CONTACT', 'message from an unknown sender'));
+  private onOneShot(from: PeerId, remoteKey: Uint8Array, envelope: Uint8Array): void {
     let cancel: CancelMessage;
     try {
-      const opened = openOneShot({ identity: this.options.identity, remotePublicKey: remoteKey, envelope, replayCache: this.options.replayCache });
+      const opened = openOneShot({ identity: this.options.identity, remotePublicKey: remoteKey, envelope });
       const message = decodeMessage(opened.payload);
       if (message.type !== 'cancel' || message.callId !== opened.callId) throw new SealcallError('BAD_MESSAGE', 'one-shot is not a cancel');
       cancel = message;
     } catch (error) {
-      if (!isSealcallError(error, 'REPLAYED')) this.warn(toSealcallError(error, 'BAD_MESSAGE'));
-      return;
+      return this.warn(toSealcallError(error, 'BAD_MESSAGE'));
     }
     let taken = false;
     this.emit('cancel', from, remoteKey, cancel, () => (taken = true));
-    if (!taken) this.earlyCancels.set(cancelKey(remoteKey, cancel.callId), cancel);
+    if (!taken) this.earlyCancels.set(remoteKey, cancel.callId, cancel);
   }
 
-  private sameKey(peer: PeerId, other: PeerId): boolean {
+  /** Whether `peer` is the contact whose key is `key`. */
+  private isKey(peer: PeerId, key: Uint8Array): boolean {
     const a = this.options.keyOf(peer);
-    const b = this.options.keyOf(other);
-    return a !== undefined && b !== undefined && sodium().memcmp(a, b);
+    return a !== undefined && sodium().memcmp(a, key);
   }
 
   private warn(error: SealcallError): void {
     if (!this.closed) this.emit('warning', error);
   }
-}
-
-/** Early cancels are bound to their sender: one contact cannot withdraw another's invitation. */
-function cancelKey(senderKey: Uint8Array, callId: string): string {
-  return `${sodium().to_hex(senderKey)}:${callId}`;
 }

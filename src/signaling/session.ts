@@ -1,5 +1,5 @@
 import { SealcallError } from '../errors.js';
-import { ENVELOPE_BUCKETS, EnvelopeKind, HEADER_BYTES, joinEnvelope, pad, parseEnvelope, SESSION_TAG_BYTES, unpad, writeHeader } from './envelope.js';
+import { EnvelopeKind, joinEnvelope, pad, parseEnvelope, payloadCapacity, SESSION_TAG_BYTES, unpad, writeHeader } from './envelope.js';
 import { TAG_BYTES, type CipherState } from '../crypto/noise/cipher-state.js';
 import { hash, hmac } from '../crypto/noise/hash.js';
 import type { NoiseTransportKeys } from '../crypto/noise/handshake-kk.js';
@@ -49,12 +49,12 @@ export class SignalingSession {
     this.sessionTag = sodium().to_hex(hash(TAG_LABEL, keys.handshakeHash).subarray(0, SESSION_TAG_BYTES));
   }
 
-  /** Encrypts and pads `payload` into a transport envelope. */
-  seal(payload: Uint8Array): Uint8Array {
+  /** Encrypts and pads `payload` into an (inner) transport envelope, `envelopeBytes` long once pair-sealed. */
+  seal(payload: Uint8Array, envelopeBytes: number): Uint8Array {
     this.checkUsable();
     const counter = this.sendCounter;
     const header = writeHeader({ kind: EnvelopeKind.transport, callId: this.callId, sessionTag: this.sessionTag, counter });
-    const body = this.send.encryptAt(counter, header, pad(payload, TAG_BYTES));
+    const body = this.send.encryptAt(counter, header, pad(payload, TAG_BYTES, envelopeBytes));
     this.sendCounter++;
     return joinEnvelope(header, body);
   }
@@ -104,14 +104,7 @@ export class SignalingSession {
   }
 }
 
-/** The length of the transport envelope that carries a payload of `payloadBytes` (undefined: none fits). */
-export function transportEnvelopeBytes(payloadBytes: number): number | undefined {
-  // Header, payload, the padding's 0x80 marker and the AEAD tag.
-  return ENVELOPE_BUCKETS.find((bucket) => bucket >= HEADER_BYTES + payloadBytes + 1 + TAG_BYTES);
-}
-
-/** The most payload bytes that fit a transport envelope of at most `maxEnvelopeBytes`. */
-export function transportPayloadCapacity(maxEnvelopeBytes: number): number {
-  const bucket = [...ENVELOPE_BUCKETS].reverse().find((b) => b <= maxEnvelopeBytes) ?? 0;
-  return bucket - HEADER_BYTES - 1 - TAG_BYTES;
+/** The most payload bytes a transport envelope of `envelopeBytes` holds. */
+export function transportPayloadCapacity(envelopeBytes: number): number {
+  return payloadCapacity(TAG_BYTES, envelopeBytes);
 }

@@ -1,5 +1,5 @@
 import { SealcallError } from '../errors.js';
-import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
+import type { ChatTransport, PeerId, SendHints } from '../transport/chat-transport.js';
 import { seededRandom } from './seeded-random.js';
 
 /** Options of {@link MemoryNetwork}; all optional, the default is a perfect network. */
@@ -24,6 +24,8 @@ export interface ObservedMessage {
   from: PeerId;
   to: PeerId;
   payload: Uint8Array;
+  /** The sender asked for the recipient to be woken (`SendHints.wake`: an invitation's first copy). */
+  wake?: true;
 }
 
 /** Counters of what the network did. */
@@ -124,10 +126,10 @@ export class MemoryNetwork {
   }
 
   /** @internal */
-  submit(from: MemoryTransport, to: PeerId, payload: Uint8Array): void {
+  submit(from: MemoryTransport, to: PeerId, payload: Uint8Array, hints?: SendHints): void {
     if (this.closed) throw new SealcallError('TRANSPORT_CLOSED', 'network is closed');
     const copy = payload.slice();
-    this.observed.push({ from: from.peerId, to, payload: copy });
+    this.observed.push({ from: from.peerId, to, payload: copy, ...(hints?.wake ? { wake: true as const } : {}) });
     this.stats.sent++;
     if (this.random() < this.options.lossRate) {
       this.stats.lost++;
@@ -221,10 +223,10 @@ export class MemoryTransport implements ChatTransport {
     readonly peerId: PeerId,
   ) {}
 
-  send(to: PeerId, payload: Uint8Array): Promise<void> {
+  send(to: PeerId, payload: Uint8Array, hints?: SendHints): Promise<void> {
     if (this.closed) return Promise.reject(new SealcallError('TRANSPORT_CLOSED', 'endpoint is closed'));
     try {
-      this.network.submit(this, to, payload);
+      this.network.submit(this, to, payload, hints);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);

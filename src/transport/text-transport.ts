@@ -1,9 +1,10 @@
 import { fromBase64, toBase64 } from '../protocol/base64.js';
-import type { ChatTransport, PeerId } from './chat-transport.js';
+import type { ChatTransport, PeerId, SendHints } from './chat-transport.js';
 
 /** A chat channel that carries only text. */
 export interface TextChatTransport {
-  send(to: PeerId, text: string): Promise<void>;
+  /** `hints` as in {@link ChatTransport.send}, passed through. */
+  send(to: PeerId, text: string, hints?: SendHints): Promise<void>;
   onMessage(handler: (from: PeerId, text: string) => void): () => void;
   /**
    * The longest text, in characters, one message may carry; the wrapper turns it into the
@@ -25,7 +26,7 @@ export function fromTextTransport(text: TextChatTransport): ChatTransport {
   return {
     // base64url: 4 characters carry 3 bytes.
     ...(limit !== undefined ? { maxPayloadBytes: Math.floor((limit - TEXT_PREFIX.length) / 4) * 3 } : {}),
-    send: (to, payload) => text.send(to, TEXT_PREFIX + toBase64(payload, 'url')),
+    send: (to, payload, hints) => (hints ? text.send(to, TEXT_PREFIX + toBase64(payload, 'url'), hints) : text.send(to, TEXT_PREFIX + toBase64(payload, 'url'))),
     onMessage: (handler) =>
       text.onMessage((from, message) => {
         if (typeof message !== 'string' || !message.startsWith(TEXT_PREFIX)) return;

@@ -1,8 +1,9 @@
 import { SignalingChannel } from '../../src/signaling/channel.js';
-import type { ChatTransport, PeerId } from '../../src/transport/chat-transport.js';
+import { SignalingRouter } from '../../src/signaling/router.js';
+import type { ChatTransport, PeerId, SendHints } from '../../src/transport/chat-transport.js';
 import { seededRandom } from '../../src/testing/seeded-random.js';
 
-/** Envelope kinds as byte 1 of every sealcall payload says (all the transport can tell). */
+/** Envelope kinds, as byte 1 of the inner envelope says (hidden from the transport by the pair seal). */
 export const KIND = { invite: 1, response: 2, transport: 3, oneShot: 4 } as const;
 export type KindName = keyof typeof KIND;
 const KIND_NAME: Record<number, KindName> = { 1: 'invite', 2: 'response', 3: 'transport', 4: 'oneShot' };
@@ -37,6 +38,25 @@ export interface FaultTransportOptions {
   /** Called for every payload before it is dropped, delayed or passed on (a test's trigger point). */
   onSend?: (record: SentRecord) => void;
 }
+
+// --- kind oracle -----------------------------------------------------------------------------------
+// A chat transport sees only pair-sealed envelopes of one length; a test still wants to say "drop
+// the second invitation". The router's (private) send notes the inner envelope's kind for the
+// duration of its synchronous call, during which it hands the sealed envelope to the transport.
+// Always on where this helper is imported: it only observes.
+let currentKind: number | undefined;
+type RouterInternals = { send(to: PeerId, envelope: Uint8Array, hints?: SendHints): Promise<void> };
+const routerProto = SignalingRouter.prototype as unknown as RouterInternals;
+const routerSend = routerProto.send;
+routerProto.send = function (this: RouterInternals, to: PeerId, envelope: Uint8Array, hints?: SendHints) {
+  const previous = currentKind;
+  currentKind = envelope[1];
+  try {
+    return routerSend.call(this, to, envelope, hints);
+  } finally {
+    currentKind = previous;
+  }
+};
 
 // --- plaintext oracle ---------------------------------------------------------------------------
 // A chat transport sees only ciphertext; a test still wants to say "drop the offer". While
@@ -125,7 +145,7 @@ export class FaultTransport implements ChatTransport {
   }
 
   send(to: PeerId, payload: Uint8Array): Promise<void> {
-    const kind = KIND_NAME[payload[1] ?? 0] ?? 'unknown';
+    const kind = KIND_NAME[currentKind ?? 0] ?? 'unknown';
     const nth = (this.counts.get(kind) ?? 0) + 1;
     this.counts.set(kind, nth);
     const record: SentRecord = { to, kind, nth, type: kind === 'transport' ? current : undefined, at: Date.now() - this.started, dropped: false, delayedMs: 0 };

@@ -1,6 +1,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import type { Identity } from '../../src/crypto/identity.js';
-import { ReplayCache } from '../../src/signaling/replay-cache.js';
+import { DEFAULT_ENVELOPE_BYTES } from '../../src/signaling/envelope.js';
+import { openPair, pairKeys, sealPair, type PairKeys } from '../../src/signaling/pair-seal.js';
 import { IncomingHandshake, OutgoingHandshake } from '../../src/signaling/handshake.js';
 import type { SignalingSession } from '../../src/signaling/session.js';
 import { decodeMessage, encodeMessage } from '../../src/protocol/codec.js';
@@ -18,22 +19,29 @@ const rawUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, structu
 export const unpack = (bytes: Uint8Array): unknown => rawUnpackr.unpack(bytes);
 
 /**
- * A direct, in-process link between a victim CallClient and a hand-written hostile peer.
- * Deliveries to the victim are synchronous, so an exception thrown by the victim's message
- * handler surfaces at the hostile's `deliver()` call (where a real transport would crash or drop
- * it); what the victim sends is queued for the hostile to read.
+ * A direct, in-process link between a victim CallClient and a hand-written hostile peer (a
+ * contact: it holds a key the victim knows). Deliveries to the victim are synchronous, so an
+ * exception thrown by the victim's message handler surfaces at the hostile's `deliver()` call
+ * (where a real transport would crash or drop it); what the victim sends is queued for the
+ * hostile to read. The link applies the pair seal both ways, so the hostile reads and writes
+ * inner envelopes; `deliverRaw` hands over bytes as they are.
  */
 export class DirectLink {
   readonly inbox: Uint8Array[] = [];
+  private readonly pair: PairKeys;
   /** Called (in a microtask) after the victim sent something. */
   listener: (() => void) | undefined;
   private handler: ((from: PeerId, payload: Uint8Array) => void) | undefined;
   private waiters: (() => void)[] = [];
 
+  constructor(hostile: Identity, victimKey: Uint8Array) {
+    this.pair = pairKeys(hostile, victimKey);
+  }
+
   /** The victim's ChatTransport. */
   readonly victim: ChatTransport = {
     send: (_to, payload) => {
-      this.inbox.push(payload.slice());
+      this.inbox.push(openPair(this.pair, payload));
       for (const w of this.waiters.splice(0)) w();
       if (this.listener) queueMicrotask(() => this.listener?.());
       return Promise.resolve();
@@ -46,8 +54,13 @@ export class DirectLink {
     },
   };
 
-  /** Hands `payload` to the victim as coming from `from`. Returns what its handler threw, if anything. */
+  /** Seals an inner envelope and hands it to the victim as coming from `from`. Returns what its handler threw, if anything. */
   deliver(payload: Uint8Array, from: PeerId = 'mallory'): unknown {
+    return this.deliverRaw(sealPair(this.pair, payload), from);
+  }
+
+  /** Hands `payload` to the victim exactly as given. Returns what its handler threw, if anything. */
+  deliverRaw(payload: Uint8Array, from: PeerId = 'mallory'): unknown {
     try {
       this.handler?.(from, payload);
       return undefined;
@@ -86,9 +99,9 @@ export async function answerInvite(
 ): Promise<{ session: SignalingSession; invite: InviteMessage } | undefined> {
   const envelope = await link.next((p) => kindOf(p) === 1);
   if (!envelope) return undefined;
-  const incoming = IncomingHandshake.open({ identity: hostile, remotePublicKey: victimKey, envelope, replayCache: new ReplayCache() });
+  const incoming = IncomingHandshake.open({ identity: hostile, remotePublicKey: victimKey, envelope });
   const invite = decodeMessage(incoming.payload) as InviteMessage;
-  const { session, envelope: response } = incoming.respond(reply(invite.callId));
+  const { session, envelope: response } = incoming.respond(reply(invite.callId), DEFAULT_ENVELOPE_BYTES);
   const thrown = link.deliver(response);
   if (thrown) throw thrown;
   return { session, invite };
@@ -102,7 +115,7 @@ export async function invite(
   payload: (callId: string) => Uint8Array,
 ): Promise<{ session: SignalingSession; callId: string; reply: Message } | { thrown: unknown } | undefined> {
   const out = new OutgoingHandshake({ identity: hostile, remotePublicKey: victimKey });
-  const thrown = link.deliver(out.invite(payload(out.callId)));
+  const thrown = link.deliver(out.invite(payload(out.callId), DEFAULT_ENVELOPE_BYTES));
   if (thrown) return { thrown };
   // The victim handles a delivery synchronously: its reply, if any, is already there.
   const response = await link.next((p) => kindOf(p) === 2, 0);
@@ -156,7 +169,7 @@ export class HostileMedia {
   /** Seals and delivers one message; returns what the victim's handler threw. */
   send(message: Record<string, unknown>): unknown {
     if (this.closed) return undefined;
-    const thrown = this.link.deliver(this.channel.seal(encodeMessage({ ...message, callId: this.callId, seq: this.takeSeq() } as never)));
+    const thrown = this.link.deliver(this.channel.seal(encodeMessage({ ...message, callId: this.callId, seq: this.takeSeq() } as never), DEFAULT_ENVELOPE_BYTES));
     if (thrown) this.thrown.push(thrown);
     return thrown;
   }

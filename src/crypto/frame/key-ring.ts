@@ -6,6 +6,13 @@ import type { FrameSuiteName } from './types.js';
 /** How far past the newest installed KID a frame may be and still be tried with a ratcheted key. */
 export const MAX_RATCHET_AHEAD = 4;
 
+/**
+ * Most keys a receiver holds at once. A peer that announces key after key without sending a
+ * frame under any would otherwise make us keep them all (they retire only once a newer one
+ * decrypts a frame); past this, the lowest KIDs are wiped at once.
+ */
+export const MAX_LIVE_KEYS = 4;
+
 /** How long a superseded ratchet candidate lives on for frames still being decrypted with it. */
 const STALE_CANDIDATE_MS = 1000;
 
@@ -165,6 +172,7 @@ export class KeyRing {
     // Installed late, below a key already in use: it gets what is left of that key's grace.
     if (key.kid < this.activeKid) this.retireAt(entry, this.activeSince + this.graceMs);
     this.keys.set(key.kid, entry);
+    while (this.keys.size > MAX_LIVE_KEYS) this.remove(this.lowest()!);
     if (!this.newest || key.kid >= this.newest.key.kid) {
       this.newest = entry;
       // Candidates hang off the newest base key: a new one makes them obsolete. Frames may still
@@ -190,6 +198,12 @@ export class KeyRing {
     } finally {
       if (base !== baseKey) base.fill(0);
     }
+  }
+
+  private lowest(): ReceiverKey | undefined {
+    let lowest: ReceiverKey | undefined;
+    for (const entry of this.keys.values()) if (!lowest || entry.key.kid < lowest.key.kid) lowest = entry;
+    return lowest;
   }
 
   private retireAt(entry: ReceiverKey, at: number): void {

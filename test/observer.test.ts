@@ -1,16 +1,20 @@
 import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Call } from '../src/call/call.js';
+import { generateIdentity } from '../src/crypto/identity.js';
+import { SEALED_SENDER_BYTES } from '../src/relay-client/sealed-sender.js';
 import { DEFAULT_ENVELOPE_BYTES } from '../src/signaling/envelope.js';
-import { MemoryNetwork, type ObservedMessage } from '../src/testing/memory-network.js';
+import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { ended, Harness, once, reach, type User } from './helpers/call-harness.js';
-import { noPeerConnections } from './helpers/call-watch.js';
+import { eventually, noPeerConnections } from './helpers/call-watch.js';
 import { tone } from './helpers/audio.js';
+import { RelayFixture } from './helpers/relay-fixture.js';
+import { RelayTap } from './helpers/relay-tap.js';
 
 /**
  * The observer of the issue "what the relay learns": it records every envelope that crosses the
- * chat network during many calls among four contacts — audio and video, answered, rejected and
- * unanswered — and knows every public key. Per envelope it sees one length and bytes that look
+ * chat network (MemoryNetwork), and every body the real relay stores, during many calls among
+ * four contacts — audio and video, answered, rejected and unanswered — and knows every public key. Per envelope it sees one length and bytes that look
  * uniformly random whatever the call, so it can neither link an envelope to a call or a pair of
  * parties by its content, nor tell answered from unanswered or audio from video. (It still sees
  * who sends to whom — the transport is the app's chat — and how many envelopes pass when: an
@@ -21,10 +25,15 @@ const { RTCVideoSource } = (wrtc as unknown as { nonstandard: { RTCVideoSource: 
 const WrtcMediaStream = (wrtc as unknown as { MediaStream: typeof MediaStream }).MediaStream;
 
 let harness: Harness | undefined;
+let tap: RelayTap | undefined;
+const fx = new RelayFixture();
 const stops: (() => void)[] = [];
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
+  await tap?.close();
+  tap = undefined;
+  await fx.close();
   for (const stop of stops.splice(0)) stop();
   await noPeerConnections(5000);
 });
@@ -46,8 +55,9 @@ interface Recorded {
   envelopes: Uint8Array[];
 }
 
-async function placeCall(network: MemoryNetwork, caller: User, callee: User, kind: 'audio' | 'video', outcome: Outcome): Promise<Recorded> {
-  const from = network.observed.length;
+/** Places one call and returns what `recorded()` holds beyond what it held before. */
+async function placeCall(recorded: () => Uint8Array[], settled: () => Promise<void>, caller: User, callee: User, kind: 'audio' | 'video', outcome: Outcome): Promise<Recorded> {
+  const from = recorded().length;
   const rang = once(callee.client, 'incoming');
   const call = await caller.client.call(callee.name, { media: kind, stream: media(kind) });
   const [incoming] = (await rang) as [Call];
@@ -59,8 +69,63 @@ async function placeCall(network: MemoryNetwork, caller: User, callee: User, kin
     await incoming.reject();
   }
   await Promise.all([ended(call), ended(incoming)]);
-  await network.settled();
-  return { media: kind, outcome, envelopes: network.observed.slice(from).map((m: ObservedMessage) => m.payload) };
+  await settled();
+  return { media: kind, outcome, envelopes: recorded().slice(from) };
+}
+
+/** Twelve calls among four people: audio and video, answered, rejected and unanswered. */
+async function placeCalls(people: User[], recorded: () => Uint8Array[], settled: () => Promise<void>): Promise<Recorded[]> {
+  const outcomes: Outcome[] = ['answered', 'rejected', 'unanswered'];
+  const calls: Recorded[] = [];
+  for (let i = 0; i < 12; i++) {
+    const caller = people[i % 4]!;
+    const callee = people[(i + 1 + (i >> 2)) % 4]!;
+    calls.push(await placeCall(recorded, settled, caller, callee, i % 2 === 0 ? 'audio' : 'video', outcomes[i % 3]!));
+  }
+  return calls;
+}
+
+/**
+ * Everything the observer checks on the payloads of `calls` (all `length` bytes long), the
+ * envelope in each from byte `envelopeAt` on (before it, on the relay: the sealed-sender header,
+ * an X25519 ephemeral key whose top bit is always clear, then ciphertext).
+ */
+function expectNothingToLearn(calls: Recorded[], people: User[], length: number, envelopeAt = 0): void {
+  const whole = calls.flatMap((c) => c.envelopes);
+  const all = whole.map((e) => e.subarray(envelopeAt));
+  expect(all.length).toBeGreaterThan(100);
+
+  // One length for everything: invitations, replies, offers, answers, candidates, acks, ends.
+  expect(new Set(whole.map((e) => e.length))).toEqual(new Set([length]));
+
+  // Nothing repeats: no call id, session tag, counter, ephemeral key or retransmitted copy
+  // that would tie two envelopes together. (Among ~10^6 random 8-byte strings a chance repeat
+  // has probability ~10^-7.)
+  expect(repeatedWindows(whole)).toBe(0);
+
+  // Nothing derived from a public key appears: not even an 8-byte piece of one.
+  for (const person of people) {
+    const key = Buffer.from(person.identity.publicKey.subarray(0, 8));
+    expect(whole.some((e) => Buffer.from(e).indexOf(key) >= 0)).toBe(false);
+  }
+
+  // No header in clear: every bit of the first 64 bytes is set in about half the envelopes (a
+  // version byte, a kind or a zero field would sit at 0 or 1). Five standard deviations: for
+  // random bytes, one of the 512 bits strays that far once in a few thousand runs.
+  expect(largestBitBias(all, 64)).toBeLessThan(2.5 / Math.sqrt(all.length));
+
+  // Each class of call is indistinguishable from uniform random bytes: a chi-square over 255
+  // degrees of freedom stays far below 400 (p < 10^-8) for random data.
+  const of = (pick: (c: Recorded) => boolean) => calls.filter(pick).flatMap((c) => c.envelopes.map((e) => e.subarray(envelopeAt)));
+  for (const [name, envelopes] of Object.entries({
+    answered: of((c) => c.outcome === 'answered'),
+    unanswered: of((c) => c.outcome !== 'answered'),
+    audio: of((c) => c.media === 'audio'),
+    video: of((c) => c.media === 'video'),
+  })) {
+    expect(envelopes.length, name).toBeGreaterThan(10);
+    expect(chiSquare(envelopes), name).toBeLessThan(400);
+  }
 }
 
 /** Pearson's chi-square of the byte values in `chunks` against the uniform distribution (255 degrees of freedom). */
@@ -104,50 +169,29 @@ function largestBitBias(envelopes: Uint8Array[], bytes: number): number {
 }
 
 describe('an observer of every envelope, knowing every public key', () => {
-  it('cannot link envelopes to calls or parties, nor tell answered from unanswered or audio from video, from their bytes', async () => {
+  it('on the chat network: cannot link envelopes to calls or parties, nor tell answered from unanswered or audio from video, from their bytes', async () => {
     const network = new MemoryNetwork({ seed: 12 });
     const h = (harness = new Harness(network, { ringTimeoutMs: 1200, wrtc: wrtc as never }));
     const people = [await h.user('alice'), await h.user('bob'), await h.user('carol'), await h.user('dave')];
-    const outcomes: Outcome[] = ['answered', 'rejected', 'unanswered'];
-    const calls: Recorded[] = [];
-    for (let i = 0; i < 12; i++) {
-      const caller = people[i % 4]!;
-      const callee = people[(i + 1 + (i >> 2)) % 4]!;
-      calls.push(await placeCall(network, caller, callee, i % 2 === 0 ? 'audio' : 'video', outcomes[i % 3]!));
-    }
-    const all = calls.flatMap((c) => c.envelopes);
-    expect(all.length).toBeGreaterThan(100);
-
-    // One length for everything: invitations, replies, offers, answers, candidates, acks, ends.
-    expect(new Set(all.map((e) => e.length))).toEqual(new Set([DEFAULT_ENVELOPE_BYTES]));
-
-    // Nothing repeats: no call id, session tag, counter, ephemeral key or retransmitted copy
-    // that would tie two envelopes together. (Among ~10^6 random 8-byte strings a chance repeat
-    // has probability ~10^-7.)
-    expect(repeatedWindows(all)).toBe(0);
-
-    // Nothing derived from a public key appears: not even an 8-byte piece of one.
-    for (const person of people) {
-      const key = Buffer.from(person.identity.publicKey.subarray(0, 8));
-      expect(all.some((e) => Buffer.from(e).indexOf(key) >= 0)).toBe(false);
-    }
-
-    // No header in clear: every bit of the first 64 bytes is set in about half the envelopes (a
-    // version byte, a kind or a zero field would sit at 0 or 1). Five standard deviations: for
-    // random bytes, one of the 512 bits strays that far once in a few thousand runs.
-    expect(largestBitBias(all, 64)).toBeLessThan(2.5 / Math.sqrt(all.length));
-
-    // Each class of call is indistinguishable from uniform random bytes: a chi-square over 255
-    // degrees of freedom stays far below 400 (p < 10^-8) for random data.
-    const of = (pick: (c: Recorded) => boolean) => calls.filter(pick).flatMap((c) => c.envelopes);
-    for (const [name, envelopes] of Object.entries({
-      answered: of((c) => c.outcome === 'answered'),
-      unanswered: of((c) => c.outcome !== 'answered'),
-      audio: of((c) => c.media === 'audio'),
-      video: of((c) => c.media === 'video'),
-    })) {
-      expect(envelopes.length, name).toBeGreaterThan(10);
-      expect(chiSquare(envelopes), name).toBeLessThan(400);
-    }
+    const calls = await placeCalls(people, () => network.observed.map((m) => m.payload), () => network.settled());
+    expectNothingToLearn(calls, people, DEFAULT_ENVELOPE_BYTES);
   }, 120_000);
+
+  it('on the real relay: every body (sealed-sender header and envelope) tells it as little', async () => {
+    const relay = await fx.start();
+    tap = await RelayTap.start(relay.address!.url);
+    const names = ['alice', 'bob', 'carol', 'dave'] as const;
+    const ids = Object.fromEntries(names.map((n) => [n, generateIdentity()])) as Record<(typeof names)[number], ReturnType<typeof generateIdentity>>;
+    const ws = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await fx.user(relay, { identity: ids[n], url: tap!.url })] as const)));
+    for (const a of names) for (const b of names) if (a !== b) ws[a]!.addContact(b, ws[b]!.address);
+    const h = (harness = new Harness(new MemoryNetwork(), { ringTimeoutMs: 1200, wrtc: wrtc as never }));
+    const people: User[] = [];
+    const contacts = (peer: string) => ids[peer as (typeof names)[number]]?.publicKey;
+    for (const n of names) people.push(await h.user(n, { identity: ids[n], contacts, transport: ws[n]! }));
+    // What the relay stores: the bodies of `send` frames (each is delivered down once more, as is).
+    const sent = () => tap!.frames.flatMap((f) => (f.dir === 'up' && f.frame?.t === 'send' ? [f.frame.body] : []));
+    const drained = () => eventually(() => relay.stats.bytesQueued === 0, 5000, 'relay queues drained');
+    const calls = await placeCalls(people, sent, drained);
+    expectNothingToLearn(calls, people, SEALED_SENDER_BYTES + DEFAULT_ENVELOPE_BYTES, SEALED_SENDER_BYTES);
+  }, 180_000);
 });

@@ -2,7 +2,7 @@ import { SealcallError } from '../errors.js';
 import type { Identity } from '../crypto/identity.js';
 import { sodium } from '../crypto/sodium.js';
 
-/**
+/*
  * The outer layer of every envelope between two contacts. A relay or transport that knows every
  * public key sees only a random nonce and ciphertext of one fixed length: no version, kind, call
  * id, counter or session tag, and no byte string that repeats (every send, retransmissions
@@ -20,6 +20,8 @@ import { sodium } from '../crypto/sodium.js';
  * knows which contact a payload claims to come from (the transport says), so finding the key is
  * a lookup and opening costs one AEAD, never a trial of every session.
  */
+
+/** Length of the random nonce that starts every sealed envelope. */
 export const PAIR_NONCE_BYTES = 24;
 /** Bytes the outer layer adds to the inner envelope: the nonce and the AEAD tag. */
 export const PAIR_SEAL_OVERHEAD = PAIR_NONCE_BYTES + 16;

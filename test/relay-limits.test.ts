@@ -23,6 +23,30 @@ describe('relay: limits', () => {
     expect((await client.sendTo(queue.senderId, body('4'))).t).toBe('ok');
   });
 
+  it('refuses sends beyond maxBytesPerQueue and beyond maxStoredBytes (all queues together) with QUOTA', async () => {
+    const relay = await f.start({ maxBytesPerQueue: 10_000, maxStoredBytes: 16_000 });
+    const client = await f.raw(relay);
+    const one = await client.newQueue();
+    const two = await client.newQueue();
+    const kb = (n: number) => new Uint8Array(n * 1000).fill(1);
+    expect((await client.sendTo(one.senderId, kb(6))).t).toBe('ok');
+    const overQueue = await client.sendTo(one.senderId, kb(5));
+    expect(errCode(overQueue)).toBe('QUOTA');
+    expect(overQueue.t === 'err' && overQueue.message).toBe('queue is full');
+    expect((await client.sendTo(two.senderId, kb(8))).t).toBe('ok');
+    // 14 KB held: a third queue's 3 KB would pass its own cap but not the relay's.
+    const three = await client.newQueue();
+    const overRelay = await client.sendTo(three.senderId, kb(3));
+    expect(errCode(overRelay)).toBe('QUOTA');
+    expect(overRelay.t === 'err' && overRelay.message).toBe('the relay is full');
+    expect(relay.stats.bytesQueued).toBe(14_000);
+    // Acknowledged bytes count no more.
+    await client.subscribe(one);
+    const [first] = await client.waitForMessages(1);
+    await client.ack(one, first!.msgId);
+    expect((await client.sendTo(three.senderId, kb(3))).t).toBe('ok');
+  });
+
   it('limits queues per connection with QUOTA', async () => {
     const relay = await f.start({ maxQueuesPerConnection: 2 });
     const client = await f.raw(relay);
@@ -84,7 +108,7 @@ describe('relay: limits', () => {
   });
 
   it('drops a client that stops reading (slow client guard)', async () => {
-    const relay = await f.start({ maxBufferedBytes: 256 * 1024, maxInFlight: 200, maxMessageBytes: 64 * 1024 });
+    const relay = await f.start({ maxBufferedBytes: 256 * 1024, maxInFlight: 200, maxMessageBytes: 64 * 1024, maxBytesPerQueue: 16 * 1024 * 1024 });
     const slow = await f.raw(relay);
     const queue = await slow.newQueue();
     const sender = await f.raw(relay);

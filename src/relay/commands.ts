@@ -73,12 +73,17 @@ function accept(ctx: CommandContext, connection: RelayConnection, corr: number, 
     connection.error(corr, 'NO_QUEUE', 'no such queue');
     return;
   }
-  if (queue.messages.length >= options.maxMessagesPerQueue) {
-    // Expired messages do not count against the quota, even before the sweep removes them.
+  const full = () =>
+    queue.messages.length >= options.maxMessagesPerQueue ||
+    queue.bytes + body.length > options.maxBytesPerQueue ||
+    store.bytesQueued + body.length > options.maxStoredBytes;
+  if (full()) {
+    // Expired messages do not count against the quotas, even before the sweep removes them.
     const cutoff = options.now() - options.messageTtlMs;
     store.expire(cutoff, (q, m) => ctx.delivery.removed(q, m));
-    if (queue.messages.length >= options.maxMessagesPerQueue) {
-      connection.error(corr, 'QUOTA', 'queue is full');
+    if (full()) {
+      const relayFull = store.bytesQueued + body.length > options.maxStoredBytes;
+      connection.error(corr, 'QUOTA', relayFull ? 'the relay is full' : 'queue is full');
       return;
     }
   }

@@ -29,6 +29,13 @@ export interface RelayOptions {
   maxPayload?: number;
   /** Most unacknowledged messages a queue holds; a `send` beyond gets `QUOTA`. Default 1,000. */
   maxMessagesPerQueue?: number;
+  /**
+   * Most body bytes a queue holds unacknowledged; a `send` beyond gets `QUOTA`. Default 8 MiB
+   * (a thousand 3 KiB envelopes with room to spare).
+   */
+  maxBytesPerQueue?: number;
+  /** Most body bytes the relay holds in all queues together; a `send` beyond gets `QUOTA`. Default 1 GiB. */
+  maxStoredBytes?: number;
   /** How long an unacknowledged message is kept, in ms. Default 24 h; expired ones are never delivered. */
   messageTtlMs?: number;
   /** How often expired messages are swept, in ms. Default 60 s (an unref'd timer). */
@@ -90,6 +97,8 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     maxMessageBytes,
     maxPayload: options.maxPayload ?? maxMessageBytes + 1024,
     maxMessagesPerQueue: options.maxMessagesPerQueue ?? 1000,
+    maxBytesPerQueue: options.maxBytesPerQueue ?? 8 * 1024 * 1024,
+    maxStoredBytes: options.maxStoredBytes ?? 1024 * 1024 * 1024,
     messageTtlMs: options.messageTtlMs ?? 24 * 60 * 60 * 1000,
     sweepIntervalMs: options.sweepIntervalMs ?? 60_000,
     maxQueuesPerConnection: options.maxQueuesPerConnection ?? 100,

@@ -22,6 +22,8 @@ export interface Queue {
   readonly key: string;
   /** Unacknowledged messages, oldest first. */
   readonly messages: StoredMessage[];
+  /** Body bytes of `messages`. */
+  bytes: number;
 }
 
 /** A queue as persisted: ids, key and messages, nothing derived. */
@@ -90,6 +92,7 @@ export class QueueStore {
     const msgId = this.random(RELAY_LIMITS.msgIdBytes);
     const message = { msgId, key: hex(msgId), body, ts };
     queue.messages.push(message);
+    queue.bytes += body.length;
     this.queued += body.length;
     this.onChange();
     return message;
@@ -100,6 +103,7 @@ export class QueueStore {
     const index = queue.messages.findIndex((m) => m.key === msgKey);
     if (index < 0) return false;
     const [removed] = queue.messages.splice(index, 1);
+    queue.bytes -= removed!.body.length;
     this.queued -= removed!.body.length;
     this.onChange();
     return true;
@@ -110,7 +114,8 @@ export class QueueStore {
     if (this.byRecipient.get(queue.key) !== queue) return;
     this.byRecipient.delete(queue.key);
     this.bySender.delete(hex(queue.senderId));
-    for (const m of queue.messages) this.queued -= m.body.length;
+    this.queued -= queue.bytes;
+    queue.bytes = 0;
     queue.messages.length = 0;
     this.onChange();
   }
@@ -131,6 +136,7 @@ export class QueueStore {
           continue;
         }
         this.queued -= m.body.length;
+        queue.bytes -= m.body.length;
         count++;
         removed(queue, m);
       }
@@ -169,10 +175,11 @@ export class QueueStore {
       recipientKey: record.recipientKey,
       key: hex(record.recipientId),
       messages,
+      bytes: messages.reduce((n, m) => n + m.body.length, 0),
     };
     this.byRecipient.set(queue.key, queue);
     this.bySender.set(hex(queue.senderId), queue);
-    for (const m of messages) this.queued += m.body.length;
+    this.queued += queue.bytes;
     return queue;
   }
 }

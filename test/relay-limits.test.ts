@@ -57,6 +57,26 @@ describe('relay: limits', () => {
     await other.newQueue();
   });
 
+  it('deletes a queue its recipient left unused for queueIdleTtlMs, unless someone is subscribed; senders then get NO_QUEUE', async () => {
+    let clock = 1_000_000;
+    const relay = await f.start({ now: () => clock, queueIdleTtlMs: 10_000 });
+    const client = await f.raw(relay);
+    const abandoned = await client.newQueue();
+    const kept = await client.newQueue();
+    const listened = await client.newQueue();
+    await client.subscribe(listened);
+    await client.sendTo(abandoned.senderId, body('held'));
+    clock += 6_000;
+    await client.ack(kept, new Uint8Array(16)); // any signed command counts as use
+    clock += 6_000;
+    relay.sweep();
+    expect(relay.stats.queues).toBe(2);
+    expect(relay.stats.bytesQueued).toBe(0); // 'held' went with its queue
+    expect(errCode(await client.sendTo(abandoned.senderId, body('x')))).toBe('NO_QUEUE');
+    expect((await client.sendTo(kept.senderId, body('x'))).t).toBe('ok');
+    expect((await client.sendTo(listened.senderId, body('x'))).t).toBe('ok');
+  });
+
   it('expires messages after messageTtlMs: never delivered, swept, and not counted against the quota', async () => {
     let clock = 1_000_000;
     const relay = await f.start({ now: () => clock, messageTtlMs: 1000, maxMessagesPerQueue: 2, sweepIntervalMs: 10 });

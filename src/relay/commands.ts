@@ -58,7 +58,7 @@ function create(ctx: CommandContext, connection: RelayConnection, corr: number, 
     return;
   }
   connection.queuesCreated++;
-  const queue = store.create(recipientKey);
+  const queue = store.create(recipientKey, options.now());
   connection.send({ t: 'ids', corr, recipientId: queue.recipientId, senderId: queue.senderId });
 }
 
@@ -106,6 +106,7 @@ function authorize(ctx: CommandContext, connection: RelayConnection, frame: Sign
     connection.error(frame.corr, 'AUTH', 'signature does not verify');
     return undefined;
   }
+  queue.lastActive = ctx.options.now(); // the recipient uses it: not idle
   return queue;
 }
 

@@ -52,6 +52,11 @@ export class Delivery {
     this.byQueue.get(queue.key)?.inFlight.delete(message.key);
   }
 
+  /** Whether a connection is subscribed to the queue now. */
+  isSubscribed(queue: Queue): boolean {
+    return this.byQueue.has(queue.key);
+  }
+
   /** The queue was deleted. */
   deleted(queue: Queue): void {
     const subscription = this.byQueue.get(queue.key);

@@ -9,7 +9,7 @@ import { RELAY_LIMITS } from '../protocol/relay-frames.js';
  * - `bad-frame` {badFrames}, `rate-limited` {strikes}, `slow-client` {bufferedBytes},
  *   `too-many-connections`, `abusive-client` {reason}
  * - `store-loaded` {queues, messages}, `store-saved` {queues, messages, bytes}, `store-failed`
- * - `swept` {expired}
+ * - `swept` {expired, queues}: expired messages and idle queues deleted
  */
 export type RelayLogger = (event: string, details?: Record<string, number | string>) => void;
 
@@ -38,7 +38,13 @@ export interface RelayOptions {
   maxStoredBytes?: number;
   /** How long an unacknowledged message is kept, in ms. Default 24 h; expired ones are never delivered. */
   messageTtlMs?: number;
-  /** How often expired messages are swept, in ms. Default 60 s (an unref'd timer). */
+  /**
+   * How long a queue lives unused by its recipient (no `sub`, `ack` or `del`, and nobody
+   * subscribed), in ms; then it is deleted with its messages and senders get `NO_QUEUE`. Default
+   * 30 days.
+   */
+  queueIdleTtlMs?: number;
+  /** How often expired messages and idle queues are swept, in ms. Default 60 s (an unref'd timer). */
   sweepIntervalMs?: number;
   /** Most queues one connection may create; more get `QUOTA`. Default 100. */
   maxQueuesPerConnection?: number;
@@ -101,6 +107,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     maxStoredBytes: options.maxStoredBytes ?? 1024 * 1024 * 1024,
     messageTtlMs: options.messageTtlMs ?? 24 * 60 * 60 * 1000,
     sweepIntervalMs: options.sweepIntervalMs ?? 60_000,
+    queueIdleTtlMs: options.queueIdleTtlMs ?? 30 * 24 * 60 * 60 * 1000,
     maxQueuesPerConnection: options.maxQueuesPerConnection ?? 100,
     maxQueues: options.maxQueues ?? 100_000,
     maxConnections: options.maxConnections ?? 10_000,
@@ -122,7 +129,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
       throw new SealcallError('INVALID_ARGUMENT', `${key} must be a finite number >= 0`);
     }
   }
-  for (const key of ['maxMessageBytes', 'maxMessagesPerQueue', 'maxInFlight', 'rateLimitBurst', 'sweepIntervalMs'] as const) {
+  for (const key of ['maxMessageBytes', 'maxMessagesPerQueue', 'maxInFlight', 'rateLimitBurst', 'sweepIntervalMs', 'queueIdleTtlMs'] as const) {
     if (resolved[key] < 1) throw new SealcallError('INVALID_ARGUMENT', `${key} must be at least 1`);
   }
   if (resolved.maxPayload < 256 || resolved.maxPayload > RELAY_LIMITS.maxFrameBytes) {

@@ -24,6 +24,8 @@ export interface Queue {
   readonly messages: StoredMessage[];
   /** Body bytes of `messages`. */
   bytes: number;
+  /** When the recipient last used the queue (created, subscribed, acknowledged; ms, relay clock). */
+  lastActive: number;
 }
 
 /** A queue as persisted: ids, key and messages, nothing derived. */
@@ -32,6 +34,8 @@ export interface QueueRecord {
   senderId: Uint8Array;
   recipientKey: Uint8Array;
   messages: { msgId: Uint8Array; body: Uint8Array; ts: number }[];
+  /** Absent in snapshots written before idle expiry: such a queue counts as used at load. */
+  lastActive?: number;
 }
 
 /**
@@ -63,8 +67,8 @@ export class QueueStore {
     return this.byRecipient.values();
   }
 
-  /** Creates a queue with two fresh random ids. */
-  create(recipientKey: Uint8Array): Queue {
+  /** Creates a queue with two fresh random ids, used now. */
+  create(recipientKey: Uint8Array, now: number): Queue {
     let recipientId: Uint8Array;
     let senderId: Uint8Array;
     // 128-bit ids never collide in practice; the loop only makes the invariant explicit.
@@ -72,7 +76,7 @@ export class QueueStore {
     while (this.byRecipient.has(hex(recipientId)));
     do senderId = this.random(RELAY_LIMITS.queueIdBytes);
     while (this.bySender.has(hex(senderId)));
-    const queue = this.add({ recipientId, senderId, recipientKey: recipientKey.slice(), messages: [] });
+    const queue = this.add({ recipientId, senderId, recipientKey: recipientKey.slice(), messages: [], lastActive: now }, now);
     this.onChange();
     return queue;
   }
@@ -107,6 +111,19 @@ export class QueueStore {
     this.queued -= removed!.body.length;
     this.onChange();
     return true;
+  }
+
+  /**
+   * Deletes every queue its recipient has not used since `cutoff`, unless `inUse` says it is in
+   * use now (subscribed). Calls `deleted` for each first. Returns how many.
+   */
+  expireIdle(cutoff: number, inUse: (queue: Queue) => boolean, deleted: (queue: Queue) => void): number {
+    const idle = [...this.byRecipient.values()].filter((q) => q.lastActive <= cutoff && !inUse(q));
+    for (const queue of idle) {
+      deleted(queue);
+      this.delete(queue);
+    }
+    return idle.length;
   }
 
   /** Deletes a queue and its messages. */
@@ -153,21 +170,22 @@ export class QueueStore {
       senderId: q.senderId,
       recipientKey: q.recipientKey,
       messages: q.messages.map(({ msgId, body, ts }) => ({ msgId, body, ts })),
+      lastActive: q.lastActive,
     }));
   }
 
-  /** Replaces the contents with persisted records (at startup). Duplicate ids keep the first. */
-  restore(records: QueueRecord[]): void {
+  /** Replaces the contents with persisted records (at startup, `now`). Duplicate ids keep the first. */
+  restore(records: QueueRecord[], now: number): void {
     this.byRecipient.clear();
     this.bySender.clear();
     this.queued = 0;
     for (const record of records) {
       if (this.byRecipient.has(hex(record.recipientId)) || this.bySender.has(hex(record.senderId))) continue;
-      this.add(record);
+      this.add(record, now);
     }
   }
 
-  private add(record: QueueRecord): Queue {
+  private add(record: QueueRecord, now: number): Queue {
     const messages = record.messages.map((m) => ({ msgId: m.msgId, key: hex(m.msgId), body: m.body, ts: m.ts }));
     const queue: Queue = {
       recipientId: record.recipientId,
@@ -176,6 +194,7 @@ export class QueueStore {
       key: hex(record.recipientId),
       messages,
       bytes: messages.reduce((n, m) => n + m.body.length, 0),
+      lastActive: record.lastActive ?? now,
     };
     this.byRecipient.set(queue.key, queue);
     this.bySender.set(hex(queue.senderId), queue);

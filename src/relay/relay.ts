@@ -98,11 +98,20 @@ export class Relay {
     return this.starting;
   }
 
-  /** Removes expired messages now (the sweep timer does this periodically). Returns how many. */
+  /**
+   * Removes expired messages, and queues their recipient has not used for `queueIdleTtlMs` and
+   * nobody is subscribed to, now (the sweep timer does this periodically). Returns how many
+   * messages expired.
+   */
   sweep(): number {
-    const cutoff = this.options.now() - this.options.messageTtlMs;
-    const expired = this.store.expire(cutoff, (queue, message) => this.delivery.removed(queue, message));
-    if (expired > 0) this.options.logger('swept', { expired });
+    const now = this.options.now();
+    const expired = this.store.expire(now - this.options.messageTtlMs, (queue, message) => this.delivery.removed(queue, message));
+    const idle = this.store.expireIdle(
+      now - this.options.queueIdleTtlMs,
+      (queue) => this.delivery.isSubscribed(queue),
+      (queue) => this.delivery.deleted(queue),
+    );
+    if (expired > 0 || idle > 0) this.options.logger('swept', { expired, queues: idle });
     return expired;
   }
 
@@ -126,7 +135,7 @@ export class Relay {
       if (path !== undefined) {
         const records = await loadSnapshot(path);
         if (records) {
-          this.store.restore(records);
+          this.store.restore(records, this.options.now());
           const messages = records.reduce((n, q) => n + q.messages.length, 0);
           this.options.logger('store-loaded', { queues: this.store.size, messages });
         }

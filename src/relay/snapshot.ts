@@ -8,7 +8,8 @@ import type { QueueRecord } from './queue-store.js';
 
 /**
  * Snapshot file format, version 1: msgpack `{v: 1, queues: [{recipientId, senderId,
- * recipientKey, messages: [{msgId, body, ts}]}]}`. The whole store is rewritten each time, which
+ * recipientKey, messages: [{msgId, body, ts}], lastActive}]}` (`lastActive`, ms, may be absent
+ * in older files: such a queue counts as used when it is loaded). The whole store is rewritten each time, which
  * is simple and crash-safe (temp file, fsync, rename) and fine for the sizes a signaling relay
  * holds; a relay storing gigabytes would want an append-only log instead.
  */
@@ -57,6 +58,7 @@ export function decodeSnapshot(bytes: Uint8Array): QueueRecord[] {
           ts: uint(field(m, 'ts'), 'ts', Number.MAX_SAFE_INTEGER),
         };
       }),
+      ...(field(q, 'lastActive') === undefined ? {} : { lastActive: uint(field(q, 'lastActive'), 'lastActive', Number.MAX_SAFE_INTEGER) }),
     };
   });
 }

@@ -26,7 +26,7 @@ const exotic = new Packr({ structuredClone: true, useRecords: true, moreTypes: t
 
 const id = () => new Uint8Array(16).fill(1);
 const CLIENT_SEEDS: ClientFrame[] = [
-  { t: 'new', corr: 1, recipientKey: new Uint8Array(32).fill(2) },
+  { t: 'new', corr: 1, recipientKey: new Uint8Array(32).fill(2), sig: new Uint8Array(64).fill(5) },
   { t: 'sub', corr: 2, recipientId: id(), sig: new Uint8Array(64).fill(3) },
   { t: 'ack', corr: 300, recipientId: id(), msgId: id(), sig: new Uint8Array(64) },
   { t: 'del', corr: 70_000, recipientId: id(), sig: new Uint8Array(64) },

@@ -2,6 +2,7 @@ import { pack } from 'msgpackr';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrFrame, RelayFrame } from '../src/protocol/relay-frames.js';
+import { sodium } from '../src/crypto/sodium.js';
 import { RelayFixture, sleep, text as body, textOf } from './helpers/relay-fixture.js';
 
 // The relay's limits and its behaviour under hostile input, over real sockets on 127.0.0.1.
@@ -47,12 +48,22 @@ describe('relay: limits', () => {
     expect((await client.sendTo(three.senderId, kb(3))).t).toBe('ok');
   });
 
+  it('creates a queue only for a key its creator holds: a new signed by another key gets AUTH', async () => {
+    const relay = await f.start();
+    const client = await f.raw(relay);
+    const keys = sodium().crypto_sign_keypair();
+    expect(errCode(await client.requestNew(keys, false))).toBe('AUTH');
+    expect(relay.stats.queues).toBe(0);
+    expect((await client.requestNew(keys)).t).toBe('ids');
+    expect(relay.stats.queues).toBe(1);
+  });
+
   it('limits queues per connection with QUOTA', async () => {
     const relay = await f.start({ maxQueuesPerConnection: 2 });
     const client = await f.raw(relay);
     await client.newQueue();
     await client.newQueue();
-    expect(errCode(await client.request({ t: 'new', corr: 0, recipientKey: new Uint8Array(32) }))).toBe('QUOTA');
+    expect(errCode(await client.requestNew(sodium().crypto_sign_keypair()))).toBe('QUOTA');
     const other = await f.raw(relay);
     await other.newQueue();
   });

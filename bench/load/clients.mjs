@@ -59,10 +59,10 @@ class RelayClient {
     ws.on('message', (data) => client.receive(data));
     ws.on('error', () => {});
     const keys = proto.sodium().crypto_sign_keypair();
-    const ids = await client.request({ t: 'new', recipientKey: keys.publicKey });
+    const ids = await client.request({ t: 'new', recipientKey: keys.publicKey }, keys.privateKey);
     if (ids.t !== 'ids') throw new Error(`new: ${JSON.stringify(ids)}`);
     client.queue = { recipientId: ids.recipientId, senderId: ids.senderId, secretKey: keys.privateKey };
-    const sub = await client.request({ t: 'sub', recipientId: ids.recipientId }, true);
+    const sub = await client.request({ t: 'sub', recipientId: ids.recipientId }, client.queue.secretKey);
     if (sub.t !== 'ok') throw new Error(`sub: ${JSON.stringify(sub)}`);
     return client;
   }
@@ -72,16 +72,17 @@ class RelayClient {
     return this.queue.senderId;
   }
 
-  request(frame, signed = false) {
+  /** Sends a setup frame, signed with `secretKey` when given, and resolves with its reply. */
+  request(frame, secretKey) {
     const corr = ++this.corr;
     return new Promise((resolve) => {
       this.waiting.set(corr, resolve);
-      this.ws.send(proto.encodeClientFrame(signed ? this.signed({ ...frame, corr }) : { ...frame, corr }));
+      this.ws.send(proto.encodeClientFrame(secretKey ? this.signed({ ...frame, corr }, secretKey) : { ...frame, corr }));
     });
   }
 
-  signed(frame) {
-    const sig = proto.sodium().crypto_sign_detached(proto.signedContent(this.sessionId, frame), this.queue.secretKey);
+  signed(frame, secretKey = this.queue.secretKey) {
+    const sig = proto.sodium().crypto_sign_detached(proto.signedContent(this.sessionId, frame), secretKey);
     return { ...frame, sig };
   }
 

@@ -7,7 +7,7 @@ import { pack, unpackUntrusted } from './msgpack.js';
  *
  * ```
  * client → relay                                      relay → client
- * {t:'new',  corr, recipientKey}                      {t:'ids', corr, recipientId, senderId}
+ * {t:'new',  corr, recipientKey, sig}                 {t:'ids', corr, recipientId, senderId}
  * {t:'sub',  corr, recipientId, sig}                  {t:'ok', corr}, then {t:'msg', …} frames
  * {t:'ack',  corr, recipientId, msgId, sig}           {t:'ok', corr}
  * {t:'del',  corr, recipientId, sig}                  {t:'ok', corr}
@@ -19,7 +19,9 @@ import { pack, unpackUntrusted } from './msgpack.js';
  * ```
  * Ids, keys and signatures are msgpack bin. `sig` is Ed25519 over `signedContent`: the label
  * `sealcall relay v1 command`, the connection's `sessionId` from `hello`, then the canonical
- * msgpack array `[t, corr, recipientId]` (`[t, corr, recipientId, msgId]` for `ack`).
+ * msgpack array `[t, corr, recipientId]` (`[t, corr, recipientId, msgId]` for `ack`,
+ * `[t, corr, recipientKey]` for `new`, signed by that key: creating a queue proves possession of
+ * its key).
  */
 export const RELAY_PROTOCOL_VERSION = 1;
 
@@ -50,8 +52,8 @@ export const RELAY_ERROR_CODES = ['BAD_FRAME', 'AUTH', 'NO_QUEUE', 'QUOTA', 'TOO
 /** An error code of an `err` frame. */
 export type RelayErrorCode = (typeof RELAY_ERROR_CODES)[number];
 
-/** Creates a queue whose recipient commands are signed by `recipientKey` (Ed25519). */
-export interface NewFrame { t: 'new'; corr: number; recipientKey: Uint8Array }
+/** Creates a queue whose recipient commands are signed by `recipientKey` (Ed25519); `sig` is by that key. */
+export interface NewFrame { t: 'new'; corr: number; recipientKey: Uint8Array; sig: Uint8Array }
 /** Subscribes this connection to a queue; replaces the queue's previous subscriber. */
 export interface SubFrame { t: 'sub'; corr: number; recipientId: Uint8Array; sig: Uint8Array }
 /** Acknowledges (and deletes) a delivered message. */
@@ -117,7 +119,7 @@ export function validateClientFrame(value: unknown): ClientFrame {
   const sig = () => fixedBytes(field(obj, 'sig'), 'sig', RELAY_LIMITS.signatureBytes);
   switch (t) {
     case 'new':
-      return { t, corr, recipientKey: fixedBytes(field(obj, 'recipientKey'), 'recipientKey', RELAY_LIMITS.publicKeyBytes) };
+      return { t, corr, recipientKey: fixedBytes(field(obj, 'recipientKey'), 'recipientKey', RELAY_LIMITS.publicKeyBytes), sig: sig() };
     case 'sub':
     case 'del':
       return { t, corr, recipientId: recipientId(), sig: sig() };
@@ -200,21 +202,22 @@ const SIGNATURE_LABEL = 'sealcall relay v1 command';
 const LABEL_BYTES = new TextEncoder().encode(SIGNATURE_LABEL);
 
 /**
- * The bytes a recipient signs for `sub`, `ack` and `del`: the label, the connection's session id
- * (so a signature is void on any other connection), then the canonical msgpack array
- * `[t, corr, recipientId]` or `[t, corr, recipientId, msgId]` (shortest encodings, written by hand
- * so no encoder option can change it).
+ * The bytes a recipient signs for `new`, `sub`, `ack` and `del`: the label, the connection's
+ * session id (so a signature is void on any other connection), then the canonical msgpack array
+ * `[t, corr, recipientId]`, `[t, corr, recipientId, msgId]` or, for `new`, `[t, corr,
+ * recipientKey]` (shortest encodings, written by hand so no encoder option can change it).
  */
 export function signedContent(
   sessionId: Uint8Array,
-  frame: { t: SignedFrame['t']; corr: number; recipientId: Uint8Array; msgId?: Uint8Array },
+  frame: { t: SignedFrame['t']; corr: number; recipientId: Uint8Array; msgId?: Uint8Array } | { t: 'new'; corr: number; recipientKey: Uint8Array },
 ): Uint8Array {
-  const parts: number[] = [frame.msgId ? 0x94 : 0x93];
+  const msgId = 'msgId' in frame ? frame.msgId : undefined;
+  const parts: number[] = [msgId ? 0x94 : 0x93];
   const t = new TextEncoder().encode(frame.t);
   parts.push(0xa0 | t.length, ...t);
   pushUint(parts, correlation(frame.corr));
-  pushBin(parts, frame.recipientId);
-  if (frame.msgId) pushBin(parts, frame.msgId);
+  pushBin(parts, frame.t === 'new' ? frame.recipientKey : frame.recipientId);
+  if (msgId) pushBin(parts, msgId);
   const out = new Uint8Array(LABEL_BYTES.length + sessionId.length + parts.length);
   out.set(LABEL_BYTES, 0);
   out.set(sessionId, LABEL_BYTES.length);
@@ -230,7 +233,7 @@ function pushUint(out: number[], n: number): void {
 }
 
 function pushBin(out: number[], bytes: Uint8Array): void {
-  // Ids are 16 bytes: bin8 always fits (the caller validated the lengths).
+  // Ids are 16 bytes, keys 32: bin8 always fits (the caller validated the lengths).
   out.push(0xc4, bytes.length, ...bytes);
 }
 

@@ -277,7 +277,11 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   private async subscribe(socket: RelaySocket): Promise<void> {
     if (!this.credentials) {
       const keys = sodium().crypto_sign_keypair();
-      const reply = await socket.request((corr) => ({ t: 'new', corr, recipientKey: keys.publicKey }));
+      // Signed by the new queue's key: the relay creates queues only for keys their creator holds.
+      const reply = await socket.request((corr) => {
+        const content = signedContent(socket.sessionId, { t: 'new', corr, recipientKey: keys.publicKey });
+        return { t: 'new', corr, recipientKey: keys.publicKey, sig: sodium().crypto_sign_detached(content, keys.privateKey) };
+      });
       if (reply.t !== 'ids') throw new SealcallError('RELAY_ERROR', 'the relay answered new without ids');
       this.credentials = {
         relayUrl: this.options.url,

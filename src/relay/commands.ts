@@ -1,5 +1,5 @@
 import { sodium } from '../crypto/sodium.js';
-import { signedContent, type ClientFrame, type SignedFrame } from '../protocol/relay-frames.js';
+import { signedContent, type ClientFrame, type NewFrame, type SignedFrame } from '../protocol/relay-frames.js';
 import type { RelayConnection } from './connection.js';
 import type { Delivery } from './delivery.js';
 import type { ResolvedRelayOptions } from './options.js';
@@ -24,7 +24,7 @@ export function executeCommand(ctx: CommandContext, connection: RelayConnection,
       connection.send({ t: 'pong', corr: frame.corr });
       return;
     case 'new':
-      return create(ctx, connection, frame.corr, frame.recipientKey);
+      return create(ctx, connection, frame);
     case 'send':
       return accept(ctx, connection, frame.corr, frame.senderId, frame.body);
     case 'sub':
@@ -51,8 +51,14 @@ export function executeCommand(ctx: CommandContext, connection: RelayConnection,
   }
 }
 
-function create(ctx: CommandContext, connection: RelayConnection, corr: number, recipientKey: Uint8Array): void {
+function create(ctx: CommandContext, connection: RelayConnection, frame: NewFrame): void {
   const { options, store } = ctx;
+  const { corr, recipientKey } = frame;
+  // Only the holder of the queue key can create it, so a queue is never made for a key nobody holds.
+  if (!verify(frame.sig, signedContent(connection.sessionId, frame), recipientKey)) {
+    connection.error(corr, 'AUTH', 'signature does not verify');
+    return;
+  }
   if (connection.queuesCreated >= options.maxQueuesPerConnection || store.size >= options.maxQueues) {
     connection.error(corr, 'QUOTA', 'queue limit reached');
     return;

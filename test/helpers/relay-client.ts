@@ -98,9 +98,19 @@ export class RawClient {
   /** Creates a queue. */
   async newQueue(): Promise<RawQueue> {
     const keys = sodium().crypto_sign_keypair();
-    const reply = await this.request({ t: 'new', corr: 0, recipientKey: keys.publicKey });
+    const reply = await this.requestNew(keys);
     if (reply.t !== 'ids') throw new Error(`expected ids, got ${JSON.stringify(reply)}`);
     return { recipientId: reply.recipientId, senderId: reply.senderId, publicKey: keys.publicKey, privateKey: keys.privateKey };
+  }
+
+  /** Sends a `new` signed by `keys` (`sign: false`: a signature by another key) and resolves with the reply. */
+  async requestNew(keys: { publicKey: Uint8Array; privateKey: Uint8Array }, sign = true): Promise<RelayFrame> {
+    const corr = this.nextCorr();
+    const reply = this.next((f) => 'corr' in f && f.corr === corr);
+    const content = signedContent(this.sessionId, { t: 'new', corr, recipientKey: keys.publicKey });
+    const signer = sign ? keys.privateKey : sodium().crypto_sign_keypair().privateKey;
+    this.send({ t: 'new', corr, recipientKey: keys.publicKey, sig: sodium().crypto_sign_detached(content, signer) });
+    return reply;
   }
 
   /** Signs a recipient command for this connection. */

@@ -58,6 +58,22 @@ describe('relay: limits', () => {
     expect(relay.stats.queues).toBe(1);
   });
 
+  it('limits queues created from one address per hour, across connections, with QUOTA', async () => {
+    let clock = 1_000_000;
+    const relay = await f.start({ now: () => clock, maxQueuesPerAddressPerHour: 3, maxQueuesPerConnection: 2 });
+    const first = await f.raw(relay);
+    await first.newQueue();
+    await first.newQueue();
+    // A fresh connection from the same address (127.0.0.1) does not start over.
+    const second = await f.raw(relay);
+    await second.newQueue();
+    const refused = await second.requestNew(sodium().crypto_sign_keypair());
+    expect(errCode(refused)).toBe('QUOTA');
+    expect(refused.t === 'err' && refused.message).toMatch(/address/);
+    clock += 60 * 60 * 1000;
+    expect((await second.requestNew(sodium().crypto_sign_keypair())).t).toBe('ids');
+  });
+
   it('limits queues per connection with QUOTA', async () => {
     const relay = await f.start({ maxQueuesPerConnection: 2 });
     const client = await f.raw(relay);

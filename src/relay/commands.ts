@@ -1,6 +1,7 @@
 import { sodium } from '../crypto/sodium.js';
 import { signedContent, type ClientFrame, type NewFrame, type SignedFrame } from '../protocol/relay-frames.js';
 import type { RelayConnection } from './connection.js';
+import type { CreationLimiter } from './creation-limiter.js';
 import type { Delivery } from './delivery.js';
 import type { ResolvedRelayOptions } from './options.js';
 import { hex, type Queue, type QueueStore } from './queue-store.js';
@@ -12,6 +13,8 @@ export interface CommandContext {
   readonly options: ResolvedRelayOptions;
   /** Counters the commands advance. */
   readonly counters: { messagesReceived: number; bytesStored: number };
+  /** Queue creations per client address. */
+  readonly creations: CreationLimiter;
 }
 
 /**
@@ -61,6 +64,10 @@ function create(ctx: CommandContext, connection: RelayConnection, frame: NewFram
   }
   if (connection.queuesCreated >= options.maxQueuesPerConnection || store.size >= options.maxQueues) {
     connection.error(corr, 'QUOTA', 'queue limit reached');
+    return;
+  }
+  if (!ctx.creations.allow(connection.address, options.now())) {
+    connection.error(corr, 'QUOTA', 'too many queues from this address in the last hour');
     return;
   }
   connection.queuesCreated++;

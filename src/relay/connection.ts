@@ -46,6 +46,8 @@ export class RelayConnection implements Subscriber {
   constructor(
     private readonly ws: WebSocket,
     readonly sessionId: Uint8Array,
+    /** The client's IP address, for limits per address. */
+    readonly address: string,
     private readonly options: ResolvedRelayOptions,
     private readonly onFrame: (connection: RelayConnection, frame: ClientFrame) => void,
   ) {

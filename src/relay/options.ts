@@ -50,6 +50,11 @@ export interface RelayOptions {
   maxQueuesPerConnection?: number;
   /** Most queues on the relay; more get `QUOTA`. Default 100,000. */
   maxQueues?: number;
+  /**
+   * Most queues created from one client IP address per hour, whatever the connections; more get
+   * `QUOTA`. Default 1,000 (a relay behind a proxy sees the proxy's address: raise it there).
+   */
+  maxQueuesPerAddressPerHour?: number;
   /** Most simultaneous connections; more are closed at once with 1013. Default 10,000. */
   maxConnections?: number;
   /** Messages delivered to a subscriber and not yet acknowledged, per queue. Default 16. */
@@ -110,6 +115,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     queueIdleTtlMs: options.queueIdleTtlMs ?? 30 * 24 * 60 * 60 * 1000,
     maxQueuesPerConnection: options.maxQueuesPerConnection ?? 100,
     maxQueues: options.maxQueues ?? 100_000,
+    maxQueuesPerAddressPerHour: options.maxQueuesPerAddressPerHour ?? 1000,
     maxConnections: options.maxConnections ?? 10_000,
     maxInFlight: options.maxInFlight ?? 16,
     rateLimitPerSecond: options.rateLimitPerSecond ?? 500,

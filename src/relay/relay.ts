@@ -5,6 +5,7 @@ import { SealcallError } from '../errors.js';
 import { RELAY_LIMITS } from '../protocol/relay-frames.js';
 import { executeCommand, type CommandContext } from './commands.js';
 import { CLOSE, RelayConnection } from './connection.js';
+import { CreationLimiter } from './creation-limiter.js';
 import { Delivery } from './delivery.js';
 import { resolveRelayOptions, type RelayOptions, type RelayStats, type ResolvedRelayOptions } from './options.js';
 import { QueueStore } from './queue-store.js';
@@ -66,7 +67,13 @@ export class Relay {
       () => this.writer?.schedule(),
     );
     this.delivery = new Delivery(this.store, this.options, () => this.counters.messagesDelivered++);
-    this.context = { store: this.store, delivery: this.delivery, options: this.options, counters: this.counters };
+    this.context = {
+      store: this.store,
+      delivery: this.delivery,
+      options: this.options,
+      counters: this.counters,
+      creations: new CreationLimiter(this.options.maxQueuesPerAddressPerHour),
+    };
   }
 
   /** Where the relay listens, once `listen` resolved. */
@@ -146,7 +153,7 @@ export class Relay {
       this.state = 'closed';
       throw error;
     }
-    this.server.on('connection', (ws) => this.accept(ws));
+    this.server.on('connection', (ws, request) => this.accept(ws, request.socket.remoteAddress ?? 'unknown'));
     // Errors of the listening socket after startup are logged; each client's are its own.
     this.server.on('error', () => this.options.logger('server-error'));
     const address = this.server.address();
@@ -158,7 +165,7 @@ export class Relay {
     return this.bound;
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, address: string): void {
     // ws reports protocol violations (bad opcodes, oversized messages) as 'error' and then closes
     // the socket; without a listener they would crash the process.
     ws.on('error', () => {});
@@ -173,7 +180,7 @@ export class Relay {
     }
     const sessionId = randomFillSync(new Uint8Array(RELAY_LIMITS.sessionIdBytes));
     // Exceptions from a command are caught by the connection: they drop that client only.
-    const connection = new RelayConnection(ws, sessionId, this.options, (c, frame) => executeCommand(this.context, c, frame));
+    const connection = new RelayConnection(ws, sessionId, address, this.options, (c, frame) => executeCommand(this.context, c, frame));
     this.connections.add(connection);
     this.options.logger('connection', { connections: this.connections.size });
     ws.on('close', (code) => {

@@ -3,10 +3,11 @@
 #   chromium   headless browser for the frame-encryption (insertable streams) tests
 #   coturn     TURN server for the relayed-call tests
 #   prosody    XMPP server for the tests of examples/xmpp (test/xmpp.test.ts)
+#   redis-server  Redis for the relay's shared store (test/relay-redis.test.ts)
 # As root with apt-get they are installed; otherwise this stops at once, naming the command.
 set -euo pipefail
 
-declare -A package_of=([chromium]=chromium [turnserver]=coturn [prosody]=prosody)
+declare -A package_of=([chromium]=chromium [turnserver]=coturn [prosody]=prosody [redis-server]=redis-server)
 missing=()
 for command in "${!package_of[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")

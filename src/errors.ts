@@ -69,9 +69,14 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   /** The relay refused a command: bad signature, malformed or unsupported frame. A bug or version mismatch, not a network fault. */
   | 'RELAY_ERROR'
+  /**
+   * The server at a relay URL did not prove it holds the key the URL's fingerprint names (a
+   * different relay, or someone in the middle): nothing was sent to it.
+   */
+  | 'RELAY_KEY_MISMATCH'
   /** The relay server could not listen on the requested host and port. */
   | 'RELAY_LISTEN_FAILED'
-  /** The relay's `storePath` snapshot could not be read, parsed or written. */
+  /** The relay's store (`storePath` log) could not be read, parsed or written. */
   | 'RELAY_STORE_FAILED'
   /** The app's `replayStore` failed to load or save the replay state. */
   | 'REPLAY_STORE_FAILED';

@@ -16,6 +16,8 @@ import { FakeFrameProtector } from '../src/testing/fake-frame-protector.js';
 import { decodeAddress } from '../src/relay-client/address.js';
 import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { openSender, sealSender, SEALED_SENDER_BYTES } from '../src/relay-client/sealed-sender.js';
+import { importQueueState } from '../src/relay-client/queue-state.js';
+import { DELIVERY_OVERHEAD, openDelivery } from '../src/crypto/relay-keys.js';
 import type { WebSocketTransport } from '../src/relay-client/websocket-transport.js';
 import { endedWithin, eventually, liveCalls, noPeerConnections } from './helpers/call-watch.js';
 import { Harness, once, reach, type User } from './helpers/call-harness.js';
@@ -212,9 +214,21 @@ describe('a relay cannot read signaling or learn SDP, addresses or senders', () 
     await endedWithin(bobCall, T.remoteEndGraceMs + SLACK);
     await drained(w);
 
-    // Each distinct body once (the tap sees a body going up as `send` and coming down as `msg`).
-    const bodies = [...new Map(w.tap.bodies.map((b) => [hex(b), b])).values()];
+    // Each distinct body once: what went up as `send` (what the relay stores, re-encrypted), and
+    // what came down as `msg` (the relay's re-encryption for the recipient).
+    const distinct = (list: Uint8Array[]) => [...new Map(list.map((b) => [hex(b), b])).values()];
+    const bodies = distinct(w.tap.frames.flatMap((f) => (f.dir === 'up' && f.frame?.t === 'send' ? [f.frame.body] : [])));
+    const msgs = w.tap.frames.flatMap((f) => (f.dir === 'down' && f.frame?.t === 'msg' ? [f.frame] : []));
+    const delivered = distinct(msgs.map((m) => m.body));
     expect(bodies.length).toBeGreaterThan(10);
+    // Under the relay's layer (which the omniscient test removes with the recipients' queue keys)
+    // each delivered body is exactly one body that went up, and every one that went up came down.
+    const queues = NAMES.map((n) => importQueueState(w[n].ws.exportState()));
+    const deliveryKeys = new Map(queues.map((q) => [hex(q.recipientId), q.deliveryKey]));
+    const unwrapped = new Set(msgs.map((m) => hex(openDelivery(deliveryKeys.get(hex(m.recipientId))!, m.msgId, m.ts, m.body))));
+    expect(unwrapped).toEqual(new Set(bodies.map(hex)));
+    // Without that layer nobody can open what came down, not even its recipient's identity.
+    expect(delivered.filter((b) => opened(w, b) !== undefined)).toEqual([]);
     // The test (not the relay) opens every envelope: all are Alice's and Bob's, version 2, and
     // hold the call ids and session tags that must not show on the wire.
     const inners = bodies.map((b) => opened(w, b));
@@ -257,8 +271,10 @@ describe('a relay cannot read signaling or learn SDP, addresses or senders', () 
     expect(found.map(([name]) => name)).toEqual([]);
 
     // Every body is a sealed-sender header plus an envelope of exactly one length, whatever it
-    // carries (invitation, reply, offer, candidates, ack, key update, hangup).
+    // carries (invitation, reply, offer, candidates, ack, key update, hangup), and comes down
+    // DELIVERY_OVERHEAD longer.
     expect(new Set(bodies.map((b) => b.length - SEALED_SENDER_BYTES))).toEqual(new Set([DEFAULT_ENVELOPE_BYTES]));
+    expect(new Set(delivered.map((b) => b.length))).toEqual(new Set([SEALED_SENDER_BYTES + DEFAULT_ENVELOPE_BYTES + DELIVERY_OVERHEAD]));
     expect(new Set(inners.map((x) => x!.inner.length))).toEqual(new Set([DEFAULT_ENVELOPE_BYTES - PAIR_SEAL_OVERHEAD]));
     // No 16-byte window of one envelope appears in another: nothing in them is in clear or
     // repeats (no version, kind, call id, tag or counter; retransmissions are sealed afresh).
@@ -275,6 +291,23 @@ describe('a relay cannot read signaling or learn SDP, addresses or senders', () 
       }
     });
     expect(shared).toEqual([]);
+    // Nor does any 16-byte window of a body that went up (header included) show in one that came
+    // down, nor one delivered body's in another's: a relay's input and output do not match by content.
+    const up = new Set<string>();
+    for (const body of bodies) for (let i = 0; i + 16 <= body.length; i++) up.add(Buffer.from(body).toString('latin1', i, i + 16));
+    const down = new Map<string, number>();
+    const crossed: string[] = [];
+    delivered.forEach((body, n) => {
+      const own = new Set<string>();
+      for (let i = 0; i + 16 <= body.length; i++) own.add(Buffer.from(body).toString('latin1', i, i + 16));
+      for (const window of own) {
+        const other = down.get(window);
+        if (up.has(window)) crossed.push(`delivered body ${n} and a sent body`);
+        else if (other === undefined) down.set(window, n);
+        else crossed.push(`delivered bodies ${other} and ${n}`);
+      }
+    });
+    expect(crossed).toEqual([]);
     // Sealed sender: no two headers alike (nothing links messages to one sender), and the relay,
     // holding no identity secret, cannot open them.
     const headers = new Set(bodies.map((b) => hex(b.subarray(0, SEALED_SENDER_BYTES))));

@@ -5,7 +5,9 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ready } from '../src/crypto/sodium.js';
+import { withFingerprint } from '../src/protocol/relay-url.js';
 import { ReplayGuard } from '../src/signaling/replay-guard.js';
+import { CliProcess, stopCliProcesses } from './helpers/cli-peer.js';
 
 // The built CLI (npm test builds before running vitest).
 const CLI = resolve(import.meta.dirname, '../dist/cli.js');
@@ -53,6 +55,7 @@ class Proc {
 const procs: Proc[] = [];
 let dir: string | undefined;
 afterEach(async () => {
+  await stopCliProcesses();
   for (const p of procs.splice(0)) {
     p.stop();
     await p.exited;
@@ -71,7 +74,8 @@ describe('sealcall CLI (real processes, relay on 127.0.0.1)', () => {
     dir = await mkdtemp(join(tmpdir(), 'sealcall-cli-'));
     const relay = run(['relay', '--port', '0', '--json']);
     const { url } = (await relay.next('listening')) as { url: string } & Event;
-    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    // ws://<fingerprint>@host:port: the fingerprint (base64url of the relay's key) is what peers check.
+    expect(url).toMatch(/^ws:\/\/[A-Za-z0-9_-]{43}@127\.0\.0\.1:\d+$/);
     const alice = run(['peer', '--name', 'alice', '--relay', url, '--dir', join(dir, 'alice'), '--tone', '440', '--json']);
     const bob = run(['peer', '--name', 'bob', '--relay', url, '--dir', join(dir, 'bob'), '--tone', '880', '--json']);
     const [a, b] = await Promise.all([alice.next('ready'), bob.next('ready')]);
@@ -135,6 +139,23 @@ describe('sealcall CLI (real processes, relay on 127.0.0.1)', () => {
     expect(await first.exited).toBe(0);
     const second = run(args);
     expect((await second.next('ready')).address).toBe(address);
+  }, 30_000);
+
+  it('refuses to start a peer without --relay, with a relay URL lacking the fingerprint, or at a server holding another key', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sealcall-cli-'));
+    const relay = run(['relay', '--port', '0', '--json']);
+    const { url } = (await relay.next('listening')) as { url: string } & Event;
+    const peer = (name: string, relayArgs: string[]) => {
+      const p = new CliProcess(['peer', '--name', name, ...relayArgs, '--dir', join(dir!, name), '--json']);
+      return p.exited.then(({ code }) => ({ code, stderr: p.stderr }));
+    };
+    expect(await peer('a', [])).toMatchObject({ code: 1, stderr: expect.stringContaining('--relay') });
+    expect(await peer('b', ['--relay', url.replace(/\/\/[^@]+@/, '//')])).toMatchObject({ code: 1, stderr: expect.stringMatching(/fingerprint/) });
+    const other = withFingerprint(url, new Uint8Array(32).fill(9));
+    expect(await peer('c', ['--relay', other])).toMatchObject({ code: 1, stderr: expect.stringMatching(/does not hold the key/) });
+    // The printed URL itself works.
+    const ok = run(['peer', '--name', 'd', '--relay', url, '--dir', join(dir, 'd'), '--json']);
+    expect(await ok.next('ready')).toMatchObject({ relay: url });
   }, 30_000);
 
   it('prints usage and rejects unknown commands', async () => {

@@ -4,6 +4,7 @@ import type { CallClientOptions } from '../src/call/options.js';
 import { generateIdentity } from '../src/crypto/identity.js';
 import { ready } from '../src/crypto/sodium.js';
 import type { Relay } from '../src/relay/index.js';
+import { openStoreLog, readStoreLog } from '../src/relay/store-log.js';
 import { MemoryNetwork } from '../src/testing/memory-network.js';
 import type { WebSocketTransport, WebSocketTransportOptions } from '../src/relay-client/websocket-transport.js';
 import { endedWithin, eventually, liveCalls, noPeerConnections, watch } from './helpers/call-watch.js';
@@ -45,8 +46,12 @@ interface Setup {
   alice: User & { net: FaultTransport; ws: WebSocketTransport };
   bob: User & { net: FaultTransport; ws: WebSocketTransport };
   relay: () => Relay;
-  /** Stops the relay (as if it crashed and came back) and starts it again on the same port. */
-  restart: (options?: { store?: boolean }) => Promise<void>;
+  /**
+   * Stops the relay (as if it crashed and came back) and starts it again on the same port: with
+   * its store (default); with a fresh store holding only its identity (`'empty'`: same key, every
+   * queue gone); or memory only (`false`: a new key, so to its clients another relay).
+   */
+  restart: (options?: { store?: boolean | 'empty' }) => Promise<void>;
   /** Stops the relay. */
   stop: () => Promise<void>;
   /** Starts it again on the same port (with its store, if it had one). */
@@ -91,6 +96,15 @@ async function setup(
     restart: async (o = {}) => {
       await fx.stop(relay);
       const keep = o.store ?? true;
+      if (keep === 'empty') {
+        const { identity } = (await readStoreLog(storePath!))!;
+        const emptyPath = fx.tempStore();
+        const { log } = await openStoreLog(emptyPath, { debounceMs: 0, logger: () => {}, newIdentity: () => identity, snapshot: () => [] });
+        await log.close();
+        relay = await fx.start({ storePath: emptyPath }, port);
+        expect(relay.address!.url).toBe(url);
+        return;
+      }
       relay = await fx.start(keep && storePath ? { storePath } : {}, port);
     },
     stop: () => fx.stop(relay),
@@ -174,7 +188,23 @@ describe('calls through a real relay that restarts, vanishes or stalls', () => {
     await s.start();
   }, 30_000);
 
-  it('relay restarts without its store mid-setup: the queues are gone, the next send of either side fails its call transport-failed', async () => {
+  it('relay restarts without its queues (same key) mid-setup: the queues are gone, the next send of either side fails its call transport-failed', async () => {
+    const s = await setup({ calls: { ringTimeoutMs: 1200 } });
+    const rang = new Promise<Call>((resolve) => s.bob.client.once('incoming', resolve));
+    const aliceCall = await s.alice.client.call('bob', { audio: false });
+    const bobCall = await rang;
+    await once(aliceCall, 'ringing');
+    await s.restart({ store: 'empty' });
+    await eventually(() => s.bob.ws.status === 'failed' && s.alice.ws.status === 'failed', 5000, 'transports failed');
+    await bobCall.accept({ audio: false });
+    const b = await endedWithin(bobCall, 2000 + SLACK);
+    expect(b).toMatchObject({ reason: 'transport-failed', error: { code: 'QUEUE_NOT_FOUND' } });
+    // Alice's next resend of her invitation meets the same refusal.
+    const a = await endedWithin(aliceCall, 1200 + SLACK);
+    expect(a).toMatchObject({ reason: 'transport-failed', error: { code: 'QUEUE_NOT_FOUND' } });
+  }, 30_000);
+
+  it('relay restarts without its store mid-setup (a new key): both transports refuse it, and the next send of either side fails its call transport-failed', async () => {
     const s = await setup({ store: false, calls: { ringTimeoutMs: 1200 } });
     const rang = new Promise<Call>((resolve) => s.bob.client.once('incoming', resolve));
     const aliceCall = await s.alice.client.call('bob', { audio: false });
@@ -184,10 +214,12 @@ describe('calls through a real relay that restarts, vanishes or stalls', () => {
     await eventually(() => s.bob.ws.status === 'failed' && s.alice.ws.status === 'failed', 5000, 'transports failed');
     await bobCall.accept({ audio: false });
     const b = await endedWithin(bobCall, 2000 + SLACK);
-    expect(b).toMatchObject({ reason: 'transport-failed', error: { code: 'QUEUE_NOT_FOUND' } });
-    // Alice's next resend of her invitation meets the same refusal.
+    expect(b).toMatchObject({ reason: 'transport-failed', error: { code: 'RELAY_KEY_MISMATCH' } });
     const a = await endedWithin(aliceCall, 1200 + SLACK);
-    expect(a).toMatchObject({ reason: 'transport-failed', error: { code: 'QUEUE_NOT_FOUND' } });
+    expect(a).toMatchObject({ reason: 'transport-failed', error: { code: 'RELAY_KEY_MISMATCH' } });
+    // Nothing reached the relay that took the old one's place.
+    expect(s.relay().stats.messagesReceived).toBe(0);
+    expect(s.relay().stats.queues).toBe(0);
   }, 30_000);
 
   it('relay gone for good mid-setup: each side ends transport-failed at its next send; new calls fail at once', async () => {

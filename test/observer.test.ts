@@ -2,6 +2,7 @@ import wrtc from '@roamhq/wrtc';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Call } from '../src/call/call.js';
 import { generateIdentity } from '../src/crypto/identity.js';
+import { DELIVERY_OVERHEAD } from '../src/crypto/relay-keys.js';
 import { SEALED_SENDER_BYTES } from '../src/relay-client/sealed-sender.js';
 import { DEFAULT_ENVELOPE_BYTES } from '../src/signaling/envelope.js';
 import { MemoryNetwork } from '../src/testing/memory-network.js';
@@ -13,12 +14,14 @@ import { RelayTap } from './helpers/relay-tap.js';
 
 /**
  * The observer of the issue "what the relay learns": it records every envelope that crosses the
- * chat network (MemoryNetwork), and every body the real relay stores, during many calls among
+ * chat network (MemoryNetwork), and every body that goes into the real relay (`send`) and comes
+ * out of it (`msg`, which the relay re-encrypts for the recipient), during many calls among
  * four contacts — audio and video, answered, rejected and unanswered — and knows every public key. Per envelope it sees one length and bytes that look
  * uniformly random whatever the call, so it can neither link an envelope to a call or a pair of
- * parties by its content, nor tell answered from unanswered or audio from video. (It still sees
- * who sends to whom — the transport is the app's chat — and how many envelopes pass when: an
- * answered call exchanges more. docs/ARCHITECTURE.md's threat model says so.)
+ * parties by its content, nor tell answered from unanswered or audio from video, nor match a body
+ * leaving the relay to one that entered it. (It still sees who sends to whom — the transport is
+ * the app's chat — and how many envelopes pass when: an answered call exchanges more, and the
+ * relay itself sees which queue each message goes to. docs/ARCHITECTURE.md's threat model says so.)
  */
 
 const { RTCVideoSource } = (wrtc as unknown as { nonstandard: { RTCVideoSource: new () => { createTrack(): MediaStreamTrack } } }).nonstandard;
@@ -53,11 +56,22 @@ interface Recorded {
   media: 'audio' | 'video';
   outcome: Outcome;
   envelopes: Uint8Array[];
+  /** What `delivered()` recorded (on the relay: the `msg` bodies coming down). */
+  delivered: Uint8Array[];
 }
 
-/** Places one call and returns what `recorded()` holds beyond what it held before. */
-async function placeCall(recorded: () => Uint8Array[], settled: () => Promise<void>, caller: User, callee: User, kind: 'audio' | 'video', outcome: Outcome): Promise<Recorded> {
+/** Places one call and returns what `recorded()` (and `delivered()`) hold beyond what they held before. */
+async function placeCall(
+  recorded: () => Uint8Array[],
+  settled: () => Promise<void>,
+  caller: User,
+  callee: User,
+  kind: 'audio' | 'video',
+  outcome: Outcome,
+  delivered: () => Uint8Array[] = () => [],
+): Promise<Recorded> {
   const from = recorded().length;
+  const fromDelivered = delivered().length;
   const rang = once(callee.client, 'incoming');
   const call = await caller.client.call(callee.name, { media: kind, stream: media(kind) });
   const [incoming] = (await rang) as [Call];
@@ -70,17 +84,17 @@ async function placeCall(recorded: () => Uint8Array[], settled: () => Promise<vo
   }
   await Promise.all([ended(call), ended(incoming)]);
   await settled();
-  return { media: kind, outcome, envelopes: recorded().slice(from) };
+  return { media: kind, outcome, envelopes: recorded().slice(from), delivered: delivered().slice(fromDelivered) };
 }
 
 /** Twelve calls among four people: audio and video, answered, rejected and unanswered. */
-async function placeCalls(people: User[], recorded: () => Uint8Array[], settled: () => Promise<void>): Promise<Recorded[]> {
+async function placeCalls(people: User[], recorded: () => Uint8Array[], settled: () => Promise<void>, delivered?: () => Uint8Array[]): Promise<Recorded[]> {
   const outcomes: Outcome[] = ['answered', 'rejected', 'unanswered'];
   const calls: Recorded[] = [];
   for (let i = 0; i < 12; i++) {
     const caller = people[i % 4]!;
     const callee = people[(i + 1 + (i >> 2)) % 4]!;
-    calls.push(await placeCall(recorded, settled, caller, callee, i % 2 === 0 ? 'audio' : 'video', outcomes[i % 3]!));
+    calls.push(await placeCall(recorded, settled, caller, callee, i % 2 === 0 ? 'audio' : 'video', outcomes[i % 3]!, delivered));
   }
   return calls;
 }
@@ -177,7 +191,7 @@ describe('an observer of every envelope, knowing every public key', () => {
     expectNothingToLearn(calls, people, DEFAULT_ENVELOPE_BYTES);
   }, 120_000);
 
-  it('on the real relay: every body (sealed-sender header and envelope) tells it as little', async () => {
+  it('on the real relay: every body going in (sealed-sender header and envelope) and coming out (re-encrypted) tells it as little, and none matches another', async () => {
     const relay = await fx.start();
     tap = await RelayTap.start(relay.address!.url);
     const names = ['alice', 'bob', 'carol', 'dave'] as const;
@@ -188,10 +202,18 @@ describe('an observer of every envelope, knowing every public key', () => {
     const people: User[] = [];
     const contacts = (peer: string) => ids[peer as (typeof names)[number]]?.publicKey;
     for (const n of names) people.push(await h.user(n, { identity: ids[n], contacts, transport: ws[n]! }));
-    // What the relay stores: the bodies of `send` frames (each is delivered down once more, as is).
+    // What goes into the relay: the bodies of `send` frames. What comes out: the bodies of `msg`
+    // frames, each a stored body re-encrypted for its recipient (DELIVERY_OVERHEAD longer).
     const sent = () => tap!.frames.flatMap((f) => (f.dir === 'up' && f.frame?.t === 'send' ? [f.frame.body] : []));
+    const delivered = () => tap!.frames.flatMap((f) => (f.dir === 'down' && f.frame?.t === 'msg' ? [f.frame.body] : []));
     const drained = () => eventually(() => relay.stats.bytesQueued === 0, 5000, 'relay queues drained');
-    const calls = await placeCalls(people, sent, drained);
+    const calls = await placeCalls(people, sent, drained, delivered);
     expectNothingToLearn(calls, people, SEALED_SENDER_BYTES + DEFAULT_ENVELOPE_BYTES, SEALED_SENDER_BYTES);
+    // The same holds for what comes out, all of it ciphertext from the first byte…
+    const out = calls.map((c) => ({ ...c, envelopes: c.delivered }));
+    expectNothingToLearn(out, people, SEALED_SENDER_BYTES + DEFAULT_ENVELOPE_BYTES + DELIVERY_OVERHEAD);
+    expect(out.flatMap((c) => c.envelopes)).toHaveLength(calls.flatMap((c) => c.envelopes).length); // each stored body delivered once
+    // …and nothing links a body coming out to the one that went in: no 8-byte string occurs in both.
+    expect(repeatedWindows([...calls.flatMap((c) => c.envelopes), ...out.flatMap((c) => c.envelopes)])).toBe(0);
   }, 180_000);
 });

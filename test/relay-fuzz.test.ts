@@ -1,19 +1,24 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { isSealcallError } from '../src/errors.js';
+import { isSealcallError, SealcallError } from '../src/errors.js';
+import { pack as packPlain, unpackUntrusted } from '../src/protocol/msgpack.js';
 import {
-  decodeClientFrame,
-  decodeRelayFrame,
-  encodeClientFrame,
-  encodeRelayFrame,
+  decodeRelayBlock,
+  encodeClientBlock,
+  encodeRelayBlock,
+  RELAY_LIMITS,
+  unpackBlock,
   validateClientFrame,
+  validateRelayFrame,
   type ClientFrame,
   type RelayFrame,
 } from '../src/protocol/relay-frames.js';
 import { seededRandom } from '../src/testing/seeded-random.js';
 
-// Same knobs as test/fuzz.test.ts: `SEALCALL_FUZZ_RUNS` raises the count, a failure prints the
-// input and the seed (replay with SEALCALL_FUZZ_SEED).
+// The v2 relay decoders under hostile bytes: `unpackBlock` + `validateClientFrame` (what the
+// relay runs on a client's WebSocket message, frame by frame) and `decodeRelayBlock` (what a
+// client runs on the relay's). Same knobs as test/fuzz.test.ts: `SEALCALL_FUZZ_RUNS` raises the
+// count, a failure prints the input and the seed (replay with SEALCALL_FUZZ_SEED).
 const RUNS = Number(process.env.SEALCALL_FUZZ_RUNS ?? 10_000);
 const SEED = Number(process.env.SEALCALL_FUZZ_SEED ?? 0x4e1a7);
 
@@ -24,24 +29,54 @@ const bytes = (random: Random, n: number): Uint8Array => Uint8Array.from({ lengt
 // An encoder that emits everything msgpackr can: records, Dates, Sets, Maps, typed arrays, …
 const exotic = new Packr({ structuredClone: true, useRecords: true, moreTypes: true });
 
-const id = () => new Uint8Array(16).fill(1);
+const id = (fill = 1) => new Uint8Array(16).fill(fill);
+const key = (fill: number) => new Uint8Array(32).fill(fill);
 const CLIENT_SEEDS: ClientFrame[] = [
-  { t: 'new', corr: 1, recipientKey: new Uint8Array(32).fill(2), sig: new Uint8Array(64).fill(5) },
-  { t: 'sub', corr: 2, recipientId: id(), sig: new Uint8Array(64).fill(3) },
-  { t: 'ack', corr: 300, recipientId: id(), msgId: id(), sig: new Uint8Array(64) },
-  { t: 'del', corr: 70_000, recipientId: id(), sig: new Uint8Array(64) },
+  { t: 'new', corr: 1, recipientKey: key(2), auth: key(5) },
+  { t: 'sub', corr: 2, recipientId: id(), auth: key(3) },
+  { t: 'ack', corr: 300, recipientId: id(), msgId: id(4), auth: key(0) },
+  { t: 'del', corr: 70_000, recipientId: id(), auth: key(6) },
   { t: 'send', corr: 2 ** 32 - 1, senderId: id(), body: new Uint8Array(100).fill(9) },
+  { t: 'send', corr: 8, senderId: id(7), body: new Uint8Array(0) },
   { t: 'ping', corr: 0 },
 ];
 const RELAY_SEEDS: RelayFrame[] = [
-  { t: 'hello', v: 1, sessionId: id() },
-  { t: 'ids', corr: 1, recipientId: id(), senderId: id() },
-  { t: 'msg', recipientId: id(), msgId: id(), body: new Uint8Array(50), ts: 1_700_000_000_000 },
+  { t: 'hello', v: 2, relayKey: key(1), sessionKey: key(2), sig: new Uint8Array(64).fill(3) },
+  { t: 'ids', corr: 1, recipientId: id(), senderId: id(2), serverKey: key(4) },
+  { t: 'msg', recipientId: id(), msgId: id(3), body: new Uint8Array(50).fill(8), ts: 1_700_000_000_000 },
   { t: 'ok', corr: 5 },
   { t: 'pong', corr: 6 },
   { t: 'err', code: 'AUTH', message: 'no' },
   { t: 'err', corr: 7, code: 'QUOTA', message: 'full' },
 ];
+
+/** Fields each frame type may carry once validated. */
+const CLIENT_FIELDS: Record<ClientFrame['t'], string[]> = {
+  new: ['t', 'corr', 'recipientKey', 'auth'],
+  sub: ['t', 'corr', 'recipientId', 'auth'],
+  ack: ['t', 'corr', 'recipientId', 'msgId', 'auth'],
+  del: ['t', 'corr', 'recipientId', 'auth'],
+  send: ['t', 'corr', 'senderId', 'body'],
+  ping: ['t', 'corr'],
+};
+const RELAY_FIELDS: Record<RelayFrame['t'], string[]> = {
+  hello: ['t', 'v', 'relayKey', 'sessionKey', 'sig'],
+  ids: ['t', 'corr', 'recipientId', 'senderId', 'serverKey'],
+  msg: ['t', 'recipientId', 'msgId', 'body', 'ts'],
+  ok: ['t', 'corr'],
+  pong: ['t', 'corr'],
+  err: ['t', 'corr', 'code', 'message'],
+};
+
+/** Genuine blocks: each seed alone, all of a side's seeds together, and a full block of mixed frames. */
+function genuineBlocks<T>(seeds: T[], encode: (frames: T[]) => Uint8Array): Uint8Array[] {
+  const full = Array.from({ length: RELAY_LIMITS.maxFramesPerBlock }, (_, i) => seeds[i % seeds.length]!);
+  return [...seeds.map((s) => encode([s])), encode(seeds), encode([seeds[1]!, seeds[0]!, seeds[1]!]), encode(full)];
+}
+const CLIENT_BLOCKS = genuineBlocks(CLIENT_SEEDS, encodeClientBlock);
+const RELAY_BLOCKS = genuineBlocks(RELAY_SEEDS, encodeRelayBlock);
+
+const FIELD_NAMES = ['t', 'corr', 'recipientKey', 'recipientId', 'senderId', 'msgId', 'auth', 'sig', 'body', 'v', 'relayKey', 'sessionKey', 'serverKey', 'sessionId', 'ts', 'code', 'message', '__proto__', 'constructor'];
 
 /** A random JS value, nested a little, of every type msgpack (and msgpackr's extensions) can carry. */
 function value(random: Random, depth = 0): unknown {
@@ -51,7 +86,7 @@ function value(random: Random, depth = 0): unknown {
     case 1: return -int(random, 1000);
     case 2: return random() * 1e6;
     case 3: return ['new', 'sub', 'ack', 'del', 'send', 'ping', 'hello', 'ids', 'msg', 'ok', 'pong', 'err', '__proto__'][int(random, 13)];
-    case 4: return bytes(random, [0, 15, 16, 17, 32, 64, int(random, 200)][int(random, 7)]!);
+    case 4: return bytes(random, [0, 15, 16, 17, 31, 32, 33, 64, int(random, 200)][int(random, 9)]!);
     case 5: return null;
     case 6: return random() < 0.5;
     case 7: return new Date(int(random, 2 ** 40));
@@ -60,21 +95,64 @@ function value(random: Random, depth = 0): unknown {
     case 10: return new Set([value(random, depth + 1)]);
     case 11: return new Map([[value(random, depth + 1), value(random, depth + 1)]]);
     default: {
-      const keys = ['t', 'corr', 'recipientKey', 'recipientId', 'senderId', 'msgId', 'sig', 'body', 'v', 'sessionId', 'ts', 'code', 'message', '__proto__', 'constructor'];
       const obj: Record<string, unknown> = {};
-      for (let i = int(random, 6); i > 0; i--) {
-        // defineProperty: a plain assignment to '__proto__' would change the prototype instead.
-        Object.defineProperty(obj, keys[int(random, keys.length)]!, { value: value(random, depth + 1), enumerable: true, configurable: true, writable: true });
-      }
+      for (let i = int(random, 6); i > 0; i--) setOwn(obj, FIELD_NAMES[int(random, FIELD_NAMES.length)]!, value(random, depth + 1));
       return obj;
     }
   }
 }
 
-/** A hostile variant of a genuine frame: bit flips, truncation, extension, field swaps, or noise. */
+/** defineProperty: a plain assignment to '__proto__' would change the prototype instead. */
+function setOwn(obj: Record<string, unknown>, name: string, v: unknown): void {
+  Object.defineProperty(obj, name, { value: v, enumerable: true, configurable: true, writable: true });
+}
+
+/** A frame-shaped random map: usually a known `t`, then known (and hostile) field names with random values. */
+function randomFrame(random: Random): Record<string, unknown> {
+  const frame: Record<string, unknown> = {};
+  if (random() < 0.8) setOwn(frame, 't', value(random, 3));
+  for (let i = int(random, 6); i > 0; i--) setOwn(frame, FIELD_NAMES[int(random, FIELD_NAMES.length)]!, value(random, 2));
+  return frame;
+}
+
+/** A block-shaped random value: an array of 0..65 frame-like maps and stray values. */
+function randomBlock(random: Random): unknown[] {
+  const length = [0, 1, 2, 3, RELAY_LIMITS.maxFramesPerBlock, RELAY_LIMITS.maxFramesPerBlock + 1][int(random, 6)]!;
+  return Array.from({ length }, () => (random() < 0.8 ? randomFrame(random) : value(random, 2)));
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+/**
+ * A genuine block with its structure changed: frames dropped, repeated, swapped or replaced, and
+ * fields of one frame deleted, retyped or added. Re-encoded plainly, so it reaches the validators.
+ */
+function restructure(random: Random, genuine: Uint8Array): Uint8Array {
+  const frames = unpackUntrusted(genuine, RELAY_LIMITS.maxFrameBytes, 'block') as unknown[];
+  for (let n = int(random, 3) + 1; n > 0; n--) {
+    const i = int(random, frames.length);
+    const frame = frames[i];
+    switch (int(random, 7)) {
+      case 0: frames.splice(i, 1); break;
+      case 1: frames.splice(i, 0, frames[int(random, frames.length)]); break;
+      case 2: frames.splice(i, 1, random() < 0.5 ? randomFrame(random) : value(random)); break;
+      case 3: if (isMap(frame)) delete frame[Object.keys(frame)[int(random, Object.keys(frame).length)]!]; break;
+      case 4: frames.push(...Array.from({ length: int(random, 70) }, () => frames[int(random, frames.length)])); break;
+      default: {
+        if (isMap(frame)) {
+          const names = [...Object.keys(frame), ...FIELD_NAMES];
+          setOwn(frame, names[int(random, names.length)]!, value(random, 2));
+        }
+      }
+    }
+  }
+  return random() < 0.5 ? packPlain(frames) : Uint8Array.from(exotic.pack(frames));
+}
+
+/** A hostile variant of a genuine block: bit flips, truncation, extension, restructuring, random values, or noise. */
 function mutate(random: Random, genuine: Uint8Array): Uint8Array {
   const out = genuine.slice();
-  switch (int(random, 6)) {
+  switch (int(random, 8)) {
     case 0:
       for (let i = int(random, 4) + 1; i > 0; i--) out[int(random, out.length)]! ^= 1 << int(random, 8);
       return out;
@@ -83,76 +161,161 @@ function mutate(random: Random, genuine: Uint8Array): Uint8Array {
     case 2:
       return Uint8Array.from([...out, ...bytes(random, int(random, 32) + 1)]);
     case 3:
-      return exotic.pack(value(random));
     case 4:
-      return Uint8Array.from(new Packr({ useRecords: false }).pack(value(random)));
+      return restructure(random, genuine);
+    case 5:
+      return exotic.pack(random() < 0.5 ? randomBlock(random) : value(random));
+    case 6:
+      return Uint8Array.from(new Packr({ useRecords: false }).pack(random() < 0.5 ? randomBlock(random) : value(random)));
     default:
       return bytes(random, int(random, 300));
   }
 }
 
-function survives(fn: () => unknown, input: Uint8Array): boolean {
-  try {
-    fn();
-    return true;
-  } catch (error) {
-    if (!isSealcallError(error)) {
-      throw new Error(`non-SealcallError for ${Buffer.from(input).toString('hex')} (seed ${SEED}): ${String(error)}`, { cause: error });
-    }
-    return false;
-  }
+function fail(input: Uint8Array, seed: number, error: unknown): never {
+  throw new Error(`non-SealcallError for ${Buffer.from(input).toString('hex')} (seed ${seed}): ${String(error)}`, { cause: error });
 }
 
-describe(`relay frame parser fuzzing (${RUNS} inputs per direction, seed ${SEED})`, () => {
-  it('round-trips every genuine frame', () => {
-    for (const frame of CLIENT_SEEDS) expect(decodeClientFrame(encodeClientFrame(frame))).toEqual(frame);
-    for (const frame of RELAY_SEEDS) expect(decodeRelayFrame(encodeRelayFrame(frame))).toEqual(frame);
+/** What the relay does with a client's message: unpack the block, then validate each frame on its own. */
+function relayReads(input: Uint8Array, seed: number): { frames: { raw: unknown; frame: ClientFrame }[]; refused: number } {
+  let block: unknown[];
+  try {
+    block = unpackBlock(input);
+  } catch (error) {
+    if (!isSealcallError(error)) fail(input, seed, error);
+    return { frames: [], refused: 1 };
+  }
+  const frames: { raw: unknown; frame: ClientFrame }[] = [];
+  let refused = 0;
+  for (const raw of block) {
+    try {
+      frames.push({ raw, frame: validateClientFrame(raw) });
+    } catch (error) {
+      if (!isSealcallError(error)) fail(input, seed, error);
+      refused++;
+    }
+  }
+  return { frames, refused };
+}
+
+/**
+ * What a client does with the relay's message (`decodeRelayBlock`), checked to throw only
+ * SealcallError and to return only frames and SealcallErrors. Since decodeRelayBlock turns any
+ * other exception of a frame into a SealcallError, each frame also goes through
+ * validateRelayFrame directly, which must not throw anything else either.
+ */
+function clientReads(input: Uint8Array, seed: number): { frames: RelayFrame[]; refused: number } {
+  let decoded: (RelayFrame | SealcallError)[];
+  try {
+    decoded = decodeRelayBlock(input);
+  } catch (error) {
+    if (!isSealcallError(error)) fail(input, seed, error);
+    return { frames: [], refused: 1 };
+  }
+  const raws = unpackBlock(input);
+  if (decoded.length !== raws.length) throw new Error(`decodeRelayBlock lost frames: ${Buffer.from(input).toString('hex')}`);
+  for (const raw of raws) {
+    try {
+      validateRelayFrame(raw);
+    } catch (error) {
+      if (!isSealcallError(error)) fail(input, seed, error);
+    }
+  }
+  const frames = decoded.filter((d): d is RelayFrame => !(d instanceof Error));
+  for (const d of decoded) if (d instanceof Error && !(d instanceof SealcallError)) fail(input, seed, d);
+  return { frames, refused: decoded.length - frames.length };
+}
+
+/**
+ * Why a validated frame is not a fresh plain object with only its type's fields and byte fields
+ * copied, or undefined if it is. Plain checks, not `expect`: this runs for every accepted frame.
+ */
+function uncleanness(frame: object, allowed: Record<string, string[]>, input: Uint8Array, raw?: unknown): string | undefined {
+  if (Object.getPrototypeOf(frame) !== Object.prototype) return 'not a plain object';
+  if (frame === raw) return 'the decoded value itself, not a fresh object';
+  const fields = allowed[(frame as { t: string }).t];
+  if (!fields) return 'unknown t';
+  for (const [name, field] of Object.entries(frame)) {
+    if (!fields.includes(name)) return `unknown field ${name}`;
+    if (field instanceof Uint8Array) {
+      // Copied, not a Buffer or a view into the input.
+      if (field.constructor !== Uint8Array) return `${name} is a ${field.constructor.name}`;
+      if (field.buffer === input.buffer || field.byteOffset !== 0 || field.byteLength !== field.buffer.byteLength) return `${name} is a view`;
+    } else if (typeof field !== 'string' && typeof field !== 'number') {
+      return `${name} is a ${typeof field}`;
+    }
+  }
+  return undefined;
+}
+
+function expectClean(frame: object, allowed: Record<string, string[]>, input: Uint8Array, raw?: unknown): void {
+  const problem = uncleanness(frame, allowed, input, raw);
+  if (problem) throw new Error(`${problem}: ${Buffer.from(input).toString('hex')}`);
+}
+
+describe(`relay block decoder fuzzing (${RUNS} inputs per direction, seed ${SEED})`, () => {
+  it('round-trips every genuine frame, alone and in blocks of several', () => {
+    expect(unpackBlock(CLIENT_BLOCKS.at(-1)!)).toHaveLength(RELAY_LIMITS.maxFramesPerBlock);
+    for (const frame of CLIENT_SEEDS) expect(unpackBlock(encodeClientBlock([frame])).map(validateClientFrame)).toEqual([frame]);
+    expect(unpackBlock(encodeClientBlock(CLIENT_SEEDS)).map(validateClientFrame)).toEqual(CLIENT_SEEDS);
+    for (const frame of RELAY_SEEDS) expect(decodeRelayBlock(encodeRelayBlock([frame]))).toEqual([frame]);
+    expect(decodeRelayBlock(encodeRelayBlock(RELAY_SEEDS))).toEqual(RELAY_SEEDS);
+    for (const block of CLIENT_BLOCKS) expect(relayReads(block, SEED).refused).toBe(0);
+    for (const block of RELAY_BLOCKS) expect(clientReads(block, SEED).refused).toBe(0);
   });
 
-  it('decodeClientFrame and decodeRelayFrame throw only SealcallError on random and mutated input', () => {
+  it('unpackBlock + validateClientFrame and decodeRelayBlock throw only SealcallError on random and mutated blocks', () => {
     const random = seededRandom(SEED);
-    const client = CLIENT_SEEDS.map(encodeClientFrame);
-    const relay = RELAY_SEEDS.map(encodeRelayFrame);
     let accepted = 0;
+    let refused = 0;
     for (let i = 0; i < RUNS; i++) {
-      const a = mutate(random, client[int(random, client.length)]!);
-      if (survives(() => decodeClientFrame(a), a)) accepted++;
-      const b = mutate(random, relay[int(random, relay.length)]!);
-      if (survives(() => decodeRelayFrame(b), b)) accepted++;
+      const a = mutate(random, CLIENT_BLOCKS[int(random, CLIENT_BLOCKS.length)]!);
+      const fromClient = relayReads(a, SEED);
+      accepted += fromClient.frames.length;
+      refused += fromClient.refused;
+      const b = mutate(random, RELAY_BLOCKS[int(random, RELAY_BLOCKS.length)]!);
+      const fromRelay = clientReads(b, SEED);
+      accepted += fromRelay.frames.length;
+      refused += fromRelay.refused;
     }
-    // Some mutations stay valid (a flipped bit in a body); most must not.
-    expect(accepted).toBeLessThan(RUNS);
+    // Some mutations stay valid (a flipped bit in a body, a repeated frame); many must not.
+    expect(accepted).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(RUNS / 2);
   });
 
-  it('accepted frames are fresh plain objects holding only known fields', () => {
+  it('accepted frames are fresh plain objects holding only their type’s known fields', () => {
     const random = seededRandom(SEED + 1);
-    const client = CLIENT_SEEDS.map(encodeClientFrame);
+    const clientTypes = new Set<string>();
+    const relayTypes = new Set<string>();
     for (let i = 0; i < RUNS; i++) {
-      const input = mutate(random, client[int(random, client.length)]!);
-      let frame: ClientFrame;
-      try {
-        frame = decodeClientFrame(input);
-      } catch (error) {
-        expect(isSealcallError(error)).toBe(true);
-        continue;
+      const a = mutate(random, CLIENT_BLOCKS[int(random, CLIENT_BLOCKS.length)]!);
+      for (const { raw, frame } of relayReads(a, SEED + 1).frames) {
+        expectClean(frame, CLIENT_FIELDS, a, raw);
+        clientTypes.add(frame.t);
       }
-      expect(Object.getPrototypeOf(frame)).toBe(Object.prototype);
-      const allowed = ['t', 'corr', 'recipientKey', 'recipientId', 'senderId', 'msgId', 'sig', 'body'];
-      for (const key of Object.keys(frame)) expect(allowed).toContain(key);
-      for (const field of Object.values(frame)) {
-        if (field instanceof Uint8Array) expect(field.constructor).toBe(Uint8Array); // copied, not a Buffer view
+      const b = mutate(random, RELAY_BLOCKS[int(random, RELAY_BLOCKS.length)]!);
+      for (const frame of clientReads(b, SEED + 1).frames) {
+        expectClean(frame, RELAY_FIELDS, b);
+        relayTypes.add(frame.t);
       }
+    }
+    // Mutated blocks still reach every frame type's validator (given enough runs to be sure of it).
+    if (RUNS >= 1000) {
+      expect([...clientTypes].sort()).toEqual(Object.keys(CLIENT_FIELDS).sort());
+      expect([...relayTypes].sort()).toEqual(Object.keys(RELAY_FIELDS).sort());
     }
   });
 
-  it('validateClientFrame survives arbitrary JS values', () => {
+  it('validateClientFrame and validateRelayFrame survive arbitrary JS values', () => {
     const random = seededRandom(SEED + 2);
     for (let i = 0; i < RUNS; i++) {
       const input = value(random);
-      try {
-        validateClientFrame(input);
-      } catch (error) {
-        if (!isSealcallError(error)) throw new Error(`non-SealcallError (seed ${SEED + 2}, run ${i}): ${String(error)}`);
+      for (const validate of [validateClientFrame, validateRelayFrame]) {
+        try {
+          validate(input);
+        } catch (error) {
+          if (!isSealcallError(error)) throw new Error(`non-SealcallError (seed ${SEED + 2}, run ${i}): ${String(error)}`);
+        }
       }
     }
   });

@@ -1,8 +1,12 @@
 import { pack } from 'msgpackr';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ErrFrame, RelayFrame } from '../src/protocol/relay-frames.js';
+import { authenticate, DELIVERY_OVERHEAD, generateRelayKeyPair } from '../src/crypto/relay-keys.js';
 import { sodium } from '../src/crypto/sodium.js';
+import { pack as packPlain } from '../src/protocol/msgpack.js';
+import { authContent, RELAY_LIMITS, type ClientFrame, type ErrFrame, type MsgFrame, type RelayFrame } from '../src/protocol/relay-frames.js';
+import { socketUrl } from '../src/protocol/relay-url.js';
+import { RawClient, type RawQueue } from './helpers/relay-client.js';
 import { RelayFixture, sleep, text as body, textOf } from './helpers/relay-fixture.js';
 
 // The relay's limits and its behaviour under hostile input, over real sockets on 127.0.0.1.
@@ -10,6 +14,8 @@ const f = new RelayFixture();
 afterEach(() => f.close());
 
 const errCode = (frame: RelayFrame) => (frame.t === 'err' ? frame.code : frame.t);
+/** The text a delivered `msg` carries, opened with the queue's delivery key. */
+const opened = (queue: RawQueue, msg: MsgFrame) => textOf(RawClient.open(queue, msg));
 
 describe('relay: limits', () => {
   it('refuses sends beyond maxMessagesPerQueue with QUOTA until messages are acknowledged', async () => {
@@ -35,12 +41,12 @@ describe('relay: limits', () => {
     expect(errCode(overQueue)).toBe('QUOTA');
     expect(overQueue.t === 'err' && overQueue.message).toBe('queue is full');
     expect((await client.sendTo(two.senderId, kb(8))).t).toBe('ok');
-    // 14 KB held: a third queue's 3 KB would pass its own cap but not the relay's.
+    // 14 KB (+ 2 × 16) held: a third queue's 3 KB would pass its own cap but not the relay's.
     const three = await client.newQueue();
     const overRelay = await client.sendTo(three.senderId, kb(3));
     expect(errCode(overRelay)).toBe('QUOTA');
     expect(overRelay.t === 'err' && overRelay.message).toBe('the relay is full');
-    expect(relay.stats.bytesQueued).toBe(14_000);
+    expect(relay.stats.bytesQueued).toBe(14_000 + 2 * DELIVERY_OVERHEAD);
     // Acknowledged bytes count no more.
     await client.subscribe(one);
     const [first] = await client.waitForMessages(1);
@@ -48,10 +54,28 @@ describe('relay: limits', () => {
     expect((await client.sendTo(three.senderId, kb(3))).t).toBe('ok');
   });
 
-  it('creates a queue only for a key its creator holds: a new signed by another key gets AUTH', async () => {
+  it('counts each stored message as body + DELIVERY_OVERHEAD (16) bytes against the byte quotas', async () => {
+    const perMessage = 100 + DELIVERY_OVERHEAD;
+    const relay = await f.start({ maxBytesPerQueue: 2 * perMessage, maxStoredBytes: 3 * perMessage - 1 });
+    const client = await f.raw(relay);
+    const one = await client.newQueue();
+    const two = await client.newQueue();
+    const body100 = new Uint8Array(100).fill(3);
+    // Exactly at the queue's cap: accepted; one byte more: refused.
+    expect((await client.sendTo(one.senderId, body100)).t).toBe('ok');
+    expect((await client.sendTo(one.senderId, body100)).t).toBe('ok');
+    expect(relay.stats.bytesQueued).toBe(2 * perMessage);
+    expect(errCode(await client.sendTo(one.senderId, new Uint8Array(0)))).toBe('QUOTA'); // even an empty body costs 16
+    // The relay's cap is one byte short of a third message.
+    expect(errCode(await client.sendTo(two.senderId, body100))).toBe('QUOTA');
+    expect((await client.sendTo(two.senderId, new Uint8Array(99))).t).toBe('ok');
+    expect(relay.stats.bytesQueued).toBe(3 * perMessage - 1);
+  });
+
+  it('creates a queue only for a key its creator holds: a new authorized by another key gets AUTH', async () => {
     const relay = await f.start();
     const client = await f.raw(relay);
-    const keys = sodium().crypto_sign_keypair();
+    const keys = generateRelayKeyPair();
     expect(errCode(await client.requestNew(keys, false))).toBe('AUTH');
     expect(relay.stats.queues).toBe(0);
     expect((await client.requestNew(keys)).t).toBe('ids');
@@ -67,11 +91,11 @@ describe('relay: limits', () => {
     // A fresh connection from the same address (127.0.0.1) does not start over.
     const second = await f.raw(relay);
     await second.newQueue();
-    const refused = await second.requestNew(sodium().crypto_sign_keypair());
+    const refused = await second.requestNew(generateRelayKeyPair());
     expect(errCode(refused)).toBe('QUOTA');
     expect(refused.t === 'err' && refused.message).toMatch(/address/);
     clock += 60 * 60 * 1000;
-    expect((await second.requestNew(sodium().crypto_sign_keypair())).t).toBe('ids');
+    expect((await second.requestNew(generateRelayKeyPair())).t).toBe('ids');
   });
 
   it('limits queues per connection with QUOTA', async () => {
@@ -79,7 +103,7 @@ describe('relay: limits', () => {
     const client = await f.raw(relay);
     await client.newQueue();
     await client.newQueue();
-    expect(errCode(await client.requestNew(sodium().crypto_sign_keypair()))).toBe('QUOTA');
+    expect(errCode(await client.requestNew(generateRelayKeyPair()))).toBe('QUOTA');
     const other = await f.raw(relay);
     await other.newQueue();
   });
@@ -94,7 +118,7 @@ describe('relay: limits', () => {
     await client.subscribe(listened);
     await client.sendTo(abandoned.senderId, body('held'));
     clock += 6_000;
-    await client.ack(kept, new Uint8Array(16)); // any signed command counts as use
+    await client.ack(kept, new Uint8Array(16)); // any authenticated command counts as use
     clock += 6_000;
     relay.sweep();
     expect(relay.stats.queues).toBe(2);
@@ -116,7 +140,7 @@ describe('relay: limits', () => {
     await client.subscribe(queue);
     await client.waitForMessages(1);
     await sleep(50);
-    expect(client.messages.map((m) => textOf(m.body))).toEqual(['new']);
+    expect(client.messages.map((m) => opened(queue, m))).toEqual(['new']);
 
     await client.sendTo(queue.senderId, body('later'));
     clock += 5000;
@@ -135,7 +159,7 @@ describe('relay: limits', () => {
     expect(reply.corr).toBeTypeOf('number');
     client.sendRaw(new Uint8Array(5000));
     expect((await client.closed).code).toBe(1009);
-    expect(relay.stats.bytesQueued).toBe(1000);
+    expect(relay.stats.bytesQueued).toBe(1000 + DELIVERY_OVERHEAD);
   });
 
   it('answers a flood with RATE_LIMITED, then closes the connection', async () => {
@@ -162,11 +186,11 @@ describe('relay: limits', () => {
     for (let i = 0; i < 200; i++) await sender.sendTo(queue.senderId, new Uint8Array(60 * 1024));
     const socket = (slow.ws as unknown as { _socket: { pause(): void } })._socket;
     socket.pause();
-    slow.send({ t: 'sub', corr: 999, recipientId: queue.recipientId, sig: slow.sign(queue, { t: 'sub', corr: 999 }) });
+    slow.send({ t: 'sub', corr: 999, recipientId: queue.recipientId, auth: slow.auth(queue, { t: 'sub', corr: 999 }) });
     const deadline = Date.now() + 5000;
     while (relay.stats.connections > 1 && Date.now() < deadline) await sleep(10);
     expect(relay.stats.connections).toBe(1);
-    expect(relay.stats.bytesQueued).toBe(200 * 60 * 1024); // nothing lost: never acknowledged
+    expect(relay.stats.bytesQueued).toBe(200 * (60 * 1024 + DELIVERY_OVERHEAD)); // nothing lost: never acknowledged
   });
 });
 
@@ -175,7 +199,7 @@ describe('relay: connections', () => {
   it('turns away connections beyond maxConnections with 1013', async () => {
     const relay = await f.start({ maxConnections: 1 });
     await f.raw(relay);
-    const ws = new WebSocket(relay.address!.url);
+    const ws = new WebSocket(socketUrl(relay.address!.url));
     ws.on('error', () => {});
     const code = await new Promise<number>((resolve) => ws.on('close', resolve));
     expect(code).toBe(1013);
@@ -185,7 +209,7 @@ describe('relay: connections', () => {
   it('drops a connection that stops answering heartbeat pings', async () => {
     const relay = await f.start({ heartbeatMs: 50 });
     const live = await f.raw(relay);
-    const silent = new WebSocket(relay.address!.url, { autoPong: false });
+    const silent = new WebSocket(socketUrl(relay.address!.url), { autoPong: false });
     silent.on('error', () => {});
     const closed = new Promise<void>((resolve) => silent.on('close', () => resolve()));
     await new Promise((r) => silent.once('message', r)); // hello
@@ -199,7 +223,7 @@ describe('relay: connections', () => {
 
 describe('relay: hostile input', () => {
   it('answers garbage with BAD_FRAME or UNSUPPORTED, keeps serving others, and closes after maxBadFrames', async () => {
-    const relay = await f.start({ maxBadFrames: 8 });
+    const relay = await f.start({ maxBadFrames: 9 });
     const good = await f.raw(relay);
     const queue = await good.newQueue();
     const bad = await f.raw(relay);
@@ -207,23 +231,101 @@ describe('relay: hostile input', () => {
       Uint8Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff), // random-looking bytes
       new Uint8Array([0xc1]), // never-used msgpack byte
       'text frame',
-      pack([1, 2, 3]),
-      pack({ t: 'send', corr: 'one', senderId: queue.senderId, body: new Uint8Array(1) }),
-      pack({ t: 'send', corr: 5, senderId: new Uint8Array(15), body: new Uint8Array(1) }),
-      pack({ t: 'sub', corr: 6, recipientId: queue.recipientId, sig: 'nope' }),
+      pack({ t: 'ping', corr: 4 }), // a lone frame, as v1 sent it: not a block
+      pack([[1, 2, 3]]), // a block whose frame is not a map
+      pack([{ t: 'send', corr: 'one', senderId: queue.senderId, body: new Uint8Array(1) }]),
+      pack([{ t: 'send', corr: 5, senderId: new Uint8Array(15), body: new Uint8Array(1) }]),
+      pack([{ t: 'sub', corr: 6, recipientId: queue.recipientId, auth: 'nope' }]),
     ];
     for (const g of garbage) bad.sendRaw(g);
-    bad.sendRaw(pack({ t: 'teleport', corr: 9 }));
+    bad.sendRaw(pack([{ t: 'teleport', corr: 9 }]));
     const deadline = Date.now() + 2000;
-    while (bad.frames.length < 8 && Date.now() < deadline) await sleep(5);
+    while (bad.frames.length < 9 && Date.now() < deadline) await sleep(5);
     expect(bad.frames.map(errCode)).toEqual([...garbage.map(() => 'BAD_FRAME'), 'UNSUPPORTED']);
-    expect(bad.frames.slice(5).map((f) => (f as ErrFrame).corr)).toEqual([5, 6, 9]);
+    expect(bad.frames.map((f) => (f as ErrFrame).corr)).toEqual([...Array(6).fill(undefined), 5, 6, 9]);
+    expect(bad.frames.some((f) => f.t === 'pong')).toBe(false);
     expect((await bad.closed).code).toBe(1008);
 
     expect((await good.sendTo(queue.senderId, body('still here'))).t).toBe('ok');
     await good.subscribe(queue);
-    expect(textOf((await good.waitForMessages(1))[0]!.body)).toBe('still here');
+    expect(opened(queue, (await good.waitForMessages(1))[0]!)).toBe('still here');
     expect(relay.stats.connections).toBe(1);
+  });
+
+  it(`refuses a block of ${RELAY_LIMITS.maxFramesPerBlock + 1} frames (TOO_LARGE, no corr) without executing any of them; ${RELAY_LIMITS.maxFramesPerBlock} are fine`, async () => {
+    const relay = await f.start();
+    const client = await f.raw(relay);
+    const queue = await client.newQueue();
+    const sends = (n: number, from: number): ClientFrame[] =>
+      Array.from({ length: n }, (_, i) => ({ t: 'send', corr: from + i, senderId: queue.senderId, body: body(`#${i}`) }));
+    // encodeClientBlock refuses to build it: pack it by hand, as a hostile client would.
+    client.sendRaw(packPlain(sends(RELAY_LIMITS.maxFramesPerBlock + 1, 1000)));
+    const refused = await client.next((f) => f.t === 'err');
+    expect(refused).toMatchObject({ t: 'err', code: 'TOO_LARGE' });
+    expect((refused as ErrFrame).corr).toBeUndefined();
+    await client.request({ t: 'ping', corr: 0 }); // everything before it has been answered
+    expect(client.frames.filter((f) => f.t === 'ok')).toEqual([]);
+    expect(relay.stats).toMatchObject({ messagesReceived: 0, bytesQueued: 0 });
+
+    client.sendBlock(sends(RELAY_LIMITS.maxFramesPerBlock, 2000));
+    await client.next((f) => f.t === 'ok' && f.corr === 2000 + RELAY_LIMITS.maxFramesPerBlock - 1);
+    expect(client.frames.filter((f) => f.t === 'ok')).toHaveLength(RELAY_LIMITS.maxFramesPerBlock);
+    expect(relay.stats.messagesReceived).toBe(RELAY_LIMITS.maxFramesPerBlock);
+  });
+
+  it('refuses an empty block and a msgpack value that is not an array (BAD_FRAME, no corr)', async () => {
+    const relay = await f.start();
+    const client = await f.raw(relay);
+    const notBlocks = [pack([]), pack({ t: 'ping', corr: 7 }), pack(7), pack('ping'), pack(null), pack(new Uint8Array([0x91, 0x80]))];
+    for (const bytes of notBlocks) client.sendRaw(bytes);
+    await client.request({ t: 'ping', corr: 0 });
+    const errs = client.frames.filter((f): f is ErrFrame => f.t === 'err');
+    expect(errs.map((e) => [e.code, e.corr])).toEqual(notBlocks.map(() => ['BAD_FRAME', undefined]));
+    expect(client.frames.filter((f) => f.t === 'pong').map((f) => 'corr' in f && f.corr)).toEqual([1]);
+  });
+
+  it('answers each frame of a block on its own: a malformed frame among good ones costs only itself', async () => {
+    const relay = await f.start();
+    const client = await f.raw(relay);
+    client.sendRaw(packPlain([{ t: 'ping', corr: 1 }, { t: 'ping', corr: 'two' }, { t: 'warp', corr: 3 }, { t: 'ping', corr: 4 }]));
+    await client.next((f) => f.t === 'pong' && f.corr === 4);
+    expect(client.frames.map((f) => [f.t, 'corr' in f ? f.corr : undefined, errCode(f)])).toEqual([
+      ['pong', 1, 'pong'],
+      ['err', undefined, 'BAD_FRAME'],
+      ['err', 3, 'UNSUPPORTED'],
+      ['pong', 4, 'pong'],
+    ]);
+  });
+
+  it('answers new with an all-zero or low-order recipientKey with AUTH, never a crash, even with the authenticator a zero shared secret would give', async () => {
+    const relay = await f.start();
+    const client = await f.raw(relay);
+    // The X25519 points of small order (libsodium's blocklist), and non-canonical encodings of them.
+    const lowOrder = [
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+      '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    ].map((hex) => Uint8Array.from(Buffer.from(hex, 'hex')));
+    let corr = 100;
+    for (const recipientKey of lowOrder) {
+      // What an honest client would send for this key…
+      expect(errCode(await client.requestNew({ publicKey: recipientKey, secretKey: generateRelayKeyPair().secretKey }))).toBe('AUTH');
+      // …and what anyone could compute if the relay let the shared secret be all zeros.
+      const label = new TextEncoder().encode('sealcall relay v2 auth');
+      const zeroKey = sodium().crypto_generichash(32, Buffer.concat([label, new Uint8Array(32), client.sessionKey, recipientKey]), null);
+      const frame = { t: 'new' as const, corr: ++corr, recipientKey };
+      const reply = client.next((f) => 'corr' in f && f.corr === frame.corr);
+      client.send({ ...frame, auth: authenticate(zeroKey, authContent(frame)) });
+      expect(errCode(await reply)).toBe('AUTH');
+    }
+    expect(relay.stats.queues).toBe(0);
+    expect((await client.request({ t: 'ping', corr: 0 })).t).toBe('pong');
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    await client.newQueue(); // the connection still creates queues for real keys
   });
 
   it('logs counts and events, never bodies, ids or keys', async () => {

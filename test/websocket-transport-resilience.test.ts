@@ -2,10 +2,14 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, type Identity } from '../src/crypto/identity.js';
 import { ready } from '../src/crypto/sodium.js';
-import { decodeRelayFrame, encodeRelayFrame } from '../src/protocol/relay-frames.js';
+import { generateRelayKeyPair, signHello } from '../src/crypto/relay-keys.js';
+import { encodeRelayBlock, RELAY_PROTOCOL_VERSION } from '../src/protocol/relay-frames.js';
+import { withFingerprint } from '../src/protocol/relay-url.js';
+import { generateRelayIdentity, openStoreLog, readStoreLog } from '../src/relay/store-log.js';
 import type { WebSocketLike } from '../src/relay-client/websocket-like.js';
 import { backoffDelay } from '../src/relay-client/backoff.js';
 import { WebSocketTransport } from '../src/relay-client/websocket-transport.js';
+import { decodeRelayFrames, encodeRelayFrame } from './helpers/relay-codec.js';
 import { hasCode, inbox, RelayFixture, sleep, statuses, text, until } from './helpers/relay-fixture.js';
 
 // WebSocketTransport when the relay goes away: reconnects with backoff, held sends, giving up.
@@ -86,7 +90,13 @@ describe('WebSocketTransport: resilience', () => {
         this.inner.onclose = (e) => this.onclose?.(e);
         this.inner.onerror = (e) => this.onerror?.(e);
         this.inner.onmessage = (e) => {
-          if (dropOks && decodeRelayFrame(new Uint8Array(e.data as ArrayBuffer)).t === 'ok') return;
+          if (dropOks) {
+            // An ok may share a block with other frames: only it is lost.
+            const frames = decodeRelayFrames(new Uint8Array(e.data as ArrayBuffer));
+            const kept = frames.filter((frame) => frame.t !== 'ok');
+            if (kept.length === 0) return;
+            if (kept.length < frames.length) return this.onmessage?.({ data: encodeRelayBlock(kept) });
+          }
           this.onmessage?.(e);
         };
       }
@@ -122,8 +132,9 @@ describe('WebSocketTransport: resilience', () => {
     await f.stop(relay);
     await until(() => alice.status === 'reconnecting');
     const pending = alice.send('bob', text('never'));
+    // Sends go on their own link, which gives up on its own schedule; the receiving link too.
     await expect(pending).rejects.toSatisfy(hasCode('RELAY_UNREACHABLE'));
-    expect(alice.status).toBe('failed');
+    await until(() => alice.status === 'failed');
     expect(status.list).toEqual(['reconnecting', 'failed']);
     expect(status.errors.at(-1)).toBe('RELAY_UNREACHABLE');
     await expect(alice.send('bob', text('later'))).rejects.toSatisfy(hasCode('RELAY_UNREACHABLE'));
@@ -147,37 +158,65 @@ describe('WebSocketTransport: resilience', () => {
     expect(atBob.map(([, t]) => t)).toEqual(['1', '2']);
   });
 
-  it('fails with QUEUE_NOT_FOUND when a relay without storePath restarts (its queues are gone)', async () => {
+  it('fails with QUEUE_NOT_FOUND when the relay comes back with its key but without its queues', async () => {
+    const storePath = f.tempStore();
+    const relay = await f.start({ storePath });
+    const port = relay.address!.port;
+    const { alice } = await f.pair(relay);
+    const status = statuses(alice);
+    await f.stop(relay);
+    // A store holding the same identity and no queue (as if the queues were lost).
+    const { identity } = (await readStoreLog(storePath))!;
+    const emptyPath = f.tempStore();
+    const { log } = await openStoreLog(emptyPath, { debounceMs: 0, logger: () => {}, newIdentity: () => identity, snapshot: () => [] });
+    await log.close();
+    const again = await f.start({ storePath: emptyPath }, port);
+    expect(again.address!.url).toBe(relay.address!.url);
+    await until(() => alice.status === 'failed');
+    expect(status.errors.at(-1)).toBe('QUEUE_NOT_FOUND');
+  });
+
+  it('fails with RELAY_KEY_MISMATCH when a relay without storePath restarts (a new key: another relay to its clients)', async () => {
     const relay = await f.start();
     const port = relay.address!.port;
     const { alice } = await f.pair(relay);
     const status = statuses(alice);
     await f.stop(relay);
-    await f.start({}, port);
+    const again = await f.start({}, port);
+    expect(again.address!.url).not.toBe(relay.address!.url);
     await until(() => alice.status === 'failed');
-    expect(status.errors.at(-1)).toBe('QUEUE_NOT_FOUND');
+    expect(status.errors.at(-1)).toBe('RELAY_KEY_MISMATCH');
+    await expect(alice.send('bob', text('to whom?'))).rejects.toSatisfy(hasCode('RELAY_KEY_MISMATCH'));
+    expect(again.stats.messagesReceived).toBe(0);
   });
 
   it('notices a relay that stops answering (pings) and refuses connect with RELAY_UNREACHABLE', async () => {
-    // A "relay" that says hello and then never answers anything.
+    // A "relay" that says a proper hello (so the client gets past the key check) and then never answers anything.
+    const identity = generateRelayIdentity();
     const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     f.track(server);
     await new Promise((r) => server.once('listening', r));
-    server.on('connection', (ws) => ws.send(encodeRelayFrame({ t: 'hello', v: 1, sessionId: new Uint8Array(16) })));
+    server.on('connection', (ws) => {
+      const session = generateRelayKeyPair();
+      const sig = signHello(identity.secretKey, session.publicKey);
+      ws.send(encodeRelayFrame({ t: 'hello', v: RELAY_PROTOCOL_VERSION, relayKey: identity.publicKey, sessionKey: session.publicKey, sig }));
+    });
     const port = (server.address() as { port: number }).port;
+    const url = withFingerprint(`ws://127.0.0.1:${port}`, identity.publicKey);
     const started = Date.now();
     await expect(
-      WebSocketTransport.connect({ url: `ws://127.0.0.1:${port}`, identity: generateIdentity(), WebSocket, pingIntervalMs: 50, pingTimeoutMs: 50 }),
+      WebSocketTransport.connect({ url, identity: generateIdentity(), WebSocket, pingIntervalMs: 50, pingTimeoutMs: 50 }),
     ).rejects.toSatisfy(hasCode('RELAY_UNREACHABLE'));
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('refuses connect to nothing with RELAY_UNREACHABLE, and without a WebSocket implementation with INVALID_ARGUMENT', async () => {
     const identity: Identity = generateIdentity();
-    await expect(WebSocketTransport.connect({ url: 'ws://127.0.0.1:9', identity, WebSocket })).rejects.toSatisfy(hasCode('RELAY_UNREACHABLE'));
+    const nothing = withFingerprint('ws://127.0.0.1:9', generateRelayIdentity().publicKey);
+    await expect(WebSocketTransport.connect({ url: nothing, identity, WebSocket })).rejects.toSatisfy(hasCode('RELAY_UNREACHABLE'));
     await expect(WebSocketTransport.connect({ url: 'http://x', identity, WebSocket })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
     if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'undefined') {
-      await expect(WebSocketTransport.connect({ url: 'ws://127.0.0.1:9', identity })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+      await expect(WebSocketTransport.connect({ url: nothing, identity })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
     }
   });
 });

@@ -4,17 +4,29 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CallClient } from '../src/call/call-client.js';
 import { generateIdentity } from '../src/crypto/identity.js';
 import { sodium } from '../src/crypto/sodium.js';
-import { decodeClientFrame } from '../src/protocol/relay-frames.js';
-import { decodeSnapshot } from '../src/relay/snapshot.js';
+import { DELIVERY_OVERHEAD } from '../src/crypto/relay-keys.js';
+import { encodeClientBlock } from '../src/protocol/relay-frames.js';
+import { socketUrl, withFingerprint } from '../src/protocol/relay-url.js';
+import { toBase64 } from '../src/protocol/base64.js';
+import type { ClientFrame, RelayFrame } from '../src/protocol/relay-frames.js';
+import { generateRelayIdentity, readStoreLog } from '../src/relay/store-log.js';
+import { exportQueueState, importQueueState } from '../src/relay-client/queue-state.js';
+import { WebSocketTransport } from '../src/relay-client/websocket-transport.js';
 import { decodeAddress, encodeAddress } from '../src/relay-client/address.js';
 import { sealSender } from '../src/relay-client/sealed-sender.js';
-import type { WebSocketTransport } from '../src/relay-client/websocket-transport.js';
+import { decodeClientFrames } from './helpers/relay-codec.js';
+import { RelayTap } from './helpers/relay-tap.js';
 import { hasCode, inbox, RelayFixture, sleep, text, until } from './helpers/relay-fixture.js';
 
 // WebSocketTransport against a real Relay on 127.0.0.1: addresses, sealed sender, fan-out,
 // dedupe. Reconnects and failures are in websocket-transport-resilience.test.ts.
 const f = new RelayFixture();
-afterEach(() => f.close());
+let tap: RelayTap | undefined;
+afterEach(async () => {
+  await f.close();
+  await tap?.close();
+  tap = undefined;
+});
 
 describe('WebSocketTransport: messaging', () => {
   it('exchanges messages both ways via addresses', async () => {
@@ -35,14 +47,15 @@ describe('WebSocketTransport: messaging', () => {
     const relay = await f.start();
     const t = await f.user(relay);
     expect(t.address).toMatch(/^sc1:[A-Za-z0-9_-]+$/);
-    expect(t.address.length).toBeLessThan(120);
+    // 48 bytes of ids and key plus the URL, whose 43-character fingerprint is most of it.
+    expect(t.address.length).toBeLessThan(160);
     const decoded = decodeAddress(t.address);
     expect(decoded.relayUrl).toBe(relay.address!.url);
     expect(encodeAddress(decoded)).toBe(t.address);
     for (const bad of ['', 'sc2:AAAA', 'sc1:!!!', 'sc1:AAAA', t.address.slice(0, 40), t.address + '=', 'sc1:' + 'A'.repeat(100_000)]) {
       expect(() => decodeAddress(bad), bad.slice(0, 20)).toThrow(expect.objectContaining({ code: 'BAD_ADDRESS' }));
     }
-    const http = encodeAddress({ ...decoded, relayUrl: 'ws://x' }).replace('sc1:', '');
+    const http = encodeAddress({ ...decoded, relayUrl: withFingerprint('ws://x', new Uint8Array(32).fill(7)) }).replace('sc1:', '');
     expect(() => decodeAddress('sc1:' + http.slice(0, -2) + 'AA')).toThrow(expect.objectContaining({ code: 'BAD_ADDRESS' }));
     expect(() => t.addContact('x', 'nope')).toThrow(expect.objectContaining({ code: 'BAD_ADDRESS' }));
     expect(() => t.addContact('key:abc', t.address)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
@@ -97,7 +110,7 @@ describe('WebSocketTransport: messaging', () => {
     await f.stop(relay);
     const file = readFileSync(storePath);
     const bobQueue = decodeAddress(bob.address);
-    const bodies = decodeSnapshot(file).find((q) => Buffer.from(q.senderId).equals(Buffer.from(bobQueue.senderId)))!.messages;
+    const bodies = (await readStoreLog(storePath))!.records.find((q) => Buffer.from(q.senderId).equals(Buffer.from(bobQueue.senderId)))!.messages;
     expect(bodies).toHaveLength(5);
     const aliceQueue = decodeAddress(alice.address);
     const needles = [
@@ -106,15 +119,16 @@ describe('WebSocketTransport: messaging', () => {
       ['alice recipient id', sodium().from_base64(alice.exportState().recipientId, sodium().base64_variants.URLSAFE_NO_PADDING)],
       ['peer id', text('alice')],
     ] as const;
+    // Stored as the relay will deliver them: sealed for the recipient (DELIVERY_OVERHEAD more).
     for (const { body } of bodies) {
-      expect(body.length).toBe(80 + 'secret 0'.length);
+      expect(body.length).toBe(80 + 'secret 0'.length + DELIVERY_OVERHEAD);
       for (const [name, needle] of needles) expect(Buffer.from(body).includes(Buffer.from(needle)), name).toBe(false);
     }
     // Alice's own queue is on this relay too (its ids are stored), but nothing else about her is.
     for (const [name, needle] of [needles[0], needles[3]]) expect(file.includes(Buffer.from(needle)), name).toBe(false);
-    // Five bodies are there, each the fixed 80-byte sealed header plus the payload.
+    // Five bodies are there, each the fixed 80-byte sealed header plus the payload, plus the relay's layer.
     const restarted = await f.start({ storePath });
-    expect(restarted.stats.bytesQueued).toBe(5 * (80 + 'secret 0'.length));
+    expect(restarted.stats.bytesQueued).toBe(5 * (80 + 'secret 0'.length + DELIVERY_OVERHEAD));
   });
 
   it('fans out to every device of a contact', async () => {
@@ -176,9 +190,10 @@ describe('WebSocketTransport: messaging', () => {
     const got = inbox(again);
     await until(() => got.length === 1);
     expect(got[0]![1]).toBe('while you were away');
-    await expect(f.user(relay, { identity: bobId, state: { ...state, recipientSecretKey: state.recipientPublicKey } })).rejects.toSatisfy(
-      hasCode('INVALID_ARGUMENT'),
-    );
+    // A damaged state is refused: a key of the wrong size, a server key with no shared secret.
+    for (const bad of [{ ...state, recipientSecretKey: state.recipientId }, { ...state, serverKey: toBase64(new Uint8Array(32), 'url') }]) {
+      await expect(f.user(relay, { identity: bobId, state: bad })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    }
   });
 
   it('delivers a message to its handler once when the relay redelivers it (lost ack)', async () => {
@@ -188,7 +203,13 @@ describe('WebSocketTransport: messaging', () => {
     let dropAcks = true;
     class AckDroppingWebSocket extends WebSocket {
       override send(data: Uint8Array): void {
-        if (dropAcks && decodeClientFrame(data).t === 'ack') return;
+        if (dropAcks) {
+          // Acks may share a block with other frames: only they are dropped.
+          const frames = decodeClientFrames(data);
+          const kept = frames.filter((frame) => frame.t !== 'ack');
+          if (kept.length === 0) return;
+          if (kept.length < frames.length) data = encodeClientBlock(kept);
+        }
         super.send(data);
       }
     }
@@ -234,5 +255,171 @@ describe('WebSocketTransport: messaging', () => {
     const got = inbox(bob);
     expect(got).toEqual([['alice', 'early']]);
     await until(() => relay.stats.bytesQueued === 0);
+  });
+});
+
+describe('WebSocketTransport: relay identity, connections and queue state (protocol v2)', () => {
+  it('refuses a relay whose key is not the one its URL pins (RELAY_KEY_MISMATCH) before sending it a single frame', async () => {
+    const relay = await f.start();
+    tap = await RelayTap.start(relay.address!.url);
+    const other = generateRelayIdentity().publicKey;
+    const identity = generateIdentity();
+    // Through the tap, which sees everything the client sends: a URL naming another key.
+    await expect(WebSocketTransport.connect({ url: withFingerprint(tap.url, other), identity, WebSocket })).rejects.toSatisfy(hasCode('RELAY_KEY_MISMATCH'));
+    // And straight to the relay.
+    await expect(WebSocketTransport.connect({ url: withFingerprint(relay.address!.url, other), identity, WebSocket })).rejects.toSatisfy(
+      hasCode('RELAY_KEY_MISMATCH'),
+    );
+    await sleep(100);
+    // The relay's hello came down; nothing went up (no new, no sub, not even a ping).
+    expect(tap.frames.map((t) => `${t.dir} ${t.frame?.t}`)).toEqual(['down hello']);
+    expect(relay.stats.queues).toBe(0);
+    await until(() => relay.stats.connections === 0); // and the client hung up
+    // The right fingerprint through the same tap works.
+    const ok = await f.user(relay, { url: tap.url });
+    expect(ok.status).toBe('connected');
+    expect(relay.stats.queues).toBe(1);
+  });
+
+  it('refuses a relay URL without fingerprint (INVALID_ARGUMENT, no connection) and an address holding one (BAD_ADDRESS)', async () => {
+    const relay = await f.start();
+    tap = await RelayTap.start(relay.address!.url);
+    const identity = generateIdentity();
+    const bare = socketUrl(tap.url);
+    expect(new URL(bare).username).toBe('');
+    await expect(WebSocketTransport.connect({ url: bare, identity, WebSocket })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    await expect(WebSocketTransport.connect({ url: bare.replace(/\/$/, ''), identity, WebSocket })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    // A malformed fingerprint is no better.
+    const short = bare.replace('ws://', 'ws://' + toBase64(new Uint8Array(31), 'url') + '@');
+    await expect(WebSocketTransport.connect({ url: short, identity, WebSocket })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    await sleep(50);
+    expect(tap.frames).toEqual([]); // not even a connection (the tap would have passed the relay's hello)
+
+    const t = await f.user(relay);
+    const { senderId, publicKey } = decodeAddress(t.address);
+    // An address can only be made with a fingerprinted URL…
+    expect(() => encodeAddress({ relayUrl: socketUrl(relay.address!.url), senderId, publicKey })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    // …and one built by hand without it (as a v1 address was) is refused wherever it is read.
+    const url = new TextEncoder().encode(socketUrl(relay.address!.url));
+    const bytes = new Uint8Array(16 + 32 + url.length);
+    bytes.set(senderId, 0);
+    bytes.set(publicKey, 16);
+    bytes.set(url, 48);
+    const unpinned = 'sc1:' + toBase64(bytes, 'url');
+    expect(() => decodeAddress(unpinned)).toThrow(expect.objectContaining({ code: 'BAD_ADDRESS' }));
+    expect(() => t.addContact('old', unpinned)).toThrow(expect.objectContaining({ code: 'BAD_ADDRESS' }));
+    expect(t.contactKey('old')).toBeUndefined();
+  });
+
+  it('receives and sends on separate connections, and what the relay delivers differs from what was sent', async () => {
+    const relay = await f.start();
+    tap = await RelayTap.start(relay.address!.url);
+    const aliceId = generateIdentity();
+    const bobId = generateIdentity();
+    const alice = await f.user(relay, { identity: aliceId, url: tap.url });
+    const bob = await f.user(relay, { identity: bobId, url: tap.url });
+    alice.addContact('bob', bob.address);
+    bob.addContact('alice', alice.address);
+    const atBob = inbox(bob);
+    const atAlice = inbox(alice);
+    const long = (s: string) => text(s.repeat(40));
+    for (let i = 0; i < 3; i++) {
+      await alice.send('bob', long(`a→b ${i} `));
+      await bob.send('alice', long(`b→a ${i} `));
+    }
+    await until(() => atBob.length === 3 && atAlice.length === 3);
+    await until(() => relay.stats.bytesQueued === 0); // all acknowledged
+
+    const up = tap.frames.filter((t) => t.dir === 'up' && t.frame) as { conn: number; frame: ClientFrame }[];
+    const down = tap.frames.filter((t) => t.dir === 'down' && t.frame) as { conn: number; frame: RelayFrame }[];
+    const kinds = new Map<number, Set<string>>();
+    for (const { conn, frame } of up) kinds.set(conn, (kinds.get(conn) ?? new Set()).add(frame.t));
+    // No connection both acts as a queue's recipient and sends.
+    for (const [conn, types] of kinds) {
+      const recipient = ['new', 'sub', 'ack', 'del'].some((t) => types.has(t));
+      expect(recipient && types.has('send'), `connection ${conn}: ${[...types].join(',')}`).toBe(false);
+    }
+    const bytesOf = (b64: string) => sodium().from_base64(b64, sodium().base64_variants.URLSAFE_NO_PADDING);
+    const subConn = (t: WebSocketTransport) => {
+      const recipientId = bytesOf(t.exportState().recipientId);
+      const conns = up.filter(({ frame }) => frame.t === 'sub' && sodium().memcmp(frame.recipientId, recipientId)).map((u) => u.conn);
+      expect(conns.length).toBeGreaterThan(0);
+      return new Set(conns);
+    };
+    const sendConns = (to: WebSocketTransport) => {
+      const { senderId } = decodeAddress(to.address);
+      return new Set(up.filter(({ frame }) => frame.t === 'send' && sodium().memcmp(frame.senderId, senderId)).map((u) => u.conn));
+    };
+    const [aliceSub, bobSub, aliceSends, bobSends] = [subConn(alice), subConn(bob), sendConns(bob), sendConns(alice)];
+    // Each transport sends on one connection of its own (to this relay), never on its receiving one.
+    expect(aliceSends.size).toBe(1);
+    expect(bobSends.size).toBe(1);
+    for (const conn of aliceSends) expect(aliceSub.has(conn) || bobSub.has(conn)).toBe(false);
+    for (const conn of bobSends) expect(bobSub.has(conn) || aliceSub.has(conn)).toBe(false);
+    expect([...aliceSends][0]).not.toBe([...bobSends][0]);
+    // Sends went up only on send-only connections, messages came down only on receiving ones.
+    const msgs = down.filter(({ frame }) => frame.t === 'msg') as { conn: number; frame: RelayFrame & { t: 'msg' } }[];
+    for (const { conn } of msgs) expect(aliceSub.has(conn) || bobSub.has(conn)).toBe(true);
+
+    // Bodies in and out: every delivered body is its sent body re-encrypted (16 bytes longer),
+    // and shares no 32-byte run with any body that went up.
+    const sent = up.flatMap(({ frame }) => (frame.t === 'send' ? [frame.body] : []));
+    const delivered = msgs.map(({ frame }) => frame.body);
+    expect(sent).toHaveLength(6);
+    expect(delivered).toHaveLength(6);
+    expect(delivered.map((b) => b.length).sort()).toEqual(sent.map((b) => b.length + DELIVERY_OVERHEAD).sort());
+    const windows = new Set<string>();
+    for (const body of delivered) for (let i = 0; i + 32 <= body.length; i++) windows.add(Buffer.from(body.subarray(i, i + 32)).toString('hex'));
+    const leaked = sent.flatMap((body, n) => {
+      expect(body.length).toBeGreaterThan(200);
+      const runs: string[] = [];
+      for (let i = 0; i + 32 <= body.length; i++) if (windows.has(Buffer.from(body.subarray(i, i + 32)).toString('hex'))) runs.push(`send ${n} @${i}`);
+      return runs;
+    });
+    expect(leaked, 'bytes of a sent body came down unchanged').toEqual([]);
+  });
+
+  it('exports a v2 queue state that reconnects to the same queue, and refuses a v1 state with INVALID_ARGUMENT', async () => {
+    const relay = await f.start();
+    const bobId = generateIdentity();
+    const alice = await f.user(relay);
+    const bob = await f.user(relay, { identity: bobId });
+    alice.addContact('bob', bob.address);
+    const state = JSON.parse(JSON.stringify(bob.exportState())) as ReturnType<WebSocketTransport['exportState']>;
+    expect(Object.keys(state).sort()).toEqual(['recipientId', 'recipientSecretKey', 'relayUrl', 'senderId', 'serverKey', 'v']);
+    expect(state.v).toBe(2);
+    expect(state.relayUrl).toBe(relay.address!.url);
+    expect(exportQueueState(importQueueState(state))).toEqual(state);
+    const address = bob.address;
+    bob.close();
+    await alice.send('bob', text('kept for you'));
+    expect(relay.stats.queues).toBe(2);
+
+    const again = await f.user(relay, { identity: bobId, state });
+    expect(relay.stats.queues).toBe(2); // no new queue
+    expect(again.address).toBe(address);
+    expect(again.exportState()).toEqual(state);
+    const got = inbox(again);
+    await until(() => got.length === 1);
+    expect(got[0]![1]).toBe('kept for you');
+    await until(() => relay.stats.bytesQueued === 0); // acknowledged: sub and ack authorized with the imported key
+
+    // A state written by the v1 protocol (Ed25519 queue keys, no serverKey), and v2 fields labelled v1.
+    const v1 = {
+      v: 1,
+      relayUrl: socketUrl(relay.address!.url),
+      recipientId: state.recipientId,
+      senderId: state.senderId,
+      recipientPublicKey: toBase64(new Uint8Array(32).fill(1), 'url'),
+      recipientSecretKey: toBase64(new Uint8Array(64).fill(2), 'url'),
+    };
+    for (const old of [v1, { ...state, v: 1 }]) {
+      expect(() => importQueueState(old)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      await expect(f.user(relay, { identity: bobId, state: old as unknown as typeof state })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    }
+    // A state of the same relay address under another key is a state of another relay.
+    const elsewhere = { ...state, relayUrl: withFingerprint(relay.address!.url, generateRelayIdentity().publicKey) };
+    await expect(f.user(relay, { identity: bobId, state: elsewhere })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    expect(relay.stats.queues).toBe(2);
   });
 });

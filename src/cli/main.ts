@@ -9,13 +9,17 @@ import { exitNodeProcess } from '../index.js';
 const USAGE = `sealcall — end-to-end encrypted calls over a chat relay
 
 usage:
-  sealcall relay [--port 7443] [--host 127.0.0.1] [--store relay.bin] [--json]
-                 [--demo-page [--demo-port 7444]]
-  sealcall peer --name alice [--relay ws://127.0.0.1:7443] [--dir ~/.sealcall/alice]
+  sealcall relay [--port 7443] [--host 127.0.0.1] [--store relay.bin | redis://host:port] [--json]
+                 [--tls-cert cert.pem --tls-key key.pem] [--demo-page [--demo-port 7444]]
+  sealcall peer --name alice --relay <relay URL> [--dir ~/.sealcall/alice]
                 [--tone 440] [--add bob=<address>]... [--call bob] [--auto-accept]
                 [--hangup-after <ms>] [--exit-after-call] [--json]
   sealcall demo       a relay and two peers in one go: an encrypted call with tone checks
 
+With --tls-cert and --tls-key (PEM files) the relay serves wss:// instead of ws://.
+--store keeps queues in a file, or in Redis, where several relay processes share them.
+The relay prints its URL, ws://<fingerprint>@host:port: the fingerprint names the relay's key,
+so give peers that whole URL (--relay); they refuse a server without that key.
 A peer keeps its identity and contacts in --dir, prints its contact address, then reads
 commands (type "help"): add, call, accept, reject, hangup, mute, unmute, address, quit.
 With --demo-page the relay also serves the browser example (examples/browser/, after
@@ -34,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
           json: { type: 'boolean', default: false },
           'demo-page': { type: 'boolean', default: false },
           'demo-port': { type: 'string' },
+          'tls-cert': { type: 'string' },
+          'tls-key': { type: 'string' },
         },
       });
       await runRelay({
@@ -43,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
         demoPage: values['demo-page'] || values['demo-port'] !== undefined,
         ...(values.store ? { store: values.store } : {}),
         ...(values['demo-port'] !== undefined ? { demoPort: integer(values['demo-port'], '--demo-port') } : {}),
+        tls: tlsFiles(values['tls-cert'], values['tls-key']),
       });
       return -1; // keeps running
     }
@@ -51,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
         args: rest,
         options: {
           name: { type: 'string' },
-          relay: { type: 'string', default: 'ws://127.0.0.1:7443' },
+          relay: { type: 'string' },
           dir: { type: 'string' },
           tone: { type: 'string', default: '440' },
           add: { type: 'string', multiple: true, default: [] },
@@ -63,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (!values.name) throw new Error('peer needs --name');
+      if (!values.relay) throw new Error('peer needs --relay: the URL `sealcall relay` printed (ws://<fingerprint>@host:port)');
       await runPeer({
         name: values.name,
         relay: values.relay,
@@ -95,6 +103,13 @@ function integer(value: string, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
   return n;
+}
+
+/** `--tls-cert` and `--tls-key` come together: a certificate is of no use without its key. */
+function tlsFiles(certFile: string | undefined, keyFile: string | undefined): { certFile: string; keyFile: string } | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new Error('--tls-cert and --tls-key go together: give both or neither');
+  return { certFile, keyFile };
 }
 
 // Commands end through exitNodeProcess: a natural exit crashes @roamhq/wrtc once audio existed.

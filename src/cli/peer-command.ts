@@ -6,6 +6,7 @@ import {
   isSealcallError,
   ready,
   WebSocketTransport,
+  type QueueState,
   type WebRtcImplementation,
 } from '../index.js';
 import type { NodeAudio } from './audio.js';
@@ -55,12 +56,16 @@ export async function runPeer(options: PeerOptions): Promise<void> {
   const wrtc = await loadWrtc();
   const store = new PeerStore(options.dir);
   const files = await store.load();
-  const transport = await WebSocketTransport.connect({
-    url: options.relay,
-    identity: files.identity,
-    WebSocket,
-    ...(files.queue ? { state: files.queue } : {}),
-  });
+  const connect = (state?: QueueState) => WebSocketTransport.connect({ url: options.relay, identity: files.identity, WebSocket, ...(state ? { state } : {}) });
+  let transport: WebSocketTransport;
+  try {
+    transport = await connect(files.queue);
+  } catch (error) {
+    // A queue saved for another relay, an older protocol, or deleted: start over with a new one.
+    if (!files.queue || !isSealcallError(error) || !['INVALID_ARGUMENT', 'QUEUE_NOT_FOUND'].includes(error.code)) throw error;
+    out.emit({ event: 'info', message: `the saved queue cannot be used (${error.message}): created a new one, share the new address` });
+    transport = await connect();
+  }
   await store.saveQueue(transport.exportState());
   transport.on('status', (status, error) => out.emit({ event: 'transport', status, ...(error ? { code: error.code } : {}) }));
 
@@ -71,7 +76,14 @@ export async function runPeer(options: PeerOptions): Promise<void> {
     await store.saveContacts(files.contacts);
     out.emit({ event: 'contact-added', name });
   };
-  for (const [name, address] of Object.entries(files.contacts)) transport.addContact(name, address);
+  for (const [name, address] of Object.entries(files.contacts)) {
+    try {
+      transport.addContact(name, address);
+    } catch (error) {
+      // An address saved before its format changed (no relay key fingerprint): ask for a new one.
+      out.emit({ event: 'info', message: `contact ${name} skipped: ${(error as Error).message}; add their new address` });
+    }
+  }
 
   const client = await CallClient.create({ identity: files.identity, transport, wrtc, replayStore: store.replayStore() });
   const session = new PeerSessionUi(client, out, wrtc as unknown as NodeAudio, options);

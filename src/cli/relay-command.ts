@@ -1,4 +1,5 @@
-import { Relay } from '../relay/index.js';
+import { readFile } from 'node:fs/promises';
+import { Relay, type RelayTlsOptions } from '../relay/index.js';
 import { serveDemoPage, type DemoPage } from './demo-page.js';
 import { Output } from './output.js';
 
@@ -6,18 +7,23 @@ import { Output } from './output.js';
 export interface RelayCommandOptions {
   port: number;
   host: string;
-  /** Keep queues and undelivered messages in this file across restarts. */
+  /**
+   * Where queues and undelivered messages live: a file path (kept across restarts), or
+   * `redis://host:port` (`rediss://` with TLS) to share them with other relay processes.
+   */
   store?: string;
   json: boolean;
   /** Also serve the browser example (examples/browser/) and the browser build over HTTP. */
   demoPage?: boolean;
   /** Port of the demo page. Default: the relay's port + 1 (a free one when the relay's is 0). */
   demoPort?: number;
+  /** Serve `wss://` with the PEM certificate and private key in these files. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** A relay started by {@link startRelay}. */
 export interface RunningRelay {
-  /** `ws://host:port`, what clients connect to. */
+  /** `ws://<fingerprint>@host:port` (`wss://` with `tls`), what clients connect to. */
   url: string;
   /** Where the demo page is served, with `demoPage`. */
   pageUrl: string | undefined;
@@ -27,8 +33,10 @@ export interface RunningRelay {
 
 /** Starts the relay (and, with `demoPage`, the page server) and prints where they listen. */
 export async function startRelay(options: RelayCommandOptions, out = new Output(options.json)): Promise<RunningRelay> {
-  const relay = new Relay(options.store ? { storePath: options.store } : {});
-  const { url, port } = await relay.listen({ port: options.port, host: options.host });
+  const tls = options.tls && (await readTlsFiles(options.tls));
+  const store = options.store;
+  const relay = new Relay(store === undefined ? {} : /^rediss?:\/\//.test(store) ? { redisUrl: store } : { storePath: store });
+  const { url, port } = await relay.listen({ port: options.port, host: options.host, tls });
   out.emit({ event: 'listening', url, persistent: options.store !== undefined });
   let page: DemoPage | undefined;
   if (options.demoPage) {
@@ -62,4 +70,14 @@ export async function runRelay(options: RelayCommandOptions): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+}
+
+/** Reads the certificate and key files, saying which one could not be read. */
+async function readTlsFiles({ certFile, keyFile }: { certFile: string; keyFile: string }): Promise<RelayTlsOptions> {
+  const read = (path: string, flag: string) =>
+    readFile(path).catch((error: Error) => {
+      throw new Error(`cannot read ${flag}: ${error.message}`);
+    });
+  const [cert, key] = await Promise.all([read(certFile, '--tls-cert'), read(keyFile, '--tls-key')]);
+  return { cert, key };
 }

@@ -1,47 +1,56 @@
 import { SealcallError } from '../errors.js';
-import { bad, bytesUpTo, field, fixedBytes, oneOf, record, text, uint } from './fields.js';
+import { bad, bytesUpTo, field, fixedBytes, list, oneOf, record, text, uint } from './fields.js';
 import { pack, unpackUntrusted } from './msgpack.js';
 
 /**
- * Relay wire protocol, version 1: one msgpack map per binary WebSocket message.
+ * Relay wire protocol, version 2. Every binary WebSocket message is a *block*: a msgpack array of
+ * 1 to {@link RELAY_LIMITS.maxFramesPerBlock} frames, each a msgpack map. Both sides gather the
+ * frames of one moment into one block (transmissions batched, as SMP does).
  *
  * ```
  * client → relay                                      relay → client
- * {t:'new',  corr, recipientKey, sig}                 {t:'ids', corr, recipientId, senderId}
- * {t:'sub',  corr, recipientId, sig}                  {t:'ok', corr}, then {t:'msg', …} frames
- * {t:'ack',  corr, recipientId, msgId, sig}           {t:'ok', corr}
- * {t:'del',  corr, recipientId, sig}                  {t:'ok', corr}
+ * {t:'new',  corr, recipientKey, auth}                {t:'ids', corr, recipientId, senderId, serverKey}
+ * {t:'sub',  corr, recipientId, auth}                 {t:'ok', corr}, then {t:'msg', …} frames
+ * {t:'ack',  corr, recipientId, msgId, auth}          {t:'ok', corr}
+ * {t:'del',  corr, recipientId, auth}                 {t:'ok', corr}
  * {t:'send', corr, senderId, body}                    {t:'ok', corr}
  * {t:'ping', corr}                                    {t:'pong', corr}
- *                                                     {t:'hello', v, sessionId}  (first, always)
+ *                                                     {t:'hello', v, relayKey, sessionKey, sig}  (first, alone)
  *                                                     {t:'msg', recipientId, msgId, body, ts}
  *                                                     {t:'err', corr?, code, message}
  * ```
- * Ids, keys and signatures are msgpack bin. `sig` is Ed25519 over `signedContent`: the label
- * `sealcall relay v1 command`, the connection's `sessionId` from `hello`, then the canonical
- * msgpack array `[t, corr, recipientId]` (`[t, corr, recipientId, msgId]` for `ack`,
- * `[t, corr, recipientKey]` for `new`, signed by that key: creating a queue proves possession of
- * its key).
+ * Ids, keys and authenticators are msgpack bin. `hello` carries the relay's long-term Ed25519
+ * key (`relayKey`, whose base64url is the fingerprint in relay URLs), a fresh X25519 key for this
+ * connection (`sessionKey`) and `relayKey`'s signature over it. A recipient's queue key
+ * (`recipientKey`) is X25519; each recipient command carries `auth`, a keyed BLAKE2b of
+ * {@link authContent} under a key both sides derive from the X25519 DH of the queue key and the
+ * session key (src/crypto/relay-keys.ts): one hash per command instead of a signature, void on
+ * any other connection. `new` is authorized by the key it registers, so creating a queue proves
+ * possession of its key. `ids` returns the relay's X25519 key for the queue (`serverKey`): the
+ * relay re-encrypts every delivered `msg` body for the recipient under their DH, so the bytes
+ * that leave the relay differ from the bytes that came in.
  */
-export const RELAY_PROTOCOL_VERSION = 1;
+export const RELAY_PROTOCOL_VERSION = 2;
 
 /** Sizes and bounds of relay frames. */
 export const RELAY_LIMITS = {
   /** Recipient and sender queue ids. */
   queueIdBytes: 16,
-  /** The per-connection session id in `hello`. */
-  sessionIdBytes: 16,
   /** Relay-assigned message ids. */
   msgIdBytes: 16,
-  /** Ed25519 public key registered at `new`. */
+  /** X25519 and Ed25519 public keys. */
   publicKeyBytes: 32,
+  /** Command authenticators. */
+  authBytes: 32,
   /** Ed25519 signature. */
   signatureBytes: 64,
   /** Largest correlation id. */
   maxCorr: 0xffff_ffff,
   /** Longest `err` message. */
   errorMessageChars: 256,
-  /** Largest frame either side decodes at all (a relay usually sets a lower `maxPayload`). */
+  /** Most frames in one block. */
+  maxFramesPerBlock: 64,
+  /** Largest block either side decodes at all (a relay usually sets a lower `maxPayload`). */
   maxFrameBytes: 1024 * 1024,
   /** Largest body a frame may carry before the relay's own `maxMessageBytes` applies. */
   maxBodyBytes: 1024 * 1024 - 1024,
@@ -52,28 +61,33 @@ export const RELAY_ERROR_CODES = ['BAD_FRAME', 'AUTH', 'NO_QUEUE', 'QUOTA', 'TOO
 /** An error code of an `err` frame. */
 export type RelayErrorCode = (typeof RELAY_ERROR_CODES)[number];
 
-/** Creates a queue whose recipient commands are signed by `recipientKey` (Ed25519); `sig` is by that key. */
-export interface NewFrame { t: 'new'; corr: number; recipientKey: Uint8Array; sig: Uint8Array }
+/** Creates a queue whose recipient commands are authorized with `recipientKey` (X25519), as this one is. */
+export interface NewFrame { t: 'new'; corr: number; recipientKey: Uint8Array; auth: Uint8Array }
 /** Subscribes this connection to a queue; replaces the queue's previous subscriber. */
-export interface SubFrame { t: 'sub'; corr: number; recipientId: Uint8Array; sig: Uint8Array }
+export interface SubFrame { t: 'sub'; corr: number; recipientId: Uint8Array; auth: Uint8Array }
 /** Acknowledges (and deletes) a delivered message. */
-export interface AckFrame { t: 'ack'; corr: number; recipientId: Uint8Array; msgId: Uint8Array; sig: Uint8Array }
+export interface AckFrame { t: 'ack'; corr: number; recipientId: Uint8Array; msgId: Uint8Array; auth: Uint8Array }
 /** Deletes a queue and its messages. */
-export interface DelFrame { t: 'del'; corr: number; recipientId: Uint8Array; sig: Uint8Array }
-/** Stores a message in the queue known to senders by `senderId`. No account, no signature. */
+export interface DelFrame { t: 'del'; corr: number; recipientId: Uint8Array; auth: Uint8Array }
+/** Stores a message in the queue known to senders by `senderId`. No account, no authenticator. */
 export interface SendFrame { t: 'send'; corr: number; senderId: Uint8Array; body: Uint8Array }
 /** Liveness check. */
 export interface PingFrame { t: 'ping'; corr: number }
 /** A frame a client sends. */
 export type ClientFrame = NewFrame | SubFrame | AckFrame | DelFrame | SendFrame | PingFrame;
-/** The recipient commands, which carry a signature. */
-export type SignedFrame = SubFrame | AckFrame | DelFrame;
+/** The commands that carry an authenticator. */
+export type AuthorizedFrame = NewFrame | SubFrame | AckFrame | DelFrame;
+/** A recipient command on an existing queue. */
+export type RecipientFrame = SubFrame | AckFrame | DelFrame;
 
-/** First frame on every connection; `sessionId` binds signatures to this connection. */
-export interface HelloFrame { t: 'hello'; v: number; sessionId: Uint8Array }
-/** Reply to `new`: two unrelated random ids. */
-export interface IdsFrame { t: 'ids'; corr: number; recipientId: Uint8Array; senderId: Uint8Array }
-/** A stored message delivered to the queue's subscriber. `ts`: when the relay accepted it (ms). */
+/** First frame on every connection: who the relay is, and this connection's key. */
+export interface HelloFrame { t: 'hello'; v: number; relayKey: Uint8Array; sessionKey: Uint8Array; sig: Uint8Array }
+/** Reply to `new`: two unrelated random ids, and the relay's X25519 key for this queue. */
+export interface IdsFrame { t: 'ids'; corr: number; recipientId: Uint8Array; senderId: Uint8Array; serverKey: Uint8Array }
+/**
+ * A stored message delivered to the queue's subscriber, its body sealed for the recipient
+ * (src/crypto/relay-keys.ts). `ts`: when the relay accepted it (ms).
+ */
 export interface MsgFrame { t: 'msg'; recipientId: Uint8Array; msgId: Uint8Array; body: Uint8Array; ts: number }
 /** Success reply to `sub`, `ack`, `del` and `send`. */
 export interface OkFrame { t: 'ok'; corr: number }
@@ -84,47 +98,63 @@ export interface ErrFrame { t: 'err'; corr?: number; code: RelayErrorCode; messa
 /** A frame the relay sends. */
 export type RelayFrame = HelloFrame | IdsFrame | MsgFrame | OkFrame | PongFrame | ErrFrame;
 
-/** Encodes a client frame, validating it first so this build never emits what it would reject. */
-export function encodeClientFrame(frame: ClientFrame): Uint8Array {
-  return pack(validateClientFrame(frame));
-}
-
-/** Encodes a relay frame, validating it first. */
-export function encodeRelayFrame(frame: RelayFrame): Uint8Array {
-  return pack(validateRelayFrame(frame));
+/** Encodes client frames as one block, validating each first so this build never emits what it would reject. */
+export function encodeClientBlock(frames: readonly ClientFrame[]): Uint8Array {
+  return packBlock(frames.map(validateClientFrame));
 }
 
 /**
- * Decodes untrusted bytes from a client. Throws only {@link SealcallError}: `BAD_MESSAGE`,
- * `MESSAGE_TOO_LARGE`, or `UNSUPPORTED_VERSION` for a well-formed frame of an unknown type.
+ * Encodes relay frames as one block. Not validated: the relay builds them itself from checked
+ * values, and this is its hottest path.
  */
-export function decodeClientFrame(bytes: Uint8Array, maxBytes: number = RELAY_LIMITS.maxFrameBytes): ClientFrame {
-  return validateClientFrame(unpackUntrusted(bytes, maxBytes, 'frame'));
+export function encodeRelayBlock(frames: readonly RelayFrame[]): Uint8Array {
+  return packBlock(frames);
 }
 
-/** Decodes untrusted bytes from a relay. Throws only {@link SealcallError}, like {@link decodeClientFrame}. */
-export function decodeRelayFrame(bytes: Uint8Array, maxBytes: number = RELAY_LIMITS.maxFrameBytes): RelayFrame {
-  return validateRelayFrame(unpackUntrusted(bytes, maxBytes, 'frame'));
+/**
+ * Unpacks a block of untrusted bytes into its raw frames, each still to be validated. Throws only
+ * {@link SealcallError}: `BAD_MESSAGE` (not msgpack, not an array, empty) or `MESSAGE_TOO_LARGE`.
+ */
+export function unpackBlock(bytes: Uint8Array, maxBytes: number = RELAY_LIMITS.maxFrameBytes): unknown[] {
+  const frames = list(unpackUntrusted(bytes, maxBytes, 'block'), 'block', RELAY_LIMITS.maxFramesPerBlock);
+  if (frames.length === 0) throw bad('block is empty');
+  return frames;
+}
+
+/**
+ * Decodes a block from a relay. A block that is not one throws ({@link unpackBlock}); each frame
+ * in it becomes a {@link RelayFrame} or, if malformed, the {@link SealcallError} saying why, so one
+ * garbled frame does not cost the others.
+ */
+export function decodeRelayBlock(bytes: Uint8Array, maxBytes?: number): (RelayFrame | SealcallError)[] {
+  return unpackBlock(bytes, maxBytes).map((raw) => {
+    try {
+      return validateRelayFrame(raw);
+    } catch (error) {
+      return error instanceof SealcallError ? error : new SealcallError('BAD_MESSAGE', 'invalid relay frame');
+    }
+  });
 }
 
 /**
  * Turns a decoded, untrusted value into a {@link ClientFrame}: a fresh object holding only the
- * known fields of its type, with byte fields copied.
+ * known fields of its type, with byte fields copied. Throws `BAD_MESSAGE`, `MESSAGE_TOO_LARGE`,
+ * or `UNSUPPORTED_VERSION` for a well-formed frame of an unknown type.
  */
 export function validateClientFrame(value: unknown): ClientFrame {
   const obj = record(value, 'frame');
   const t = frameType(field(obj, 't'));
   const corr = correlation(field(obj, 'corr'));
   const recipientId = () => fixedBytes(field(obj, 'recipientId'), 'recipientId', RELAY_LIMITS.queueIdBytes);
-  const sig = () => fixedBytes(field(obj, 'sig'), 'sig', RELAY_LIMITS.signatureBytes);
+  const auth = () => fixedBytes(field(obj, 'auth'), 'auth', RELAY_LIMITS.authBytes);
   switch (t) {
     case 'new':
-      return { t, corr, recipientKey: fixedBytes(field(obj, 'recipientKey'), 'recipientKey', RELAY_LIMITS.publicKeyBytes), sig: sig() };
+      return { t, corr, recipientKey: publicKey(field(obj, 'recipientKey'), 'recipientKey'), auth: auth() };
     case 'sub':
     case 'del':
-      return { t, corr, recipientId: recipientId(), sig: sig() };
+      return { t, corr, recipientId: recipientId(), auth: auth() };
     case 'ack':
-      return { t, corr, recipientId: recipientId(), msgId: msgId(field(obj, 'msgId')), sig: sig() };
+      return { t, corr, recipientId: recipientId(), msgId: msgId(field(obj, 'msgId')), auth: auth() };
     case 'send':
       return {
         t,
@@ -140,7 +170,7 @@ export function validateClientFrame(value: unknown): ClientFrame {
 }
 
 /** Turns a decoded, untrusted value into a {@link RelayFrame} (fresh object, own fields only). */
-function validateRelayFrame(value: unknown): RelayFrame {
+export function validateRelayFrame(value: unknown): RelayFrame {
   const obj = record(value, 'frame');
   const t = frameType(field(obj, 't'));
   const recipientId = () => fixedBytes(field(obj, 'recipientId'), 'recipientId', RELAY_LIMITS.queueIdBytes);
@@ -153,7 +183,13 @@ function validateRelayFrame(value: unknown): RelayFrame {
         }
         throw bad('v must be an integer');
       }
-      return { t, v, sessionId: fixedBytes(field(obj, 'sessionId'), 'sessionId', RELAY_LIMITS.sessionIdBytes) };
+      return {
+        t,
+        v,
+        relayKey: publicKey(field(obj, 'relayKey'), 'relayKey'),
+        sessionKey: publicKey(field(obj, 'sessionKey'), 'sessionKey'),
+        sig: fixedBytes(field(obj, 'sig'), 'sig', RELAY_LIMITS.signatureBytes),
+      };
     }
     case 'ids':
       return {
@@ -161,6 +197,7 @@ function validateRelayFrame(value: unknown): RelayFrame {
         corr: correlation(field(obj, 'corr')),
         recipientId: recipientId(),
         senderId: fixedBytes(field(obj, 'senderId'), 'senderId', RELAY_LIMITS.queueIdBytes),
+        serverKey: publicKey(field(obj, 'serverKey'), 'serverKey'),
       };
     case 'msg':
       return {
@@ -197,19 +234,17 @@ export function corrOf(value: unknown): number | undefined {
   return typeof corr === 'number' && Number.isInteger(corr) && corr >= 0 && corr <= RELAY_LIMITS.maxCorr ? corr : undefined;
 }
 
-/** Domain-separation label of recipient command signatures. */
-const SIGNATURE_LABEL = 'sealcall relay v1 command';
-const LABEL_BYTES = new TextEncoder().encode(SIGNATURE_LABEL);
+/** Domain-separation label of command authenticators. */
+const AUTH_LABEL = new TextEncoder().encode('sealcall relay v2 command');
 
 /**
- * The bytes a recipient signs for `new`, `sub`, `ack` and `del`: the label, the connection's
- * session id (so a signature is void on any other connection), then the canonical msgpack array
- * `[t, corr, recipientId]`, `[t, corr, recipientId, msgId]` or, for `new`, `[t, corr,
- * recipientKey]` (shortest encodings, written by hand so no encoder option can change it).
+ * The bytes a command's authenticator covers: the label `sealcall relay v2 command`, then the
+ * canonical msgpack array `[t, corr, recipientId]` (`[t, corr, recipientId, msgId]` for `ack`,
+ * `[t, corr, recipientKey]` for `new`), shortest encodings, written by hand so no encoder option
+ * can change them. The connection is bound by the authenticator's key, not by these bytes.
  */
-export function signedContent(
-  sessionId: Uint8Array,
-  frame: { t: SignedFrame['t']; corr: number; recipientId: Uint8Array; msgId?: Uint8Array } | { t: 'new'; corr: number; recipientKey: Uint8Array },
+export function authContent(
+  frame: { t: RecipientFrame['t']; corr: number; recipientId: Uint8Array; msgId?: Uint8Array } | { t: 'new'; corr: number; recipientKey: Uint8Array },
 ): Uint8Array {
   const msgId = 'msgId' in frame ? frame.msgId : undefined;
   const parts: number[] = [msgId ? 0x94 : 0x93];
@@ -218,11 +253,17 @@ export function signedContent(
   pushUint(parts, correlation(frame.corr));
   pushBin(parts, frame.t === 'new' ? frame.recipientKey : frame.recipientId);
   if (msgId) pushBin(parts, msgId);
-  const out = new Uint8Array(LABEL_BYTES.length + sessionId.length + parts.length);
-  out.set(LABEL_BYTES, 0);
-  out.set(sessionId, LABEL_BYTES.length);
-  out.set(parts, LABEL_BYTES.length + sessionId.length);
+  const out = new Uint8Array(AUTH_LABEL.length + parts.length);
+  out.set(AUTH_LABEL, 0);
+  out.set(parts, AUTH_LABEL.length);
   return out;
+}
+
+function packBlock(frames: readonly unknown[]): Uint8Array {
+  if (frames.length === 0 || frames.length > RELAY_LIMITS.maxFramesPerBlock) {
+    throw new SealcallError('INVALID_ARGUMENT', `a block holds 1..${RELAY_LIMITS.maxFramesPerBlock} frames`);
+  }
+  return pack(frames);
 }
 
 function pushUint(out: number[], n: number): void {
@@ -248,6 +289,10 @@ function correlation(value: unknown): number {
 
 function msgId(value: unknown): Uint8Array {
   return fixedBytes(value, 'msgId', RELAY_LIMITS.msgIdBytes);
+}
+
+function publicKey(value: unknown, name: string): Uint8Array {
+  return fixedBytes(value, name, RELAY_LIMITS.publicKeyBytes);
 }
 
 function unsupported(t: string): SealcallError {

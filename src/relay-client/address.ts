@@ -7,7 +7,7 @@ import { fromBase64, toBase64 } from '../protocol/base64.js';
  * seal the sender's identity for the recipient alone).
  */
 export interface ContactAddress {
-  /** `ws://` or `wss://` URL of the relay holding the queue. */
+  /** `ws://` or `wss://` URL of the relay holding the queue, with its key's fingerprint (see {@link checkRelayUrl}). */
   relayUrl: string;
   /** The queue's 16-byte sender id. */
   senderId: Uint8Array;
@@ -25,7 +25,7 @@ const MAX_ADDRESS_CHARS = ADDRESS_PREFIX.length + Math.ceil(((SENDER_ID_BYTES + 
 
 /**
  * Encodes an address as text to share (a QR code, a link, a chat message):
- * `sc1:` + base64url(senderId ‖ publicKey ‖ UTF-8 relay URL). About 100 characters for a short URL.
+ * `sc1:` + base64url(senderId ‖ publicKey ‖ UTF-8 relay URL). About 160 characters for a short URL.
  */
 export function encodeAddress(address: ContactAddress): string {
   const relayUrl = checkRelayUrl(address?.relayUrl, 'INVALID_ARGUMENT');
@@ -61,8 +61,13 @@ export function decodeAddress(text: string): ContactAddress {
   };
 }
 
+/** Characters of a relay key fingerprint: base64url of the relay's 32-byte Ed25519 key. */
+const FINGERPRINT_CHARS = 43;
+
 /**
- * Checks that `url` is a `ws:`/`wss:` URL without credentials or fragment, and returns it
+ * Checks that `url` is a relay URL, `ws://<fingerprint>@host:port[/path]` or `wss://…`, whose
+ * user part is the fingerprint of the relay's key (base64url of its 32-byte Ed25519 public key,
+ * as `Relay.listen` and `sealcall relay` print it), with no password or fragment. Returns it
  * unchanged. Throws `code`.
  */
 export function checkRelayUrl(url: unknown, code: ErrorCode): string {
@@ -76,13 +81,17 @@ export function checkRelayUrl(url: unknown, code: ErrorCode): string {
     throw new SealcallError(code, 'relay URL is not a URL');
   }
   if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new SealcallError(code, 'relay URL must be ws: or wss:');
-  if (parsed.username || parsed.password || parsed.hash) {
-    throw new SealcallError(code, 'relay URL must not hold credentials or a fragment');
+  if (parsed.password || parsed.hash) throw new SealcallError(code, 'relay URL must not hold a password or a fragment');
+  if (!parsed.username) {
+    throw new SealcallError(code, "relay URL must name the relay's key: ws://<fingerprint>@host:port, as the relay prints it");
+  }
+  if (parsed.username.length !== FINGERPRINT_CHARS || fromBase64(parsed.username, 'url')?.length !== PUBLIC_KEY_BYTES) {
+    throw new SealcallError(code, "the relay URL's fingerprint must be 43 characters of base64url (a 32-byte key)");
   }
   return url;
 }
 
-/** The form of a relay URL used to tell whether two addresses name the same relay. */
+/** The form of a relay URL used to tell whether two addresses name the same relay (key included). */
 export function relayKey(url: string): string {
   return new URL(url).href;
 }

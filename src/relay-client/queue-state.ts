@@ -1,5 +1,6 @@
-import { SealcallError } from '../errors.js';
+import { deliveryKey } from '../crypto/relay-keys.js';
 import { sodium } from '../crypto/sodium.js';
+import { SealcallError } from '../errors.js';
 import { checkRelayUrl } from './address.js';
 import { fromBase64, toBase64 } from '../protocol/base64.js';
 
@@ -10,61 +11,72 @@ import { fromBase64, toBase64 } from '../protocol/base64.js';
  * queue: store it like any other secret.
  */
 export interface QueueState {
-  v: 1;
-  /** The relay URL the queue lives on. */
+  v: 2;
+  /** The relay URL the queue lives on, with the relay key's fingerprint. */
   relayUrl: string;
   /** Recipient id (16 bytes). */
   recipientId: string;
   /** Sender id (16 bytes), the one in the address. */
   senderId: string;
-  /** Ed25519 public key registered at queue creation (32 bytes). */
-  recipientPublicKey: string;
-  /** Ed25519 secret key that signs `sub`, `ack` and `del` (64 bytes, libsodium format). */
+  /** X25519 secret key of the queue (32 bytes): authorizes `sub`, `ack` and `del`, opens deliveries. */
   recipientSecretKey: string;
+  /** The relay's X25519 key for this queue (32 bytes), from queue creation. */
+  serverKey: string;
 }
 
-/** The same credentials as bytes. */
+/** The same credentials as bytes, with the keys derived from them. */
 export interface QueueCredentials {
   relayUrl: string;
   recipientId: Uint8Array;
   senderId: Uint8Array;
+  /** The queue's X25519 public key, registered at `new`. */
   publicKey: Uint8Array;
   secretKey: Uint8Array;
+  serverKey: Uint8Array;
+  /** Opens what the relay delivers (see src/crypto/relay-keys.ts). */
+  deliveryKey: Uint8Array;
+}
+
+/**
+ * Credentials of a queue the relay just created: derives the public and delivery keys. Throws
+ * `DECRYPT_FAILED` for a `serverKey` with no shared secret. Needs `await ready()`.
+ */
+export function queueCredentials(c: Pick<QueueCredentials, 'relayUrl' | 'recipientId' | 'senderId' | 'secretKey' | 'serverKey'>): QueueCredentials {
+  const publicKey = sodium().crypto_scalarmult_base(c.secretKey);
+  return { ...c, publicKey, deliveryKey: deliveryKey(c.secretKey, c.serverKey, c.serverKey, publicKey) };
 }
 
 /** Turns credentials into their JSON-safe form. */
 export function exportQueueState(c: QueueCredentials): QueueState {
   return {
-    v: 1,
+    v: 2,
     relayUrl: c.relayUrl,
     recipientId: toBase64(c.recipientId, 'url'),
     senderId: toBase64(c.senderId, 'url'),
-    recipientPublicKey: toBase64(c.publicKey, 'url'),
     recipientSecretKey: toBase64(c.secretKey, 'url'),
+    serverKey: toBase64(c.serverKey, 'url'),
   };
 }
 
 /**
- * Reads stored credentials, checking every field and that the secret key belongs to the public
- * key. Throws `INVALID_ARGUMENT`. Needs `await ready()`.
+ * Reads stored credentials, checking every field. Throws `INVALID_ARGUMENT` (a state of version 1
+ * belongs to the relay protocol before 2 and cannot be used). Needs `await ready()`.
  */
 export function importQueueState(value: unknown): QueueCredentials {
   if (typeof value !== 'object' || value === null) throw invalid('state must be an object');
   const state = value as Record<string, unknown>;
-  if (state.v !== 1) throw invalid('unknown state version');
-  const credentials: QueueCredentials = {
-    relayUrl: checkRelayUrl(state.relayUrl, 'INVALID_ARGUMENT'),
-    recipientId: bytes(state.recipientId, 16, 'recipientId'),
-    senderId: bytes(state.senderId, 16, 'senderId'),
-    publicKey: bytes(state.recipientPublicKey, 32, 'recipientPublicKey'),
-    secretKey: bytes(state.recipientSecretKey, 64, 'recipientSecretKey'),
-  };
-  // A libsodium Ed25519 secret key is seed ‖ public key: rederive both from the seed.
-  const derived = sodium().crypto_sign_seed_keypair(credentials.secretKey.subarray(0, 32));
-  if (sodium().compare(derived.publicKey, credentials.publicKey) !== 0 || sodium().compare(derived.privateKey, credentials.secretKey) !== 0) {
-    throw invalid('recipientSecretKey does not match recipientPublicKey');
+  if (state.v !== 2) throw invalid(state.v === 1 ? 'version 1 states belong to an older relay protocol: create a new queue' : 'unknown state version');
+  try {
+    return queueCredentials({
+      relayUrl: checkRelayUrl(state.relayUrl, 'INVALID_ARGUMENT'),
+      recipientId: bytes(state.recipientId, 16, 'recipientId'),
+      senderId: bytes(state.senderId, 16, 'senderId'),
+      secretKey: bytes(state.recipientSecretKey, 32, 'recipientSecretKey'),
+      serverKey: bytes(state.serverKey, 32, 'serverKey'),
+    });
+  } catch (error) {
+    throw error instanceof SealcallError && error.code === 'DECRYPT_FAILED' ? invalid('serverKey is not a usable key') : error;
   }
-  return credentials;
 }
 
 function bytes(value: unknown, length: number, name: string): Uint8Array {

@@ -38,7 +38,7 @@ interface Outgoing {
 }
 
 /** Errors after which reconnecting cannot help. */
-const FATAL: readonly string[] = ['UNSUPPORTED_VERSION', 'QUEUE_NOT_FOUND', 'RELAY_ERROR'];
+const FATAL: readonly string[] = ['UNSUPPORTED_VERSION', 'QUEUE_NOT_FOUND', 'RELAY_ERROR', 'RELAY_KEY_MISMATCH'];
 
 /**
  * A resilient connection to one relay: reconnects with exponential backoff and full jitter,

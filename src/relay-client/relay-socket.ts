@@ -1,7 +1,9 @@
+import { verifyHello } from '../crypto/relay-keys.js';
+import { sodium } from '../crypto/sodium.js';
 import { SealcallError, type ErrorCode } from '../errors.js';
 import {
-  decodeRelayFrame,
-  encodeClientFrame,
+  decodeRelayBlock,
+  encodeClientBlock,
   type ClientFrame,
   type IdsFrame,
   type MsgFrame,
@@ -9,11 +11,14 @@ import {
   type PongFrame,
   type RelayErrorCode,
   type RelayFrame,
+  RELAY_LIMITS,
 } from '../protocol/relay-frames.js';
+import { pinnedRelayKey, socketUrl } from '../protocol/relay-url.js';
 import { WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 
 /** Options of {@link RelaySocket.open}. */
 export interface RelaySocketOptions {
+  /** The relay URL, fingerprint included (checked with `checkRelayUrl`). */
   url: string;
   WebSocket: WebSocketConstructor;
   /** How long opening the socket and receiving `hello` may take. */
@@ -39,20 +44,22 @@ interface Pending {
 }
 
 /**
- * One WebSocket connection to a relay, from `hello` to close: correlates requests with replies
- * and watches liveness with pings (a browser cannot send WebSocket-level pings, so these are
- * protocol `ping` frames). No reconnects here; {@link RelayLink} makes new ones.
+ * One WebSocket connection to a relay, from `hello` to close: checks that the relay holds the key
+ * its URL pins, correlates requests with replies, gathers the requests of one moment into one
+ * block, and watches liveness with pings (a browser cannot send WebSocket-level pings, so these
+ * are protocol `ping` frames). No reconnects here; {@link RelayLink} makes new ones.
  */
 export class RelaySocket {
   private readonly pending = new Map<number, Pending>();
+  private outbox: ClientFrame[] = [];
   private corr = 0;
   private ended = false;
   private pinger: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     private readonly ws: WebSocketLike,
-    /** This connection's session id: recipient signatures are bound to it. */
-    readonly sessionId: Uint8Array,
+    /** The relay's X25519 key for this connection, from `hello`: recipient commands are authorized against it. */
+    readonly sessionKey: Uint8Array,
     private readonly options: RelaySocketOptions,
   ) {
     ws.onmessage = (event: { data?: unknown }) => this.receive(event.data);
@@ -63,13 +70,14 @@ export class RelaySocket {
 
   /**
    * Opens a connection and waits for the relay's `hello`. Rejects with `TRANSPORT_CLOSED` (cannot
-   * connect, or too slow) or `UNSUPPORTED_VERSION` (a relay speaking another protocol version).
+   * connect, or too slow), `UNSUPPORTED_VERSION` (a relay speaking another protocol version) or
+   * `RELAY_KEY_MISMATCH` (the server does not hold the key the URL pins).
    */
   static open(options: RelaySocketOptions): Promise<RelaySocket> {
     return new Promise((resolve, reject) => {
       let ws: WebSocketLike;
       try {
-        ws = new options.WebSocket(options.url);
+        ws = new options.WebSocket(socketUrl(options.url));
         ws.binaryType = 'arraybuffer';
       } catch (cause) {
         reject(new SealcallError('TRANSPORT_CLOSED', 'cannot open a WebSocket to the relay', { cause }));
@@ -89,19 +97,21 @@ export class RelaySocket {
       ws.onerror = () => {};
       ws.onclose = () => fail(new SealcallError('TRANSPORT_CLOSED', 'cannot connect to the relay'));
       ws.onmessage = (event: { data?: unknown }) => {
-        let frame: RelayFrame;
+        let hello: RelayFrame | SealcallError | undefined;
         try {
-          frame = decodeRelayFrame(toBytes(event.data));
+          const block = decodeRelayBlock(toBytes(event.data));
+          hello = block.length === 1 ? block[0] : undefined;
         } catch (error) {
-          fail(error instanceof SealcallError ? error : new SealcallError('BAD_MESSAGE', 'bad hello'));
-          return;
+          hello = error instanceof SealcallError ? error : undefined;
         }
-        if (frame.t !== 'hello') {
-          fail(new SealcallError('BAD_MESSAGE', 'the relay did not start with hello'));
-          return;
+        if (hello instanceof SealcallError) return fail(hello);
+        if (hello?.t !== 'hello') return fail(new SealcallError('BAD_MESSAGE', 'the relay did not start with hello'));
+        const expected = pinnedRelayKey(options.url);
+        if (!sodium().memcmp(hello.relayKey, expected) || !verifyHello(hello.relayKey, hello.sessionKey, hello.sig)) {
+          return fail(new SealcallError('RELAY_KEY_MISMATCH', "the server does not hold the key the relay URL's fingerprint names"));
         }
         clearTimeout(timer);
-        resolve(new RelaySocket(ws, frame.sessionId, options));
+        resolve(new RelaySocket(ws, hello.sessionKey, options));
       };
     });
   }
@@ -124,12 +134,9 @@ export class RelaySocket {
     const frame = build(corr);
     const reply = new Promise<RelayReply>((resolve, reject) => {
       this.pending.set(corr, { resolve, reject });
-      try {
-        this.ws.send(encodeClientFrame(frame));
-      } catch (error) {
-        this.pending.delete(corr);
-        reject(error instanceof SealcallError ? error : new SealcallError('TRANSPORT_CLOSED', 'cannot send to the relay', { cause: error }));
-      }
+      // Requests made in the same moment (the acks of one delivered block) leave as one block.
+      if (this.outbox.push(frame) === 1) queueMicrotask(() => this.flush());
+      else if (this.outbox.length >= RELAY_LIMITS.maxFramesPerBlock) this.flush();
     });
     // A request the relay never answers (a half-open path, a frozen or misbehaving relay) means
     // this connection is no good: end it, and the link reconnects and resends what was in flight.
@@ -145,16 +152,37 @@ export class RelaySocket {
     this.abort(new SealcallError('TRANSPORT_CLOSED', 'connection to the relay closed'));
   }
 
+  /** Sends the waiting requests as one block. */
+  private flush(): void {
+    const frames = this.outbox;
+    this.outbox = [];
+    if (frames.length === 0 || this.ended) return;
+    try {
+      this.ws.send(encodeClientBlock(frames));
+    } catch (error) {
+      const failure = error instanceof SealcallError ? error : new SealcallError('TRANSPORT_CLOSED', 'cannot send to the relay', { cause: error });
+      for (const frame of frames) this.settle(frame.corr)?.reject(failure);
+    }
+  }
+
   private receive(data: unknown): void {
     if (this.ended) return;
-    let frame: RelayFrame;
+    let block: (RelayFrame | SealcallError)[];
     try {
-      frame = decodeRelayFrame(toBytes(data));
+      block = decodeRelayBlock(toBytes(data));
     } catch (error) {
-      // A relay is not trusted either: a frame it garbled is reported and skipped.
-      this.options.onWarning(error instanceof SealcallError ? error : new SealcallError('BAD_MESSAGE', 'undecodable relay frame'));
+      // A relay is not trusted either: a block it garbled is reported and skipped.
+      this.options.onWarning(error instanceof SealcallError ? error : new SealcallError('BAD_MESSAGE', 'undecodable relay block'));
       return;
     }
+    for (const frame of block) {
+      if (this.ended) return;
+      if (frame instanceof SealcallError) this.options.onWarning(frame);
+      else this.receiveFrame(frame);
+    }
+  }
+
+  private receiveFrame(frame: RelayFrame): void {
     switch (frame.t) {
       case 'msg':
         try {

@@ -3,11 +3,12 @@ import { checkKey, type Identity } from '../crypto/identity.js';
 import { ready, sodium } from '../crypto/sodium.js';
 import { SealcallError, isSealcallError } from '../errors.js';
 import { ExpiringMap } from '../expiring-map.js';
-import { signedContent, type MsgFrame, type SignedFrame } from '../protocol/relay-frames.js';
+import { authenticate, commandKey, generateRelayKeyPair, openDelivery } from '../crypto/relay-keys.js';
+import { authContent, type AuthorizedFrame, type MsgFrame, type RecipientFrame } from '../protocol/relay-frames.js';
 import { checkRelayUrl, decodeAddress, encodeAddress, relayKey, type ContactAddress } from './address.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
-import { exportQueueState, importQueueState, type QueueCredentials, type QueueState } from './queue-state.js';
+import { exportQueueState, importQueueState, queueCredentials, type QueueCredentials, type QueueState } from './queue-state.js';
 import { RelayLink, type TransportStatus } from './relay-link.js';
 import type { RelaySocket } from './relay-socket.js';
 import { openSender, sealSender, sealTag } from './sealed-sender.js';
@@ -15,7 +16,11 @@ import { webSocketConstructor, type WebSocketConstructor } from './websocket-lik
 
 /** Options of {@link WebSocketTransport.connect}. */
 export interface WebSocketTransportOptions {
-  /** The relay holding this user's queue: `ws://…` or `wss://…`. */
+  /**
+   * The relay holding this user's queue: `ws://<fingerprint>@host:port` or `wss://…`, as the
+   * relay prints it. The fingerprint pins the relay's key: a server that does not hold it is
+   * refused with `RELAY_KEY_MISMATCH` before anything is sent to it.
+   */
   url: string;
   /** The user's X25519 identity (the one given to `CallClient`): it opens sealed-sender headers. */
   identity: Identity;
@@ -74,14 +79,19 @@ type Handler = (from: PeerId, payload: Uint8Array) => void;
  * message's sender is sealed so that only the recipient learns it (the relay sees neither names
  * nor keys). Messages are stored until acknowledged, so nothing is lost while the user is offline.
  *
- * The transport reconnects by itself (exponential backoff, full jitter), holds sends while
- * disconnected and delivers each message to the handlers once, even when the relay delivers it
- * twice. Works in browsers and in Node (pass `WebSocket` from `ws`).
+ * It receives on one connection (to its own relay) and sends on others, one per destination relay
+ * and opened on first use, so the relay cannot tell from a connection which queue's owner is
+ * sending (as SMP clients do). It reconnects by itself (exponential backoff, full jitter), holds
+ * sends while disconnected and delivers each message to the handlers once, even when the relay
+ * delivers it twice. Works in browsers and in Node (pass `WebSocket` from `ws`).
  */
 export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> implements ChatTransport {
+  /** Send-only links, by relay. */
   private readonly links = new Map<string, RelayLink>();
+  /** The receiving link to this user's relay: `new`, `sub`, `ack`, `del`, never `send`. */
   private readonly main: RelayLink;
-  private readonly mainKey: string;
+  /** Command keys of the receiving link's connections. */
+  private readonly commandKeys = new WeakMap<RelaySocket, Uint8Array>();
   private credentials: QueueCredentials | undefined;
   private readonly devices = new Map<PeerId, Map<string, ContactAddress>>();
   private readonly peerByKey = new Map<string, PeerId>();
@@ -96,19 +106,18 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   ) {
     super();
     this.credentials = credentials;
-    this.mainKey = relayKey(options.url);
     this.main = this.makeLink(options.url, {
       onConnect: (socket) => this.subscribe(socket),
       onMessage: (frame, socket) => this.receive(frame, socket),
       onStatus: (status, error) => this.emit('status', status, error),
     });
-    this.links.set(this.mainKey, this.main);
   }
 
   /**
    * Connects to the relay, creates the queue (or reuses `state`'s) and subscribes. Rejects with
-   * `INVALID_ARGUMENT`, `RELAY_UNREACHABLE` (one attempt, no retries: the caller decides) or the
-   * relay's refusal (`QUEUE_NOT_FOUND` for a `state` whose queue is gone).
+   * `INVALID_ARGUMENT`, `RELAY_UNREACHABLE` (one attempt, no retries: the caller decides),
+   * `RELAY_KEY_MISMATCH` (the server is not the relay the URL pins) or the relay's refusal
+   * (`QUEUE_NOT_FOUND` for a `state` whose queue is gone).
    */
   static async connect(options: WebSocketTransportOptions): Promise<WebSocketTransport> {
     await ready();
@@ -195,8 +204,9 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   /**
    * Sends to every address of `to`. Resolves once the relay(s) stored it for at least one of
    * them (the others are reported as `warning`s); rejects with `UNKNOWN_CONTACT`,
-   * `TRANSPORT_BUFFER_FULL`, `TRANSPORT_CLOSED`, `RELAY_UNREACHABLE` or the relay's refusal
-   * (`QUEUE_NOT_FOUND`, `QUEUE_FULL`, `MESSAGE_TOO_LARGE`, `RATE_LIMITED`).
+   * `TRANSPORT_BUFFER_FULL`, `TRANSPORT_CLOSED`, `RELAY_UNREACHABLE`, `RELAY_KEY_MISMATCH` (the
+   * contact's relay is not the one its address pins) or the relay's refusal (`QUEUE_NOT_FOUND`,
+   * `QUEUE_FULL`, `MESSAGE_TOO_LARGE`, `RATE_LIMITED`).
    */
   async send(to: PeerId, payload: Uint8Array): Promise<void> {
     if (this.closed) throw new SealcallError('TRANSPORT_CLOSED', 'transport is closed');
@@ -228,7 +238,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
     const credentials = this.requireCredentials();
     const socket = this.main.current;
     if (!socket) throw new SealcallError('TRANSPORT_CLOSED', 'not connected to the relay');
-    await socket.request((corr) => this.signed(socket, { t: 'del', corr, recipientId: credentials.recipientId }));
+    await socket.request((corr) => this.authorized(socket, { t: 'del', corr, recipientId: credentials.recipientId }));
     this.close();
   }
 
@@ -236,6 +246,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.main.close();
     for (const link of this.links.values()) link.close();
     this.links.clear();
     this.handlers.clear();
@@ -260,10 +271,13 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
     });
   }
 
-  /** The link to a contact's relay: ours, or a send-only one made on first use (and remade after it failed). */
+  /**
+   * The send-only link to a contact's relay, made on first use (and remade after it failed). Our
+   * own relay gets one too: sending on the receiving connection would tell the relay whose
+   * queue the sender owns.
+   */
   private linkFor(url: string): RelayLink {
     const key = relayKey(url);
-    if (key === this.mainKey) return this.main;
     let link = this.links.get(key);
     if (!link || link.status === 'failed') {
       link = this.makeLink(url, { onStatus: () => {} });
@@ -276,23 +290,24 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
   /** On every (re)connection: create the queue the first time, then subscribe. */
   private async subscribe(socket: RelaySocket): Promise<void> {
     if (!this.credentials) {
-      const keys = sodium().crypto_sign_keypair();
-      // Signed by the new queue's key: the relay creates queues only for keys their creator holds.
+      const keys = generateRelayKeyPair();
+      const key = commandKey(keys.secretKey, socket.sessionKey, socket.sessionKey, keys.publicKey);
+      // Authorized by the new queue's key: the relay creates queues only for keys their creator holds.
       const reply = await socket.request((corr) => {
-        const content = signedContent(socket.sessionId, { t: 'new', corr, recipientKey: keys.publicKey });
-        return { t: 'new', corr, recipientKey: keys.publicKey, sig: sodium().crypto_sign_detached(content, keys.privateKey) };
+        const frame = { t: 'new' as const, corr, recipientKey: keys.publicKey };
+        return { ...frame, auth: authenticate(key, authContent(frame)) };
       });
       if (reply.t !== 'ids') throw new SealcallError('RELAY_ERROR', 'the relay answered new without ids');
-      this.credentials = {
+      this.credentials = queueCredentials({
         relayUrl: this.options.url,
         recipientId: reply.recipientId,
         senderId: reply.senderId,
-        publicKey: keys.publicKey,
-        secretKey: keys.privateKey,
-      };
+        secretKey: keys.secretKey,
+        serverKey: reply.serverKey,
+      });
     }
     const { recipientId } = this.credentials;
-    await socket.request((corr) => this.signed(socket, { t: 'sub', corr, recipientId }));
+    await socket.request((corr) => this.authorized(socket, { t: 'sub', corr, recipientId }));
   }
 
   private receive(frame: MsgFrame, socket: RelaySocket): void {
@@ -305,14 +320,17 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
     const idKey = 'm' + sodium().to_hex(frame.msgId);
     if (this.seen.has(idKey)) return this.ack(frame.msgId, socket); // redelivered: its ack was lost
     if (this.inbox.has(idKey)) return; // waiting for a handler; acknowledged once handled
+    let body;
     let opened;
     try {
-      opened = openSender(this.options.identity, frame.body);
+      // The relay's layer first (it re-encrypted the body for us), then the sender's seal.
+      body = openDelivery(credentials.deliveryKey, frame.msgId, frame.ts, frame.body);
+      opened = openSender(this.options.identity, body);
     } catch (error) {
       this.emit('warning', toSealcallError(error));
       return this.ack(frame.msgId, socket); // never openable: keeping it would only block the queue
     }
-    const tag = 's' + sealTag(frame.body);
+    const tag = 's' + sealTag(body);
     if (this.seen.has(tag) || [...this.inbox.values()].some((i) => i.tag === tag)) {
       // The sender sent it again after losing its connection: a second copy under a new id.
       this.seen.set(idKey, true);
@@ -353,18 +371,21 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
     const credentials = this.credentials;
     if (!socket || !credentials) return;
     const { recipientId } = credentials;
-    socket.request((corr) => this.signed(socket, { t: 'ack', corr, recipientId, msgId })).catch((error: unknown) => {
+    socket.request((corr) => this.authorized(socket, { t: 'ack', corr, recipientId, msgId })).catch((error: unknown) => {
       if (!isSealcallError(error, 'TRANSPORT_CLOSED')) this.emit('warning', toSealcallError(error));
     });
   }
 
-  /** A recipient command signed for `socket`'s session. */
-  private signed(
-    socket: RelaySocket,
-    frame: { t: SignedFrame['t']; corr: number; recipientId: Uint8Array; msgId?: Uint8Array },
-  ): SignedFrame {
-    const sig = sodium().crypto_sign_detached(signedContent(socket.sessionId, frame), this.requireCredentials().secretKey);
-    return frame.t === 'ack' ? { ...frame, t: 'ack', msgId: frame.msgId!, sig } : { t: frame.t, corr: frame.corr, recipientId: frame.recipientId, sig };
+  /** A recipient command with its authenticator for `socket`'s session. */
+  private authorized(socket: RelaySocket, frame: { t: RecipientFrame['t']; corr: number; recipientId: Uint8Array; msgId?: Uint8Array }): AuthorizedFrame {
+    const credentials = this.requireCredentials();
+    let key = this.commandKeys.get(socket);
+    if (!key) {
+      key = commandKey(credentials.secretKey, socket.sessionKey, socket.sessionKey, credentials.publicKey);
+      this.commandKeys.set(socket, key);
+    }
+    const auth = authenticate(key, authContent(frame));
+    return frame.t === 'ack' ? { t: 'ack', corr: frame.corr, recipientId: frame.recipientId, msgId: frame.msgId!, auth } : { t: frame.t, corr: frame.corr, recipientId: frame.recipientId, auth };
   }
 
   private requireCredentials(): QueueCredentials {

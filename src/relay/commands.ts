@@ -1,14 +1,15 @@
-import { sodium } from '../crypto/sodium.js';
-import { signedContent, type ClientFrame, type NewFrame, type SignedFrame } from '../protocol/relay-frames.js';
+import { randomFillSync } from 'node:crypto';
+import { deliveryKey, generateRelayKeyPair, sealDelivery, verifyAuth } from '../crypto/relay-keys.js';
+import { authContent, RELAY_LIMITS, type ClientFrame, type NewFrame, type RecipientFrame, type SendFrame } from '../protocol/relay-frames.js';
 import type { RelayConnection } from './connection.js';
 import type { CreationLimiter } from './creation-limiter.js';
 import type { Delivery } from './delivery.js';
 import type { ResolvedRelayOptions } from './options.js';
-import { hex, type Queue, type QueueStore } from './queue-store.js';
+import { hex, type QueueRef, type RelayStore } from './relay-store.js';
 
 /** What the commands act on. */
 export interface CommandContext {
-  readonly store: QueueStore;
+  readonly store: RelayStore;
   readonly delivery: Delivery;
   readonly options: ResolvedRelayOptions;
   /** Counters the commands advance. */
@@ -18,10 +19,10 @@ export interface CommandContext {
 }
 
 /**
- * Executes one validated client frame and replies on its connection. Every outcome is a reply
- * (`ids`, `ok`, `pong` or `err`); nothing here throws on client input.
+ * Executes one validated client frame and replies on its connection. Every outcome for client
+ * input is a reply (`ids`, `ok`, `pong` or `err`); it rejects only when the store fails.
  */
-export function executeCommand(ctx: CommandContext, connection: RelayConnection, frame: ClientFrame): void {
+export async function executeCommand(ctx: CommandContext, connection: RelayConnection, frame: ClientFrame): Promise<void> {
   switch (frame.t) {
     case 'ping':
       connection.send({ t: 'pong', corr: frame.corr });
@@ -29,40 +30,40 @@ export function executeCommand(ctx: CommandContext, connection: RelayConnection,
     case 'new':
       return create(ctx, connection, frame);
     case 'send':
-      return accept(ctx, connection, frame.corr, frame.senderId, frame.body);
+      return accept(ctx, connection, frame);
     case 'sub':
     case 'ack':
     case 'del': {
-      const queue = authorize(ctx, connection, frame);
+      const queue = await authorize(ctx, connection, frame);
       if (!queue) return;
       if (frame.t === 'sub') {
+        await ctx.delivery.subscribe(queue, connection);
         connection.send({ t: 'ok', corr: frame.corr });
-        ctx.delivery.subscribe(queue, connection);
+        ctx.delivery.pump(queue.key);
       } else if (frame.t === 'ack') {
-        const message = queue.messages.find((m) => m.key === hex(frame.msgId));
         // Acknowledging a message that is already gone is fine: the ack that removed it may have
         // been lost on the way back, so the client repeats it.
-        if (message && ctx.store.remove(queue, message.key)) ctx.delivery.removed(queue, message);
+        await ctx.store.remove(queue, frame.msgId);
         connection.send({ t: 'ok', corr: frame.corr });
-        ctx.delivery.pump(queue);
+        ctx.delivery.acknowledged(queue, hex(frame.msgId));
       } else {
         ctx.delivery.deleted(queue);
-        ctx.store.delete(queue);
+        await ctx.store.delete(queue);
         connection.send({ t: 'ok', corr: frame.corr });
       }
     }
   }
 }
 
-function create(ctx: CommandContext, connection: RelayConnection, frame: NewFrame): void {
+async function create(ctx: CommandContext, connection: RelayConnection, frame: NewFrame): Promise<void> {
   const { options, store } = ctx;
   const { corr, recipientKey } = frame;
-  // Only the holder of the queue key can create it, so a queue is never made for a key nobody holds.
-  if (!verify(frame.sig, signedContent(connection.sessionId, frame), recipientKey)) {
-    connection.error(corr, 'AUTH', 'signature does not verify');
+  // Authorized by the key it registers: only the holder of the queue key can create the queue.
+  if (!authorized(connection, recipientKey, undefined, frame)) {
+    connection.error(corr, 'AUTH', 'authenticator does not verify');
     return;
   }
-  if (connection.queuesCreated >= options.maxQueuesPerConnection || store.size >= options.maxQueues) {
+  if (connection.queuesCreated >= options.maxQueuesPerConnection) {
     connection.error(corr, 'QUOTA', 'queue limit reached');
     return;
   }
@@ -71,64 +72,75 @@ function create(ctx: CommandContext, connection: RelayConnection, frame: NewFram
     return;
   }
   connection.queuesCreated++;
-  const queue = store.create(recipientKey, options.now());
-  connection.send({ t: 'ids', corr, recipientId: queue.recipientId, senderId: queue.senderId });
+  // The relay's half of the delivery layer: only the derived key is kept, the secret is dropped.
+  const server = generateRelayKeyPair();
+  const key = deliveryKey(server.secretKey, recipientKey, server.publicKey, recipientKey);
+  const queue = await store.create(recipientKey, key, options.now(), options.maxQueues);
+  if (!queue) {
+    connection.error(corr, 'QUOTA', 'queue limit reached');
+    return;
+  }
+  connection.send({ t: 'ids', corr, recipientId: queue.recipientId, senderId: queue.senderId, serverKey: server.publicKey });
 }
 
-function accept(ctx: CommandContext, connection: RelayConnection, corr: number, senderId: Uint8Array, body: Uint8Array): void {
+async function accept(ctx: CommandContext, connection: RelayConnection, frame: SendFrame): Promise<void> {
   const { options, store, counters } = ctx;
+  const { corr, body } = frame;
   if (body.length > options.maxMessageBytes) {
     connection.error(corr, 'TOO_LARGE', `body is over ${options.maxMessageBytes} bytes`);
     return;
   }
-  const queue = store.bySenderId(senderId);
+  const queue = await store.bySenderId(frame.senderId);
   if (!queue) {
     connection.error(corr, 'NO_QUEUE', 'no such queue');
     return;
   }
-  const full = () =>
-    queue.messages.length >= options.maxMessagesPerQueue ||
-    queue.bytes + body.length > options.maxBytesPerQueue ||
-    store.bytesQueued + body.length > options.maxStoredBytes;
-  if (full()) {
-    // Expired messages do not count against the quotas, even before the sweep removes them.
-    const cutoff = options.now() - options.messageTtlMs;
-    store.expire(cutoff, (q, m) => ctx.delivery.removed(q, m));
-    if (full()) {
-      const relayFull = store.bytesQueued + body.length > options.maxStoredBytes;
-      connection.error(corr, 'QUOTA', relayFull ? 'the relay is full' : 'queue is full');
-      return;
-    }
+  const ts = options.now();
+  // Node's CSPRNG: ~2 µs a call here, libsodium's through WebAssembly ~40 µs (BENCHMARKS.md).
+  const msgId = randomFillSync(new Uint8Array(RELAY_LIMITS.msgIdBytes));
+  // Sealed for the recipient once, as it is stored: what leaves the relay differs from what came in.
+  const sealed = sealDelivery(queue.deliveryKey, msgId, ts, body);
+  const result = await store.push(
+    queue,
+    { msgId, key: hex(msgId), body: sealed, ts },
+    {
+      maxMessagesPerQueue: options.maxMessagesPerQueue,
+      maxBytesPerQueue: options.maxBytesPerQueue,
+      maxStoredBytes: options.maxStoredBytes,
+      expiredBefore: ts - options.messageTtlMs,
+    },
+  );
+  if (result !== 'ok') {
+    if (result === 'no-queue') connection.error(corr, 'NO_QUEUE', 'no such queue');
+    else connection.error(corr, 'QUOTA', result === 'relay-full' ? 'the relay is full' : 'queue is full');
+    return;
   }
-  store.push(queue, body, options.now());
   counters.messagesReceived++;
   counters.bytesStored += body.length;
   connection.send({ t: 'ok', corr });
-  ctx.delivery.pump(queue);
 }
 
-/** The queue of a recipient command whose signature checks out, or undefined after an `err` reply. */
-function authorize(ctx: CommandContext, connection: RelayConnection, frame: SignedFrame): Queue | undefined {
-  const queue = ctx.store.byRecipientId(frame.recipientId);
+/** The queue of a recipient command whose authenticator checks out, or undefined after an `err` reply. */
+async function authorize(ctx: CommandContext, connection: RelayConnection, frame: RecipientFrame): Promise<QueueRef | undefined> {
+  const queue = await ctx.store.byRecipientId(frame.recipientId);
   if (!queue) {
     connection.error(frame.corr, 'NO_QUEUE', 'no such queue');
     return undefined;
   }
-  const content = signedContent(connection.sessionId, frame);
-  if (!verify(frame.sig, content, queue.recipientKey)) {
-    connection.error(frame.corr, 'AUTH', 'signature does not verify');
+  if (!authorized(connection, queue.recipientKey, queue, frame)) {
+    connection.error(frame.corr, 'AUTH', 'authenticator does not verify');
     return undefined;
   }
-  queue.lastActive = ctx.options.now(); // the recipient uses it: not idle
+  ctx.store.touch(queue, ctx.options.now()); // the recipient uses it: not idle
   return queue;
 }
 
-function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+/** Whether the frame's authenticator is right for this connection and the queue key. */
+function authorized(connection: RelayConnection, recipientKey: Uint8Array, queue: QueueRef | undefined, frame: NewFrame | RecipientFrame): boolean {
   try {
-    return sodium().crypto_sign_verify_detached(signature, message, publicKey);
+    return verifyAuth(connection.commandKey(recipientKey, queue), authContent(frame), frame.auth);
   } catch {
-    // libsodium throws on some malformed keys; to the client that is simply a bad signature.
+    // A key with no shared secret (a low-order point) authorizes nothing.
     return false;
   }
 }
-

@@ -1,10 +1,12 @@
 import type { RawData, WebSocket } from 'ws';
+import { commandKey, signHello, type KeyPair } from '../crypto/relay-keys.js';
 import { isSealcallError } from '../errors.js';
-import { unpackUntrusted } from '../protocol/msgpack.js';
 import {
   corrOf,
-  encodeRelayFrame,
+  encodeRelayBlock,
+  RELAY_LIMITS,
   RELAY_PROTOCOL_VERSION,
+  unpackBlock,
   validateClientFrame,
   type ClientFrame,
   type MsgFrame,
@@ -13,6 +15,7 @@ import {
 } from '../protocol/relay-frames.js';
 import type { Subscriber } from './delivery.js';
 import type { ResolvedRelayOptions } from './options.js';
+import type { QueueRef } from './relay-store.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** WebSocket close codes the relay uses. */
@@ -27,10 +30,15 @@ export const CLOSE = {
   tryAgainLater: 1013,
 } as const;
 
+/** Command keys a connection keeps (one per queue it authorizes commands for; a client uses one or two). */
+const MAX_COMMAND_KEYS = 64;
+
 /**
- * One client's WebSocket: greets it with `hello`, throttles it (token bucket), refuses malformed
- * frames with `err` replies (closing after too many), drops it when it reads too slowly, and
- * hands each valid frame to `onFrame`. Knows nothing of queues.
+ * One client's WebSocket: greets it with a signed `hello` carrying this connection's session
+ * key, throttles it (token bucket, per frame), refuses malformed frames with `err` replies
+ * (closing after too many), drops it when it reads too slowly, hands each valid frame to
+ * `onFrame`, and gathers what it sends in one moment into one block. Knows nothing of queues
+ * beyond the command keys it derives for them.
  */
 export class RelayConnection implements Subscriber {
   readonly subscriptions = new Set<string>();
@@ -39,16 +47,21 @@ export class RelayConnection implements Subscriber {
   /** Cleared by each heartbeat ping, set by the pong. */
   alive = true;
   private readonly bucket: TokenBucket;
+  private readonly commandKeys = new Map<string, Uint8Array>();
+  private outbox: RelayFrame[] = [];
+  private flushScheduled = false;
   private badFrames = 0;
   private strikes = 0;
   private closing = false;
 
   constructor(
     private readonly ws: WebSocket,
-    readonly sessionId: Uint8Array,
+    /** This connection's X25519 session key pair; `hello` carries the public half. */
+    private readonly session: KeyPair,
     /** The client's IP address, for limits per address. */
     readonly address: string,
     private readonly options: ResolvedRelayOptions,
+    identity: KeyPair,
     private readonly onFrame: (connection: RelayConnection, frame: ClientFrame) => void,
   ) {
     this.bucket = new TokenBucket(options.rateLimitPerSecond, options.rateLimitBurst, () => performance.now());
@@ -64,7 +77,9 @@ export class RelayConnection implements Subscriber {
     ws.on('pong', () => {
       this.alive = true;
     });
-    this.send({ t: 'hello', v: RELAY_PROTOCOL_VERSION, sessionId });
+    const sig = signHello(identity.secretKey, session.publicKey);
+    this.send({ t: 'hello', v: RELAY_PROTOCOL_VERSION, relayKey: identity.publicKey, sessionKey: session.publicKey, sig });
+    this.flush();
   }
 
   /** True until the socket starts closing. */
@@ -72,16 +87,38 @@ export class RelayConnection implements Subscriber {
     return !this.closing && this.ws.readyState === this.ws.OPEN;
   }
 
-  /** Sends a frame; false if the socket is no longer open (or was just dropped as too slow). */
+  /** The session key `hello` announced. */
+  get sessionKey(): Uint8Array {
+    return this.session.publicKey;
+  }
+
+  /**
+   * The key that authorizes commands for `queue` on this connection, or for `recipientKey` (a
+   * queue being created). Derived once per queue (one X25519), then each command costs one hash.
+   * Throws `DECRYPT_FAILED` for a key with no shared secret.
+   */
+  commandKey(recipientKey: Uint8Array, queue?: QueueRef): Uint8Array {
+    const cached = queue && this.commandKeys.get(queue.key);
+    if (cached) return cached;
+    const key = commandKey(this.session.secretKey, recipientKey, this.session.publicKey, recipientKey);
+    if (queue) {
+      if (this.commandKeys.size >= MAX_COMMAND_KEYS) this.commandKeys.clear();
+      this.commandKeys.set(queue.key, key);
+    }
+    return key;
+  }
+
+  /**
+   * Queues a frame for this moment's block (sent once the event loop turns, or at once when the
+   * block is full); false if the socket is no longer open (or was just dropped as too slow).
+   */
   send(frame: RelayFrame): boolean {
     if (!this.open) return false;
-    this.ws.send(encodeRelayFrame(frame));
-    // A client that does not read makes the relay buffer for it without bound: drop it.
-    const buffered = this.ws.bufferedAmount;
-    if (buffered > this.options.maxBufferedBytes) {
-      this.options.logger('slow-client', { bufferedBytes: buffered });
-      this.terminate();
-      return false;
+    this.outbox.push(frame);
+    if (this.outbox.length >= RELAY_LIMITS.maxFramesPerBlock) return this.flush();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
     }
     return true;
   }
@@ -96,9 +133,10 @@ export class RelayConnection implements Subscriber {
     this.send({ t: 'err', ...(corr === undefined ? {} : { corr }), code, message });
   }
 
-  /** Starts a close handshake with `code`. */
+  /** Sends what is queued, then starts a close handshake with `code`. */
   close(code: number, reason: string): void {
     if (this.closing) return;
+    this.flush();
     this.closing = true;
     this.ws.close(code, reason);
   }
@@ -106,6 +144,7 @@ export class RelayConnection implements Subscriber {
   /** Drops the socket without a close handshake. */
   terminate(): void {
     this.closing = true;
+    this.outbox = [];
     this.ws.terminate();
   }
 
@@ -114,20 +153,44 @@ export class RelayConnection implements Subscriber {
     if (this.open) this.ws.ping();
   }
 
+  /** Sends the queued frames as one block; false if the client was dropped as too slow. */
+  private flush(): boolean {
+    this.flushScheduled = false;
+    if (this.outbox.length === 0) return true;
+    const frames = this.outbox;
+    this.outbox = [];
+    if (!this.open) return false;
+    this.ws.send(encodeRelayBlock(frames));
+    // A client that does not read makes the relay buffer for it without bound: drop it.
+    const buffered = this.ws.bufferedAmount;
+    if (buffered > this.options.maxBufferedBytes) {
+      this.options.logger('slow-client', { bufferedBytes: buffered });
+      this.terminate();
+      return false;
+    }
+    return true;
+  }
+
   private receive(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
     if (!isBinary || !(data instanceof Uint8Array)) {
-      this.refuse(undefined, 'BAD_FRAME', 'frames must be binary msgpack');
+      this.refuse(undefined, 'BAD_FRAME', 'blocks must be binary msgpack');
       return;
     }
-    let raw: unknown;
-    let frame: ClientFrame;
+    let block: unknown[];
     try {
-      raw = unpackUntrusted(data, this.options.maxPayload, 'frame');
+      block = unpackBlock(data, this.options.maxPayload);
     } catch (error) {
-      this.refuse(undefined, wireCode(error), isSealcallError(error) ? error.message : 'frame is not valid msgpack');
+      this.refuse(undefined, wireCode(error), isSealcallError(error) ? error.message : 'block is not valid msgpack');
       return;
     }
+    for (const raw of block) {
+      if (this.closing) return;
+      this.receiveFrame(raw);
+    }
+  }
+
+  private receiveFrame(raw: unknown): void {
     if (!this.bucket.take()) {
       this.strikes++;
       this.options.logger('rate-limited', { strikes: this.strikes });
@@ -139,6 +202,7 @@ export class RelayConnection implements Subscriber {
       return;
     }
     this.strikes = 0;
+    let frame: ClientFrame;
     try {
       frame = validateClientFrame(raw);
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { MsgFrame } from '../protocol/relay-frames.js';
-import type { Queue, QueueStore, StoredMessage } from './queue-store.js';
+import type { QueueRef, RelayStore } from './relay-store.js';
 
 /** What delivery needs of a connection. */
 export interface Subscriber {
@@ -10,86 +10,133 @@ export interface Subscriber {
 }
 
 interface Subscription {
+  queue: QueueRef;
   subscriber: Subscriber;
   /** Keys of messages sent to this subscriber and not acknowledged yet. */
   inFlight: Set<string>;
+  /**
+   * Keys acknowledged while a look at the store was under way, which may still show them (a
+   * shared store answers later than the ack arrives): not to be sent again.
+   */
+  acknowledged: Set<string>;
+  /** A pump is running; `again` asks it to run once more when done. */
+  pumping: boolean;
+  again: boolean;
 }
 
 /**
- * Pushes stored messages to each queue's one subscriber, in order, with at most `maxInFlight`
- * unacknowledged at a time: each acknowledgement lets the next one go. A new subscription starts
- * over from the oldest unacknowledged message, so whatever the previous subscriber did not
- * acknowledge is delivered again.
+ * Pushes stored messages to each queue's one subscriber on this relay process, in order, with at
+ * most `maxInFlight` unacknowledged at a time: each acknowledgement lets the next one go. A new
+ * subscription starts over from the oldest unacknowledged message, so whatever the previous
+ * subscriber did not acknowledge is delivered again. The store says when messages arrive, and
+ * when another process subscribed a client to the queue (this one's subscriber then stops).
  */
 export class Delivery {
   private readonly byQueue = new Map<string, Subscription>();
 
   constructor(
-    private readonly store: QueueStore,
+    private readonly store: RelayStore,
     private readonly options: { maxInFlight: number; messageTtlMs: number; now: () => number },
     private readonly delivered: () => void,
+    /** A store failure while delivering: the subscriber's connection should be dropped. */
+    private readonly failed: (subscriber: Subscriber, error: unknown) => void,
   ) {}
 
-  /** Makes `subscriber` the queue's only subscriber (replacing any other) and starts delivering. */
-  subscribe(queue: Queue, subscriber: Subscriber): void {
-    const previous = this.byQueue.get(queue.key);
-    if (previous) previous.subscriber.subscriptions.delete(queue.key);
-    this.byQueue.set(queue.key, { subscriber, inFlight: new Set() });
+  /**
+   * Makes `subscriber` the queue's only subscriber (replacing any other, here or in another
+   * process sharing the store); {@link pump} then starts delivering. Rejects if the store cannot
+   * be reached.
+   */
+  async subscribe(queue: QueueRef, subscriber: Subscriber): Promise<void> {
+    this.drop(queue.key);
+    const subscription: Subscription = { queue, subscriber, inFlight: new Set(), acknowledged: new Set(), pumping: false, again: false };
+    this.byQueue.set(queue.key, subscription);
     subscriber.subscriptions.add(queue.key);
-    this.pump(queue);
+    await this.store.watch(queue, { pushed: () => this.pump(queue.key), takenOver: () => this.drop(queue.key) });
   }
 
   /** Forgets every subscription of a closed connection. Its in-flight messages stay stored. */
   disconnected(subscriber: Subscriber): void {
-    for (const key of subscriber.subscriptions) {
-      if (this.byQueue.get(key)?.subscriber === subscriber) this.byQueue.delete(key);
-    }
+    for (const key of [...subscriber.subscriptions]) if (this.byQueue.get(key)?.subscriber === subscriber) this.drop(key);
     subscriber.subscriptions.clear();
   }
 
-  /** A message left the queue (acknowledged or expired): free its window slot. */
-  removed(queue: Queue, message: StoredMessage): void {
-    this.byQueue.get(queue.key)?.inFlight.delete(message.key);
+  /** A message was acknowledged (or is gone anyway): free its window slot and send the next. */
+  acknowledged(queue: QueueRef, msgKey: string): void {
+    const subscription = this.byQueue.get(queue.key);
+    if (!subscription) return;
+    if (subscription.inFlight.delete(msgKey) && subscription.pumping) subscription.acknowledged.add(msgKey);
+    this.pump(queue.key);
   }
 
-  /** Whether a connection is subscribed to the queue now. */
-  isSubscribed(queue: Queue): boolean {
-    return this.byQueue.has(queue.key);
+  /** Whether a connection of this process is subscribed to the queue now. */
+  isSubscribed(queueKey: string): boolean {
+    return this.byQueue.has(queueKey);
   }
 
   /** The queue was deleted. */
-  deleted(queue: Queue): void {
-    const subscription = this.byQueue.get(queue.key);
-    if (!subscription) return;
-    subscription.subscriber.subscriptions.delete(queue.key);
-    this.byQueue.delete(queue.key);
+  deleted(queue: QueueRef): void {
+    this.drop(queue.key);
+  }
+
+  /** The queues subscribed through this process. */
+  subscribedQueues(): QueueRef[] {
+    return [...this.byQueue.values()].map((s) => s.queue);
+  }
+
+  /** Checks every subscribed queue for messages, in case a notice from the store was lost. */
+  pumpAll(): void {
+    for (const key of this.byQueue.keys()) this.pump(key);
   }
 
   /** Sends as many waiting messages as the window allows. */
-  pump(queue: Queue): void {
-    const subscription = this.byQueue.get(queue.key);
+  pump(queueKey: string): void {
+    const subscription = this.byQueue.get(queueKey);
     if (!subscription) return;
-    const { subscriber, inFlight } = subscription;
-    const cutoff = this.options.now() - this.options.messageTtlMs;
-    // Walk from the oldest: in-flight ones are skipped, expired ones dropped, so the walk stops
-    // after at most the window plus what it removes.
-    for (let i = 0; i < queue.messages.length && inFlight.size < this.options.maxInFlight; ) {
-      const message = queue.messages[i]!;
-      if (message.ts <= cutoff) {
-        // Expired: never delivered, even before the sweep gets to it.
-        this.store.remove(queue, message.key);
-        inFlight.delete(message.key);
-        continue;
-      }
-      i++;
-      if (inFlight.has(message.key)) continue;
-      const frame: MsgFrame = { t: 'msg', recipientId: queue.recipientId, msgId: message.msgId, body: message.body, ts: message.ts };
-      if (!subscriber.deliver(frame)) {
-        this.disconnected(subscriber);
-        return;
-      }
-      inFlight.add(message.key);
-      this.delivered();
+    if (subscription.pumping) {
+      subscription.again = true;
+      return;
     }
+    subscription.pumping = true;
+    void this.run(subscription);
+  }
+
+  private async run(subscription: Subscription): Promise<void> {
+    const { queue, subscriber, inFlight, acknowledged } = subscription;
+    try {
+      do {
+        subscription.again = false;
+        const cutoff = this.options.now() - this.options.messageTtlMs;
+        // The messages in flight are always among the oldest `maxInFlight`: those no longer
+        // there were acknowledged or expired, and free their slot.
+        const window = await this.store.peek(queue, this.options.maxInFlight, cutoff);
+        if (this.byQueue.get(queue.key) !== subscription) return;
+        const present = new Set(window.map((m) => m.key));
+        for (const key of inFlight) if (!present.has(key)) inFlight.delete(key);
+        for (const key of acknowledged) if (!present.has(key)) acknowledged.delete(key);
+        for (const message of window) {
+          if (inFlight.has(message.key) || acknowledged.has(message.key)) continue;
+          const frame: MsgFrame = { t: 'msg', recipientId: queue.recipientId, msgId: message.msgId, body: message.body, ts: message.ts };
+          if (!subscriber.deliver(frame)) {
+            this.disconnected(subscriber);
+            return;
+          }
+          inFlight.add(message.key);
+          this.delivered();
+        }
+      } while (subscription.again && this.byQueue.get(queue.key) === subscription);
+    } catch (error) {
+      this.failed(subscriber, error);
+    } finally {
+      subscription.pumping = false;
+    }
+  }
+
+  private drop(queueKey: string): void {
+    const subscription = this.byQueue.get(queueKey);
+    if (!subscription) return;
+    subscription.subscriber.subscriptions.delete(queueKey);
+    this.byQueue.delete(queueKey);
+    this.store.unwatch(subscription.queue);
   }
 }

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { Relay, type RelayAddress, type ListenOptions } from './relay.js';
+export { Relay, type RelayAddress, type ListenOptions, type RelayTlsOptions } from './relay.js';
 export type { RelayOptions, RelayStats, RelayLogger } from './options.js';
 export {
   RELAY_PROTOCOL_VERSION,

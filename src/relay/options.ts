@@ -8,8 +8,14 @@ import { RELAY_LIMITS } from '../protocol/relay-frames.js';
  * - `connection` {connections}, `disconnect` {connections, code}
  * - `bad-frame` {badFrames}, `rate-limited` {strikes}, `slow-client` {bufferedBytes},
  *   `too-many-connections`, `abusive-client` {reason}
- * - `store-loaded` {queues, messages}, `store-saved` {queues, messages, bytes}, `store-failed`
- * - `swept` {expired, queues}: expired messages and idle queues deleted
+ * - `store-loaded` {queues, messages}: the store was read at `listen`
+ * - `store-appended` {records, bytes}: changes written to the store's log
+ * - `store-compacted` {queues, messages, bytes}: the log rewritten with only live data
+ * - `store-failed` {stage: `append` or `compaction`}: a write failed; its changes are kept and
+ *   the next change retries (a failed compaction leaves the old log in use)
+ * - `swept` {expired, queues}: expired messages and idle queues deleted; `sweep-failed`
+ * - `command-failed`: a command got no reply (usually a shared store out of reach); its client
+ *   was closed with 1013 and will send it again; `internal-error`: a bug dropped one client
  */
 export type RelayLogger = (event: string, details?: Record<string, number | string>) => void;
 
@@ -78,14 +84,28 @@ export interface RelayOptions {
   /** How often idle connections are pinged; one that missed the last pong is dropped. Default 30 s. */
   heartbeatMs?: number;
   /**
-   * File where queues and their unacknowledged messages are kept across restarts. Loaded at
-   * `listen`; rewritten atomically (temp file + rename) `persistDebounceMs` after changes and at
-   * `close`. Default: none (memory only; a restart loses every queue and message).
+   * File where the relay's identity, its queues and their unacknowledged messages are kept across
+   * restarts, created (mode 0600) if missing. An append-only log: each change is appended
+   * `persistDebounceMs` after it (and at `close`), at a cost in proportion to the change, and the file is compacted
+   * (rewritten with only live data, temp file + rename) once it is over 1 MiB and twice the live
+   * data. Loaded at `listen`; a torn last write is cut off, other damage, or a store of an older
+   * relay version, fails `listen` with `RELAY_STORE_FAILED`. One relay at a time per file.
+   * Default: none (memory only; a restart loses every queue and message, and the identity).
    */
   storePath?: string;
   /**
-   * Delay between a change and the snapshot, in ms. Changes within it are written together; a
-   * crash loses at most this window of accepted messages. Default 200 ms.
+   * Keep queues, messages and the relay's identity in Redis (or Valkey) at this URL,
+   * `redis://[user:password@]host:port[/db]` or `rediss://…`, instead of in this process. Every
+   * relay process given the same URL serves the same queues under the same identity (and so the
+   * same relay URL fingerprint): put them behind one address, and when one dies its clients
+   * reconnect to another with nothing lost. Arrival notices travel over Redis pub/sub. Excludes
+   * `storePath`; Redis's own persistence setting decides what survives a Redis restart.
+   */
+  redisUrl?: string;
+  /**
+   * Delay between a change and its write to the store, in ms. Changes within it are written
+   * together (one write, one fsync); a crash loses at most this window of accepted messages (more
+   * while a compaction runs). Default 200 ms.
    */
   persistDebounceMs?: number;
   /** How long `close()` waits for clients to answer the 1001 close before dropping them. Default 1 s. */
@@ -97,7 +117,10 @@ export interface RelayOptions {
 }
 
 /** Options with every default applied. */
-export type ResolvedRelayOptions = Required<Omit<RelayOptions, 'storePath'>> & { storePath: string | undefined };
+export type ResolvedRelayOptions = Required<Omit<RelayOptions, 'storePath' | 'redisUrl'>> & {
+  storePath: string | undefined;
+  redisUrl: string | undefined;
+};
 
 const DEFAULT_MAX_MESSAGE_BYTES = 70 * 1024;
 
@@ -125,6 +148,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     maxBufferedBytes: options.maxBufferedBytes ?? 4 * 1024 * 1024,
     heartbeatMs: options.heartbeatMs ?? 30_000,
     storePath: options.storePath,
+    redisUrl: options.redisUrl,
     persistDebounceMs: options.persistDebounceMs ?? 200,
     closeGraceMs: options.closeGraceMs ?? 1000,
     logger: options.logger ?? (() => {}),
@@ -146,6 +170,12 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
   }
   if (resolved.storePath !== undefined && (typeof resolved.storePath !== 'string' || resolved.storePath === '')) {
     throw new SealcallError('INVALID_ARGUMENT', 'storePath must be a non-empty string');
+  }
+  if (resolved.redisUrl !== undefined) {
+    if (typeof resolved.redisUrl !== 'string' || !/^rediss?:\/\/./.test(resolved.redisUrl)) {
+      throw new SealcallError('INVALID_ARGUMENT', 'redisUrl must be a redis:// or rediss:// URL');
+    }
+    if (resolved.storePath !== undefined) throw new SealcallError('INVALID_ARGUMENT', 'storePath and redisUrl exclude each other');
   }
   return resolved;
 }

@@ -1,56 +1,76 @@
 import { RELAY_LIMITS } from '../protocol/relay-frames.js';
+import { hex, type QueueRef, type StoredMessage } from './relay-store.js';
 
-/** One stored message. `key` is the hex of `msgId`, for map lookups. */
-export interface StoredMessage {
-  readonly msgId: Uint8Array;
-  readonly key: string;
-  readonly body: Uint8Array;
-  /** When the relay accepted it (ms, relay clock). */
-  readonly ts: number;
-}
+
+/**
+ * How far `lastActive` may drift from its journaled value before {@link QueueStore.touch} journals
+ * it again. Idle expiry works at a scale of days, so journaling every command would only grow the
+ * log; after a restart a queue may look up to this much older than it is.
+ */
+const TOUCH_JOURNAL_MS = 60 * 60 * 1000;
 
 /**
  * A queue: one recipient, any number of anonymous senders. The two ids are unrelated random
  * values, so a sender's id says nothing about the recipient's and vice versa.
  */
-export interface Queue {
-  readonly recipientId: Uint8Array;
-  readonly senderId: Uint8Array;
-  /** Ed25519 public key that signs the recipient's commands. */
-  readonly recipientKey: Uint8Array;
-  /** Hex of `recipientId`. */
-  readonly key: string;
+export interface Queue extends QueueRef {
   /** Unacknowledged messages, oldest first. */
   readonly messages: StoredMessage[];
   /** Body bytes of `messages`. */
   bytes: number;
-  /** When the recipient last used the queue (created, subscribed, acknowledged; ms, relay clock). */
-  lastActive: number;
+  /**
+   * When the recipient last used the queue (created, subscribed, acknowledged; ms, relay clock).
+   * Set through {@link QueueStore.touch}, so the store log hears of it.
+   */
+  readonly lastActive: number;
 }
 
-/** A queue as persisted: ids, key and messages, nothing derived. */
+/** A queue as persisted: ids, keys and messages, nothing derived. */
 export interface QueueRecord {
   recipientId: Uint8Array;
   senderId: Uint8Array;
   recipientKey: Uint8Array;
+  deliveryKey: Uint8Array;
   messages: { msgId: Uint8Array; body: Uint8Array; ts: number }[];
-  /** Absent in snapshots written before idle expiry: such a queue counts as used at load. */
-  lastActive?: number;
+  lastActive: number;
 }
 
 /**
+ * Hears every change of a {@link QueueStore}, after it happened (`deleted` just before, so the
+ * queue still holds its messages), so a store log can record it.
+ */
+export interface StoreJournal {
+  created(queue: Queue): void;
+  pushed(queue: Queue, message: StoredMessage): void;
+  removed(queue: Queue, message: StoredMessage): void;
+  /** The queue goes with its messages; no `removed` precedes it. */
+  deleted(queue: Queue): void;
+  /** `lastActive` moved (only journaled when it moved by an hour or more). */
+  touched(queue: Queue): void;
+}
+
+/** A journal that records nothing: the memory-only relay. */
+export const NO_JOURNAL: StoreJournal = {
+  created() {},
+  pushed() {},
+  removed() {},
+  deleted() {},
+  touched() {},
+};
+
+/**
  * The relay's queues and their messages, indexed by both ids. Pure data: it enforces no quota
- * and knows no connection; it tells `onChange` after every mutation so a snapshot can follow.
+ * and knows no connection; it tells its journal every mutation so a store log can follow.
  */
 export class QueueStore {
   private readonly byRecipient = new Map<string, Queue>();
   private readonly bySender = new Map<string, Queue>();
+  /** The `lastActive` each queue's journal last heard of. */
+  private readonly journaledActive = new WeakMap<Queue, number>();
+  private journal: StoreJournal = NO_JOURNAL;
   private queued = 0;
 
-  constructor(
-    private readonly random: (bytes: number) => Uint8Array,
-    private readonly onChange: () => void,
-  ) {}
+  constructor(private readonly random: (bytes: number) => Uint8Array) {}
 
   /** Number of queues. */
   get size(): number {
@@ -68,7 +88,7 @@ export class QueueStore {
   }
 
   /** Creates a queue with two fresh random ids, used now. */
-  create(recipientKey: Uint8Array, now: number): Queue {
+  create(recipientKey: Uint8Array, deliveryKey: Uint8Array, now: number): Queue {
     let recipientId: Uint8Array;
     let senderId: Uint8Array;
     // 128-bit ids never collide in practice; the loop only makes the invariant explicit.
@@ -76,8 +96,8 @@ export class QueueStore {
     while (this.byRecipient.has(hex(recipientId)));
     do senderId = this.random(RELAY_LIMITS.queueIdBytes);
     while (this.bySender.has(hex(senderId)));
-    const queue = this.add({ recipientId, senderId, recipientKey: recipientKey.slice(), messages: [], lastActive: now }, now);
-    this.onChange();
+    const queue = this.add({ recipientId, senderId, recipientKey: recipientKey.slice(), deliveryKey: deliveryKey.slice(), messages: [], lastActive: now });
+    this.journal.created(queue);
     return queue;
   }
 
@@ -91,15 +111,12 @@ export class QueueStore {
     return this.bySender.get(hex(id));
   }
 
-  /** Appends a message with a fresh random id. */
-  push(queue: Queue, body: Uint8Array, ts: number): StoredMessage {
-    const msgId = this.random(RELAY_LIMITS.msgIdBytes);
-    const message = { msgId, key: hex(msgId), body, ts };
+  /** Appends a message (its id drawn and its body sealed by the caller). */
+  push(queue: Queue, message: StoredMessage): void {
     queue.messages.push(message);
-    queue.bytes += body.length;
-    this.queued += body.length;
-    this.onChange();
-    return message;
+    queue.bytes += message.body.length;
+    this.queued += message.body.length;
+    this.journal.pushed(queue, message);
   }
 
   /** Removes one message; false if the queue does not hold it (already acknowledged or expired). */
@@ -109,39 +126,44 @@ export class QueueStore {
     const [removed] = queue.messages.splice(index, 1);
     queue.bytes -= removed!.body.length;
     this.queued -= removed!.body.length;
-    this.onChange();
+    this.journal.removed(queue, removed!);
     return true;
   }
 
   /**
-   * Deletes every queue its recipient has not used since `cutoff`, unless `inUse` says it is in
-   * use now (subscribed). Calls `deleted` for each first. Returns how many.
+   * Marks the queue used by its recipient at `now`. Journals it only when it moved by an hour or
+   * more since the journal last heard, so busy queues do not grow the log.
    */
-  expireIdle(cutoff: number, inUse: (queue: Queue) => boolean, deleted: (queue: Queue) => void): number {
+  touch(queue: Queue, now: number): void {
+    (queue as { lastActive: number }).lastActive = now;
+    if (Math.abs(now - (this.journaledActive.get(queue) ?? now)) < TOUCH_JOURNAL_MS) return;
+    this.journaledActive.set(queue, now);
+    this.journal.touched(queue);
+  }
+
+  /**
+   * Deletes every queue its recipient has not used since `cutoff`, unless `inUse` says it is in
+   * use now (subscribed). Returns how many.
+   */
+  expireIdle(cutoff: number, inUse: (queue: Queue) => boolean): number {
     const idle = [...this.byRecipient.values()].filter((q) => q.lastActive <= cutoff && !inUse(q));
-    for (const queue of idle) {
-      deleted(queue);
-      this.delete(queue);
-    }
+    for (const queue of idle) this.delete(queue);
     return idle.length;
   }
 
   /** Deletes a queue and its messages. */
   delete(queue: Queue): void {
     if (this.byRecipient.get(queue.key) !== queue) return;
+    this.journal.deleted(queue);
     this.byRecipient.delete(queue.key);
     this.bySender.delete(hex(queue.senderId));
     this.queued -= queue.bytes;
     queue.bytes = 0;
     queue.messages.length = 0;
-    this.onChange();
   }
 
-  /**
-   * Removes every message accepted at or before `cutoff`. Calls `removed` for each, so in-flight
-   * bookkeeping can forget it. Returns how many were removed.
-   */
-  expire(cutoff: number, removed: (queue: Queue, message: StoredMessage) => void): number {
+  /** Removes every message accepted at or before `cutoff`. Returns how many were removed. */
+  expire(cutoff: number): number {
     let count = 0;
     for (const queue of this.byRecipient.values()) {
       // Not just a prefix: a clock step backwards may leave an old message behind a newer one.
@@ -155,57 +177,56 @@ export class QueueStore {
         this.queued -= m.body.length;
         queue.bytes -= m.body.length;
         count++;
-        removed(queue, m);
+        this.journal.removed(queue, m);
       }
       queue.messages.splice(0, queue.messages.length, ...keep);
     }
-    if (count > 0) this.onChange();
     return count;
   }
 
-  /** Every queue as a plain record, for a snapshot. Shares the byte arrays (they are never mutated). */
+  /** Every queue as a plain record, for compacting the log. Shares the byte arrays (they are never mutated). */
   toRecords(): QueueRecord[] {
     return [...this.byRecipient.values()].map((q) => ({
       recipientId: q.recipientId,
       senderId: q.senderId,
       recipientKey: q.recipientKey,
+      deliveryKey: q.deliveryKey,
       messages: q.messages.map(({ msgId, body, ts }) => ({ msgId, body, ts })),
       lastActive: q.lastActive,
     }));
   }
 
-  /** Replaces the contents with persisted records (at startup, `now`). Duplicate ids keep the first. */
-  restore(records: QueueRecord[], now: number): void {
+  /**
+   * Replaces the contents with persisted records (at startup) and tells `journal` every change
+   * from now on. Duplicate ids keep the first.
+   */
+  restore(records: QueueRecord[], journal: StoreJournal): void {
     this.byRecipient.clear();
     this.bySender.clear();
     this.queued = 0;
     for (const record of records) {
       if (this.byRecipient.has(hex(record.recipientId)) || this.bySender.has(hex(record.senderId))) continue;
-      this.add(record, now);
+      this.add(record);
     }
+    this.journal = journal;
   }
 
-  private add(record: QueueRecord, now: number): Queue {
+  private add(record: QueueRecord): Queue {
     const messages = record.messages.map((m) => ({ msgId: m.msgId, key: hex(m.msgId), body: m.body, ts: m.ts }));
     const queue: Queue = {
       recipientId: record.recipientId,
       senderId: record.senderId,
       recipientKey: record.recipientKey,
+      deliveryKey: record.deliveryKey,
       key: hex(record.recipientId),
       messages,
       bytes: messages.reduce((n, m) => n + m.body.length, 0),
-      lastActive: record.lastActive ?? now,
+      lastActive: record.lastActive,
     };
+    this.journaledActive.set(queue, queue.lastActive);
     this.byRecipient.set(queue.key, queue);
     this.bySender.set(hex(queue.senderId), queue);
     this.queued += queue.bytes;
     return queue;
   }
-}
-
-/** Lowercase hex of `bytes`. */
-export function hex(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
 }

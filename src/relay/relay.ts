@@ -1,56 +1,98 @@
 import { randomFillSync } from 'node:crypto';
+import { createServer as createHttpServer, STATUS_CODES, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ready } from '../crypto/sodium.js';
 import { SealcallError } from '../errors.js';
-import { RELAY_LIMITS } from '../protocol/relay-frames.js';
+import { generateRelayKeyPair } from '../crypto/relay-keys.js';
+import { withFingerprint } from '../protocol/relay-url.js';
 import { executeCommand, type CommandContext } from './commands.js';
 import { CLOSE, RelayConnection } from './connection.js';
 import { CreationLimiter } from './creation-limiter.js';
 import { Delivery } from './delivery.js';
 import { resolveRelayOptions, type RelayOptions, type RelayStats, type ResolvedRelayOptions } from './options.js';
-import { QueueStore } from './queue-store.js';
-import { loadSnapshot, SnapshotWriter } from './snapshot.js';
+import { MemoryRelayStore } from './memory-store.js';
+import { RedisRelayStore } from './redis-store.js';
+import type { RelayStore } from './relay-store.js';
 
 /** Where a relay listens. */
 export interface RelayAddress {
   host: string;
   port: number;
-  /** `ws://host:port`, what clients connect to (behind TLS, publish the `wss://` URL instead). */
+  /**
+   * What clients connect to, the relay key's fingerprint included: `wss://<fingerprint>@host:port`
+   * with {@link ListenOptions.tls}, else `ws://<fingerprint>@host:port` (behind a TLS-terminating
+   * proxy, publish the proxy's `wss://` URL with the same fingerprint instead).
+   */
   url: string;
+}
+
+/** The relay's certificate and key, for serving `wss://` (see {@link ListenOptions.tls}). */
+export interface RelayTlsOptions {
+  /**
+   * The certificate in PEM (`-----BEGIN CERTIFICATE-----`), followed by any intermediate
+   * certificates clients need to reach a root they trust.
+   */
+  cert: string | Uint8Array;
+  /** The certificate's private key in PEM, unencrypted (`-----BEGIN PRIVATE KEY-----`). */
+  key: string | Uint8Array;
 }
 
 /** Options of {@link Relay.listen}. */
 export interface ListenOptions {
   /** TCP port; 0 (default) picks a free one. */
   port?: number;
-  /** Interface to bind. Default `127.0.0.1`; put a TLS-terminating proxy in front for the internet. */
+  /**
+   * Interface to bind. Default `127.0.0.1`; for the internet, bind a public interface with `tls`,
+   * or keep the default behind a TLS-terminating proxy.
+   */
   host?: string;
+  /**
+   * Serve `wss://` (WebSocket over TLS) with this certificate instead of plain `ws://`. A
+   * certificate or key that is not valid PEM, or a key that does not match the certificate,
+   * fails `listen` with `RELAY_LISTEN_FAILED`.
+   */
+  tls?: RelayTlsOptions;
 }
 
 /**
  * An SMP-style store-and-forward relay over WebSocket. A recipient creates a queue and gets two
- * unrelated random ids: one to subscribe with (its commands signed by the Ed25519 key it
+ * unrelated random ids: one to subscribe with (its commands authorized with the X25519 key it
  * registered), one to hand to senders, who need no account. Messages are kept until acknowledged,
- * within quotas and a time-to-live, and their bodies are opaque to the relay.
+ * within quotas and a time-to-live, and their bodies are opaque to the relay, which re-encrypts
+ * them for the recipient on the way out. The relay has a long-term Ed25519 key, kept in its store
+ * (so processes sharing a store share it): the URL `listen` returns carries its fingerprint
+ * (`ws://<fingerprint>@host:port`) and clients refuse a server that cannot prove it holds it.
  *
  * ```ts
  * const relay = new Relay({ storePath: '/var/lib/sealcall/relay.store' });
- * const { url } = await relay.listen({ port: 7443, host: '0.0.0.0' });
+ * const tls = { cert: readFileSync('relay-cert.pem'), key: readFileSync('relay-key.pem') };
+ * const { url } = await relay.listen({ port: 7443, host: '0.0.0.0', tls }); // wss://<fingerprint>@0.0.0.0:7443
  * // … later
  * await relay.close();
+ * ```
+ *
+ * Without `tls` it serves plain `ws://`: for 127.0.0.1, or behind a TLS-terminating proxy. A
+ * Node client trusts a self-signed certificate with a `ws` WebSocket that passes it as `ca`:
+ *
+ * ```ts
+ * const ca = readFileSync('relay-cert.pem');
+ * class RelayWebSocket extends WebSocket { constructor(url: string) { super(url, { ca }); } }
+ * const transport = await WebSocketTransport.connect({ url, identity, WebSocket: RelayWebSocket });
  * ```
  *
  * Node only (it needs a TCP server and, with `storePath`, the file system).
  */
 export class Relay {
   private readonly options: ResolvedRelayOptions;
-  private readonly store: QueueStore;
-  private readonly delivery: Delivery;
-  private readonly context: CommandContext;
   private readonly connections = new Set<RelayConnection>();
   private readonly counters = { messagesReceived: 0, messagesDelivered: 0, bytesStored: 0 };
+  private readonly creations: CreationLimiter;
+  /** The queues and the relay's identity; opened by `listen`. */
+  private store: RelayStore | undefined;
+  private delivery: Delivery | undefined;
+  private context: CommandContext | undefined;
   private server: WebSocketServer | undefined;
-  private writer: SnapshotWriter | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
   private state: 'idle' | 'starting' | 'listening' | 'closing' | 'closed' = 'idle';
   private closing: Promise<void> | undefined;
@@ -60,20 +102,7 @@ export class Relay {
 
   constructor(options: RelayOptions = {}) {
     this.options = resolveRelayOptions(options);
-    // Node's CSPRNG: a queue store draws a message id per stored message, and libsodium's
-    // randombytes_buf through WebAssembly cost ~40 µs a call here, Node's ~2 µs (BENCHMARKS.md).
-    this.store = new QueueStore(
-      (n) => randomFillSync(new Uint8Array(n)),
-      () => this.writer?.schedule(),
-    );
-    this.delivery = new Delivery(this.store, this.options, () => this.counters.messagesDelivered++);
-    this.context = {
-      store: this.store,
-      delivery: this.delivery,
-      options: this.options,
-      counters: this.counters,
-      creations: new CreationLimiter(this.options.maxQueuesPerAddressPerHour),
-    };
+    this.creations = new CreationLimiter(this.options.maxQueuesPerAddressPerHour);
   }
 
   /** Where the relay listens, once `listen` resolved. */
@@ -85,11 +114,11 @@ export class Relay {
   get stats(): RelayStats {
     return {
       connections: this.connections.size,
-      queues: this.store.size,
+      queues: this.store?.size ?? 0,
       messagesReceived: this.counters.messagesReceived,
       messagesDelivered: this.counters.messagesDelivered,
       bytesStored: this.counters.bytesStored,
-      bytesQueued: this.store.bytesQueued,
+      bytesQueued: this.store?.bytesQueued ?? 0,
     };
   }
 
@@ -107,25 +136,28 @@ export class Relay {
 
   /**
    * Removes expired messages, and queues their recipient has not used for `queueIdleTtlMs` and
-   * nobody is subscribed to, now (the sweep timer does this periodically). Returns how many
-   * messages expired.
+   * nobody is subscribed to, now (the sweep timer does this periodically), and looks for
+   * messages whose arrival notice a shared store may have lost. Resolves with how many messages
+   * expired (0 before `listen`).
    */
-  sweep(): number {
+  async sweep(): Promise<number> {
+    const { store, delivery } = this;
+    if (!store || !delivery) return 0;
     const now = this.options.now();
-    const expired = this.store.expire(now - this.options.messageTtlMs, (queue, message) => this.delivery.removed(queue, message));
-    const idle = this.store.expireIdle(
-      now - this.options.queueIdleTtlMs,
-      (queue) => this.delivery.isSubscribed(queue),
-      (queue) => this.delivery.deleted(queue),
+    // A subscribed queue is in use: in a shared store, other processes learn it from this touch.
+    for (const queue of delivery.subscribedQueues()) store.touch(queue, now);
+    const { expired, queues } = await store.sweep(now - this.options.messageTtlMs, now - this.options.queueIdleTtlMs, (key) =>
+      delivery.isSubscribed(key),
     );
-    if (expired > 0 || idle > 0) this.options.logger('swept', { expired, queues: idle });
+    delivery.pumpAll();
+    if (expired > 0 || queues > 0) this.options.logger('swept', { expired, queues });
     return expired;
   }
 
   /**
    * Stops accepting connections, closes every client with 1001 (dropping those that do not
    * answer within `closeGraceMs`), and writes the store. Safe to call more than once. Throws
-   * `RELAY_STORE_FAILED` if the final snapshot cannot be written (the relay is closed anyway).
+   * `RELAY_STORE_FAILED` if the store's last changes cannot be written (the relay is closed anyway).
    */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -138,19 +170,18 @@ export class Relay {
     const { port = 0, host = '127.0.0.1' } = options;
     try {
       await ready();
-      const path = this.options.storePath;
-      if (path !== undefined) {
-        const records = await loadSnapshot(path);
-        if (records) {
-          this.store.restore(records, this.options.now());
-          const messages = records.reduce((n, q) => n + q.messages.length, 0);
-          this.options.logger('store-loaded', { queues: this.store.size, messages });
-        }
-        this.writer = new SnapshotWriter(path, this.options.persistDebounceMs, () => this.store.toRecords(), this.options.logger);
-      }
-      this.server = await startServer(port, host, this.options.maxPayload);
+      this.store = await this.openStore();
+      this.delivery = new Delivery(
+        this.store,
+        this.options,
+        () => this.counters.messagesDelivered++,
+        (subscriber) => this.storeFailed(subscriber as RelayConnection),
+      );
+      this.context = { store: this.store, delivery: this.delivery, options: this.options, counters: this.counters, creations: this.creations };
+      this.server = await startServer(port, host, this.options.maxPayload, options.tls);
     } catch (error) {
       this.state = 'closed';
+      await this.store?.close().catch(() => {});
       throw error;
     }
     this.server.on('connection', (ws, request) => this.accept(ws, request.socket.remoteAddress ?? 'unknown'));
@@ -158,7 +189,9 @@ export class Relay {
     this.server.on('error', () => this.options.logger('server-error'));
     const address = this.server.address();
     const actualPort = typeof address === 'object' && address ? address.port : port;
-    this.bound = { host, port: actualPort, url: `ws://${host.includes(':') ? `[${host}]` : host}:${actualPort}` };
+    const scheme = options.tls ? 'wss' : 'ws';
+    const url = withFingerprint(`${scheme}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`, this.store.identity.publicKey);
+    this.bound = { host, port: actualPort, url };
     this.startTimers();
     this.state = 'listening';
     this.options.logger('listening', { port: actualPort });
@@ -178,21 +211,24 @@ export class Relay {
       ws.close(CLOSE.tryAgainLater, 'too many connections');
       return;
     }
-    const sessionId = randomFillSync(new Uint8Array(RELAY_LIMITS.sessionIdBytes));
     // Exceptions from a command are caught by the connection: they drop that client only.
-    const connection = new RelayConnection(ws, sessionId, address, this.options, (c, frame) => executeCommand(this.context, c, frame));
+    const connection = new RelayConnection(ws, generateRelayKeyPair(), address, this.options, this.store!.identity, (c, frame) =>
+      executeCommand(this.context!, c, frame).catch(() => this.storeFailed(c)),
+    );
     this.connections.add(connection);
     this.options.logger('connection', { connections: this.connections.size });
     ws.on('close', (code) => {
       this.connections.delete(connection);
-      this.delivery.disconnected(connection);
+      this.delivery!.disconnected(connection);
       this.options.logger('disconnect', { connections: this.connections.size, code });
       if (this.connections.size === 0) this.drained?.();
     });
   }
 
   private startTimers(): void {
-    const sweep = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
+    const sweep = setInterval(() => {
+      this.sweep().catch(() => this.options.logger('sweep-failed'));
+    }, this.options.sweepIntervalMs);
     sweep.unref();
     this.timers.push(sweep);
     if (this.options.heartbeatMs > 0) {
@@ -222,7 +258,7 @@ export class Relay {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     const server = this.server!;
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const serverClosed = closeServer(server);
     if (this.connections.size > 0) {
       const drained = new Promise<void>((resolve) => (this.drained = resolve));
       for (const connection of this.connections) connection.close(CLOSE.goingAway, 'relay shutting down');
@@ -235,22 +271,45 @@ export class Relay {
     await serverClosed;
     this.state = 'closed';
     this.options.logger('closed');
-    await this.writer?.flush();
+    await this.store?.close();
+  }
+
+  private openStore(): Promise<RelayStore> {
+    const { redisUrl, storePath, persistDebounceMs, logger } = this.options;
+    if (redisUrl !== undefined) return RedisRelayStore.open({ url: redisUrl, logger, onResume: () => this.delivery?.pumpAll() });
+    return MemoryRelayStore.open({ path: storePath, debounceMs: persistDebounceMs, logger, random: (n) => randomFillSync(new Uint8Array(n)) });
+  }
+
+  /**
+   * A command failed without a reply (a shared store out of reach): the client is told to come
+   * back later (1013) and, reconnecting, sends again what got no reply.
+   */
+  private storeFailed(connection: RelayConnection): void {
+    this.options.logger('command-failed');
+    connection.close(CLOSE.tryAgainLater, 'store unavailable');
   }
 }
 
-/** Starts a WebSocket server; rejects with `RELAY_LISTEN_FAILED`. */
-function startServer(port: number, host: string, maxPayload: number): Promise<WebSocketServer> {
+/**
+ * Starts a WebSocket server on an HTTP server of its own, HTTPS with `tls`; rejects with
+ * `RELAY_LISTEN_FAILED`. {@link closeServer} closes both.
+ */
+function startServer(port: number, host: string, maxPayload: number, tls: RelayTlsOptions | undefined): Promise<WebSocketServer> {
   return new Promise((resolve, reject) => {
-    let server: WebSocketServer;
+    let httpServer: HttpServer | HttpsServer;
     try {
-      // No permessage-deflate: bodies are ciphertext (incompressible) and inflating untrusted
-      // input is a memory-exhaustion risk.
-      server = new WebSocketServer({ port, host, maxPayload, perMessageDeflate: false, clientTracking: false });
+      // Node parses the PEM here: a malformed certificate or key, or a mismatched pair, throws.
+      httpServer = tls
+        ? createHttpsServer({ cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) }, upgradeRequired)
+        : createHttpServer(upgradeRequired);
     } catch (cause) {
-      reject(new SealcallError('RELAY_LISTEN_FAILED', `cannot listen on ${host}:${port}`, { cause }));
+      reject(new SealcallError('RELAY_LISTEN_FAILED', `invalid TLS certificate or key: ${(cause as Error).message}`, { cause }));
       return;
     }
+    // No permessage-deflate: bodies are ciphertext (incompressible) and inflating untrusted
+    // input is a memory-exhaustion risk.
+    const server = new WebSocketServer({ server: httpServer, maxPayload, perMessageDeflate: false, clientTracking: false });
+    // ws re-emits the HTTP server's 'listening' and 'error' (and would throw an 'error' nobody listens to).
     const onError = (cause: Error) => {
       server.close();
       reject(new SealcallError('RELAY_LISTEN_FAILED', `cannot listen on ${host}:${port}`, { cause }));
@@ -260,5 +319,24 @@ function startServer(port: number, host: string, maxPayload: number): Promise<We
       server.off('error', onError);
       resolve(server);
     });
+    try {
+      httpServer.listen(port, host);
+    } catch (cause) {
+      onError(cause as Error); // a port out of range throws instead of emitting 'error'
+    }
   });
 }
+
+/** Closes `server` and its HTTP(S) server, which ws leaves open; resolves once every connection has ended. */
+function closeServer(server: WebSocketServer): Promise<void> {
+  const httpServer = server.options.server!;
+  server.close();
+  return new Promise((resolve) => httpServer.close(() => resolve()));
+}
+
+/** What the HTTP server `ws` would create answers a plain request (not an upgrade) with. */
+const upgradeRequired: RequestListener = (_request, response) => {
+  const body = STATUS_CODES[426]!;
+  response.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+  response.end(body);
+};

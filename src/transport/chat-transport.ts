@@ -21,7 +21,7 @@ export interface ChatTransport {
   /**
    * Sends bytes to a contact. Resolves when handed off (not when delivered). A rejection is
    * retried. Reject with a `SealcallError` of code `TRANSPORT_CLOSED`, `RELAY_UNREACHABLE`,
-   * `QUEUE_NOT_FOUND` or `UNKNOWN_CONTACT` when retrying cannot help: a call that has not
+   * `RELAY_KEY_MISMATCH`, `QUEUE_NOT_FOUND` or `UNKNOWN_CONTACT` when retrying cannot help: a call that has not
    * connected yet then ends `transport-failed` at once instead of at its timeout.
    */
   send(to: PeerId, payload: Uint8Array, hints?: SendHints): Promise<void>;
@@ -43,7 +43,13 @@ export interface ChatTransport {
 }
 
 /** Transport error codes after which retrying a send cannot help (see {@link ChatTransport.send}). */
-const PERMANENT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TRANSPORT_CLOSED', 'RELAY_UNREACHABLE', 'QUEUE_NOT_FOUND', 'UNKNOWN_CONTACT']);
+const PERMANENT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'TRANSPORT_CLOSED',
+  'RELAY_UNREACHABLE',
+  'RELAY_KEY_MISMATCH',
+  'QUEUE_NOT_FOUND',
+  'UNKNOWN_CONTACT',
+]);
 
 /** Whether a failed send says the transport will never deliver to that contact. */
 export function isPermanentFailure(error: SealcallError): boolean {

@@ -1,20 +1,18 @@
 import { WebSocket } from 'ws';
-import { sodium } from '../../src/crypto/sodium.js';
-import {
-  decodeRelayFrame,
-  encodeClientFrame,
-  signedContent,
-  type ClientFrame,
-  type MsgFrame,
-  type RelayFrame,
-} from '../../src/protocol/relay-frames.js';
+import { authenticate, commandKey, deliveryKey, generateRelayKeyPair, openDelivery, type KeyPair } from '../../src/crypto/relay-keys.js';
+import { authContent, encodeClientBlock, type ClientFrame, type MsgFrame, type RelayFrame } from '../../src/protocol/relay-frames.js';
+import { socketUrl } from '../../src/protocol/relay-url.js';
+import { decodeRelayFrames } from './relay-codec.js';
 
-/** A queue a raw client created, with its signing keys. */
+/** A queue a raw client created, with its keys. */
 export interface RawQueue {
   recipientId: Uint8Array;
   senderId: Uint8Array;
+  /** The queue's X25519 key pair. */
   publicKey: Uint8Array;
-  privateKey: Uint8Array;
+  secretKey: Uint8Array;
+  /** Opens what the relay delivers from this queue. */
+  deliveryKey: Uint8Array;
 }
 
 /**
@@ -25,7 +23,9 @@ export class RawClient {
   /** Frames received after `hello`, in order. */
   readonly frames: RelayFrame[] = [];
   readonly closed: Promise<{ code: number }>;
-  sessionId: Uint8Array = new Uint8Array();
+  /** From `hello`: the relay's identity key and this connection's session key. */
+  relayKey: Uint8Array = new Uint8Array();
+  sessionKey: Uint8Array = new Uint8Array();
   private corr = 0;
   private waiters: { match: (f: RelayFrame) => boolean; resolve: (f: RelayFrame) => void }[] = [];
 
@@ -33,21 +33,24 @@ export class RawClient {
     this.closed = new Promise((resolve) => ws.on('close', (code) => resolve({ code })));
     ws.on('error', () => {});
     ws.on('message', (data) => {
-      const frame = decodeRelayFrame(new Uint8Array(data as Buffer));
-      if (frame.t === 'hello') this.sessionId = frame.sessionId;
-      else this.frames.push(frame);
-      for (const waiter of [...this.waiters]) {
-        if (waiter.match(frame)) {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          waiter.resolve(frame);
+      for (const frame of decodeRelayFrames(new Uint8Array(data as Buffer))) {
+        if (frame.t === 'hello') {
+          this.relayKey = frame.relayKey;
+          this.sessionKey = frame.sessionKey;
+        } else this.frames.push(frame);
+        for (const waiter of [...this.waiters]) {
+          if (waiter.match(frame)) {
+            this.waiters.splice(this.waiters.indexOf(waiter), 1);
+            waiter.resolve(frame);
+          }
         }
       }
     });
   }
 
-  /** Connects and waits for `hello`. */
+  /** Connects to a relay URL (its fingerprint is not checked here) and waits for `hello`. */
   static async connect(url: string): Promise<RawClient> {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(socketUrl(url));
     const client = new RawClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('error', reject);
@@ -77,9 +80,14 @@ export class RawClient {
     return ++this.corr;
   }
 
-  /** Sends an encoded frame. */
+  /** Sends one frame as a block of one. */
   send(frame: ClientFrame): void {
-    this.ws.send(encodeClientFrame(frame));
+    this.ws.send(encodeClientBlock([frame]));
+  }
+
+  /** Sends frames as one block. */
+  sendBlock(frames: ClientFrame[]): void {
+    this.ws.send(encodeClientBlock(frames));
   }
 
   /** Sends raw bytes or text. */
@@ -97,46 +105,58 @@ export class RawClient {
 
   /** Creates a queue. */
   async newQueue(): Promise<RawQueue> {
-    const keys = sodium().crypto_sign_keypair();
+    const keys = generateRelayKeyPair();
     const reply = await this.requestNew(keys);
     if (reply.t !== 'ids') throw new Error(`expected ids, got ${JSON.stringify(reply)}`);
-    return { recipientId: reply.recipientId, senderId: reply.senderId, publicKey: keys.publicKey, privateKey: keys.privateKey };
+    return {
+      recipientId: reply.recipientId,
+      senderId: reply.senderId,
+      ...keys,
+      deliveryKey: deliveryKey(keys.secretKey, reply.serverKey, reply.serverKey, keys.publicKey),
+    };
   }
 
-  /** Sends a `new` signed by `keys` (`sign: false`: a signature by another key) and resolves with the reply. */
-  async requestNew(keys: { publicKey: Uint8Array; privateKey: Uint8Array }, sign = true): Promise<RelayFrame> {
+  /** Sends a `new` authorized by `keys` (`authorize: false`: by another key) and resolves with the reply. */
+  async requestNew(keys: KeyPair, authorize = true): Promise<RelayFrame> {
     const corr = this.nextCorr();
     const reply = this.next((f) => 'corr' in f && f.corr === corr);
-    const content = signedContent(this.sessionId, { t: 'new', corr, recipientKey: keys.publicKey });
-    const signer = sign ? keys.privateKey : sodium().crypto_sign_keypair().privateKey;
-    this.send({ t: 'new', corr, recipientKey: keys.publicKey, sig: sodium().crypto_sign_detached(content, signer) });
+    const signer = authorize ? keys : generateRelayKeyPair();
+    const frame = { t: 'new' as const, corr, recipientKey: keys.publicKey };
+    const key = commandKey(signer.secretKey, this.sessionKey, this.sessionKey, keys.publicKey);
+    this.send({ ...frame, auth: authenticate(key, authContent(frame)) });
     return reply;
   }
 
-  /** Signs a recipient command for this connection. */
-  sign(queue: RawQueue, frame: { t: 'sub' | 'del' | 'ack'; corr: number; msgId?: Uint8Array }): Uint8Array {
-    return sodium().crypto_sign_detached(signedContent(this.sessionId, { ...frame, recipientId: queue.recipientId }), queue.privateKey);
+  /** The authenticator of a recipient command on this connection. */
+  auth(queue: RawQueue, frame: { t: 'sub' | 'del' | 'ack'; corr: number; msgId?: Uint8Array }): Uint8Array {
+    const key = commandKey(queue.secretKey, this.sessionKey, this.sessionKey, queue.publicKey);
+    return authenticate(key, authContent({ ...frame, recipientId: queue.recipientId }));
   }
 
-  /** Subscribes to a queue (signed), resolving with the reply. */
+  /** Subscribes to a queue, resolving with the reply. */
   subscribe(queue: RawQueue): Promise<RelayFrame> {
     const corr = this.nextCorr();
     const reply = this.next((f) => 'corr' in f && f.corr === corr);
-    this.send({ t: 'sub', corr, recipientId: queue.recipientId, sig: this.sign(queue, { t: 'sub', corr }) });
+    this.send({ t: 'sub', corr, recipientId: queue.recipientId, auth: this.auth(queue, { t: 'sub', corr }) });
     return reply;
   }
 
-  /** Acknowledges a delivered message (signed), resolving with the reply. */
+  /** Acknowledges a delivered message, resolving with the reply. */
   ack(queue: RawQueue, msgId: Uint8Array): Promise<RelayFrame> {
     const corr = this.nextCorr();
     const reply = this.next((f) => 'corr' in f && f.corr === corr);
-    this.send({ t: 'ack', corr, recipientId: queue.recipientId, msgId, sig: this.sign(queue, { t: 'ack', corr, msgId }) });
+    this.send({ t: 'ack', corr, recipientId: queue.recipientId, msgId, auth: this.auth(queue, { t: 'ack', corr, msgId }) });
     return reply;
   }
 
   /** Sends a body to a queue by its sender id, resolving with the reply. */
   sendTo(senderId: Uint8Array, body: Uint8Array): Promise<RelayFrame> {
     return this.request({ t: 'send', corr: 0, senderId, body });
+  }
+
+  /** The body a `msg` frame carries, opened with the queue's delivery key. */
+  static open(queue: RawQueue, msg: MsgFrame): Uint8Array {
+    return openDelivery(queue.deliveryKey, msg.msgId, msg.ts, msg.body);
   }
 
   /** `msg` frames received so far. */

@@ -1,35 +1,33 @@
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import {
-  decodeClientFrame,
-  decodeRelayFrame,
-  encodeRelayFrame,
-  type ClientFrame,
-  type RelayFrame,
-} from '../../src/protocol/relay-frames.js';
+import { pinnedRelayKey, socketUrl, withFingerprint } from '../../src/protocol/relay-url.js';
+import { encodeClientBlock, encodeRelayBlock, type ClientFrame, type RelayFrame } from '../../src/protocol/relay-frames.js';
+import { decodeClientFrames, decodeRelayFrames } from './relay-codec.js';
 
-/** One WebSocket message that crossed the tap. */
+/** One frame that crossed the tap (a block of several gives one entry each). */
 export interface TappedFrame {
   /** `up`: client → relay; `down`: relay → client. */
   dir: 'up' | 'down';
   /** Which client connection (1, 2, …). */
   conn: number;
-  /** The message exactly as it crossed (after WebSocket unmasking). */
+  /** The WebSocket message (block) it came in, exactly as it crossed (after WebSocket unmasking). */
   bytes: Uint8Array;
-  /** Its decoding, when it decodes. */
+  /** Its decoding, when the block decodes. */
   frame: ClientFrame | RelayFrame | undefined;
 }
 
 /**
- * What the tap does with a frame: pass it, drop it silently (no reply ever comes), pass something
- * else instead, or swallow it and answer the sender itself (e.g. `ok` to a `send` it threw away).
+ * What the tap does with a frame: pass it, drop it silently (no reply ever comes), send these
+ * WebSocket messages instead, or swallow it and answer the sender itself (e.g. `ok` to a `send`
+ * it threw away).
  */
 export type TapVerdict = 'pass' | 'drop' | { replace: Uint8Array[] } | { reply: RelayFrame };
 
 /**
  * A man in the middle between WebSocketTransports and a relay, on 127.0.0.1: everything the
  * network (or a relay operator) sees passes through it and is recorded, and a test can drop,
- * rewrite or inject frames in either direction. Clients connect to `url`; each connection gets
- * its own upstream connection to the relay.
+ * rewrite or inject frames in either direction, frame by frame within blocks. Clients connect to
+ * `url` (which pins the relay's own key, since the tap passes `hello` through); each connection
+ * gets its own upstream connection to the relay.
  */
 export class RelayTap {
   readonly frames: TappedFrame[] = [];
@@ -48,7 +46,7 @@ export class RelayTap {
     server.on('connection', (client) => this.accept(client));
   }
 
-  /** Starts a tap in front of the relay at `target` (`ws://127.0.0.1:port`). */
+  /** Starts a tap in front of the relay at `target` (its URL with fingerprint). */
   static async start(target: string): Promise<RelayTap> {
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
@@ -57,7 +55,7 @@ export class RelayTap {
     });
     const address = server.address();
     if (typeof address !== 'object' || !address) throw new Error('tap has no address');
-    return new RelayTap(server, `ws://127.0.0.1:${address.port}`, target);
+    return new RelayTap(server, withFingerprint(`ws://127.0.0.1:${address.port}`, pinnedRelayKey(target)), socketUrl(target));
   }
 
   /** Every body the relay stored or delivered: `send` bodies going up, `msg` bodies coming down. */
@@ -75,7 +73,7 @@ export class RelayTap {
 
   /** Sends a relay frame to every client connection, as if the relay had sent it. */
   injectDown(frame: RelayFrame): void {
-    const bytes = encodeRelayFrame(frame);
+    const bytes = encodeRelayBlock([frame]);
     for (const { client } of this.pairs) if (client.readyState === WebSocket.OPEN) client.send(bytes, { binary: true });
   }
 
@@ -120,20 +118,32 @@ export class RelayTap {
 
   private forward(dir: 'up' | 'down', conn: number, data: RawData, binary: boolean, to: WebSocket, from: WebSocket): void {
     const bytes = new Uint8Array(toBuffer(data));
-    let frame: ClientFrame | RelayFrame | undefined;
+    let frames: (ClientFrame | RelayFrame)[] | undefined;
     try {
-      frame = dir === 'up' ? decodeClientFrame(bytes) : decodeRelayFrame(bytes);
+      frames = dir === 'up' ? decodeClientFrames(bytes) : decodeRelayFrames(bytes);
     } catch {
-      frame = undefined;
+      frames = undefined;
     }
-    this.frames.push({ dir, conn, bytes, frame });
-    const verdict = dir === 'up' ? this.up(frame as ClientFrame | undefined, bytes, conn) : this.down(frame as RelayFrame | undefined, bytes, conn);
-    if (typeof verdict === 'object' && 'reply' in verdict) {
-      if (from.readyState === WebSocket.OPEN) from.send(encodeRelayFrame(verdict.reply), { binary: true });
-      return;
+    const out: Uint8Array[] = [];
+    const passed: (ClientFrame | RelayFrame)[] = [];
+    const replies: RelayFrame[] = [];
+    let changed = false;
+    for (const frame of frames ?? [undefined]) {
+      this.frames.push({ dir, conn, bytes, frame });
+      const verdict = dir === 'up' ? this.up(frame as ClientFrame | undefined, bytes, conn) : this.down(frame as RelayFrame | undefined, bytes, conn);
+      if (verdict === 'pass') {
+        if (frame) passed.push(frame);
+        continue;
+      }
+      changed = true;
+      if (verdict === 'drop') continue;
+      if ('reply' in verdict) replies.push(verdict.reply);
+      else out.push(...verdict.replace);
     }
-    if (verdict === 'drop' || to.readyState !== WebSocket.OPEN) return;
-    const out = verdict === 'pass' ? [bytes] : verdict.replace;
+    if (replies.length > 0 && from.readyState === WebSocket.OPEN) from.send(encodeRelayBlock(replies), { binary: true });
+    if (to.readyState !== WebSocket.OPEN) return;
+    if (!changed) to.send(bytes, { binary });
+    else if (passed.length > 0) to.send(dir === 'up' ? encodeClientBlock(passed as ClientFrame[]) : encodeRelayBlock(passed as RelayFrame[]), { binary: true });
     for (const b of out) to.send(b, { binary });
   }
 }

@@ -1,0 +1,125 @@
+import type { RelayLogger } from './options.js';
+import { QueueStore, type Queue } from './queue-store.js';
+import type { PushLimits, PushResult, QueueRef, QueueWatcher, RelayStore, StoredMessage } from './relay-store.js';
+import { hex } from './relay-store.js';
+import { generateRelayIdentity, openStoreLog, type RelayIdentity, type StoreLog } from './store-log.js';
+
+/** Options of {@link MemoryRelayStore.open}. */
+export interface MemoryStoreOptions {
+  /** Log file to load and append to; none keeps everything in memory only. */
+  path: string | undefined;
+  /** Delay between a change and its write to the log, in ms. */
+  debounceMs: number;
+  logger: RelayLogger;
+  /** Random bytes for queue ids. */
+  random: (bytes: number) => Uint8Array;
+}
+
+/**
+ * The embedded store: queues in this process's memory ({@link QueueStore}), optionally kept in an
+ * append-only log file ({@link StoreLog}) across restarts. Only this process can serve its queues.
+ */
+export class MemoryRelayStore implements RelayStore {
+  private readonly watchers = new Map<string, QueueWatcher>();
+
+  private constructor(
+    readonly identity: RelayIdentity,
+    private readonly queues: QueueStore,
+    private readonly log: StoreLog | undefined,
+  ) {}
+
+  /** Loads the log at `options.path` (creating it), or starts empty with a fresh identity. Throws `RELAY_STORE_FAILED`. */
+  static async open(options: MemoryStoreOptions): Promise<MemoryRelayStore> {
+    const queues = new QueueStore(options.random);
+    if (options.path === undefined) return new MemoryRelayStore(generateRelayIdentity(), queues, undefined);
+    const { identity, records, log } = await openStoreLog(options.path, {
+      debounceMs: options.debounceMs,
+      logger: options.logger,
+      newIdentity: generateRelayIdentity,
+      snapshot: () => queues.toRecords(),
+    });
+    queues.restore(records, log);
+    return new MemoryRelayStore(identity, queues, log);
+  }
+
+  get size(): number {
+    return this.queues.size;
+  }
+
+  get bytesQueued(): number {
+    return this.queues.bytesQueued;
+  }
+
+  async create(recipientKey: Uint8Array, deliveryKey: Uint8Array, now: number, maxQueues: number): Promise<QueueRef | undefined> {
+    return this.queues.size >= maxQueues ? undefined : this.queues.create(recipientKey, deliveryKey, now);
+  }
+
+  async byRecipientId(id: Uint8Array): Promise<QueueRef | undefined> {
+    return this.queues.byRecipientId(id);
+  }
+
+  async bySenderId(id: Uint8Array): Promise<QueueRef | undefined> {
+    return this.queues.bySenderId(id);
+  }
+
+  async push(ref: QueueRef, message: StoredMessage, limits: PushLimits): Promise<PushResult> {
+    const queue = this.live(ref);
+    if (!queue) return 'no-queue';
+    const full = () =>
+      queue.messages.length >= limits.maxMessagesPerQueue ||
+      queue.bytes + message.body.length > limits.maxBytesPerQueue ||
+      this.queues.bytesQueued + message.body.length > limits.maxStoredBytes;
+    // Expired messages do not count against the quotas, even before the sweep removes them.
+    if (full()) this.queues.expire(limits.expiredBefore);
+    if (full()) return this.queues.bytesQueued + message.body.length > limits.maxStoredBytes ? 'relay-full' : 'queue-full';
+    this.queues.push(queue, message);
+    this.watchers.get(queue.key)?.pushed();
+    return 'ok';
+  }
+
+  async remove(ref: QueueRef, msgId: Uint8Array): Promise<boolean> {
+    const queue = this.live(ref);
+    return queue !== undefined && this.queues.remove(queue, hex(msgId));
+  }
+
+  async peek(ref: QueueRef, count: number, expiredBefore: number): Promise<StoredMessage[]> {
+    const queue = this.live(ref);
+    if (!queue) return [];
+    // Expired ones are dropped here, never delivered, even before the sweep gets to them.
+    while (queue.messages.length > 0 && queue.messages[0]!.ts <= expiredBefore) this.queues.remove(queue, queue.messages[0]!.key);
+    return queue.messages.slice(0, count).filter((m) => m.ts > expiredBefore);
+  }
+
+  async delete(ref: QueueRef): Promise<void> {
+    const queue = this.live(ref);
+    if (queue) this.queues.delete(queue);
+  }
+
+  touch(ref: QueueRef, now: number): void {
+    const queue = this.live(ref);
+    if (queue) this.queues.touch(queue, now);
+  }
+
+  async sweep(expiredBefore: number, idleBefore: number, inUse: (queueKey: string) => boolean): Promise<{ expired: number; queues: number }> {
+    const expired = this.queues.expire(expiredBefore);
+    return { expired, queues: this.queues.expireIdle(idleBefore, (q) => inUse(q.key)) };
+  }
+
+  async watch(queue: QueueRef, watcher: QueueWatcher): Promise<void> {
+    this.watchers.set(queue.key, watcher);
+  }
+
+  unwatch(queue: QueueRef): void {
+    this.watchers.delete(queue.key);
+  }
+
+  async close(): Promise<void> {
+    await this.log?.close();
+  }
+
+  /** The queue `ref` names, if it still exists. */
+  private live(ref: QueueRef): Queue | undefined {
+    const queue = this.queues.byRecipientId(ref.recipientId);
+    return queue === ref ? queue : undefined;
+  }
+}

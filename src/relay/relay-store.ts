@@ -1,0 +1,98 @@
+import type { RelayIdentity } from './store-log.js';
+
+/**
+ * Where a relay keeps its queues: in this process ({@link MemoryRelayStore}, optionally backed by
+ * a log file) or in Redis, shared by every relay process that uses it ({@link RedisRelayStore}).
+ * The commands and delivery only ever talk to this interface, so they work the same on either.
+ * Every method may reject (a store that cannot be reached); the relay then closes the client's
+ * connection with 1013, and the client reconnects and sends again what had no reply.
+ */
+export interface RelayStore {
+  /** The relay's long-term key, kept with the queues: processes sharing a store share it. */
+  readonly identity: RelayIdentity;
+  /** Queues that exist, as this process last learnt. */
+  readonly size: number;
+  /** Body bytes held in all queues, as this process last learnt. */
+  readonly bytesQueued: number;
+  /** Creates a queue with two fresh random ids, used `now`; undefined when `maxQueues` exist. */
+  create(recipientKey: Uint8Array, deliveryKey: Uint8Array, now: number, maxQueues: number): Promise<QueueRef | undefined>;
+  /** The queue whose recipient id is `id`. */
+  byRecipientId(id: Uint8Array): Promise<QueueRef | undefined>;
+  /** The queue whose sender id is `id`. */
+  bySenderId(id: Uint8Array): Promise<QueueRef | undefined>;
+  /**
+   * Appends a message unless that would break a quota (messages accepted at or before
+   * `limits.expiredBefore` do not count), and tells the queue's watcher, wherever it is.
+   */
+  push(queue: QueueRef, message: StoredMessage, limits: PushLimits): Promise<PushResult>;
+  /** Removes one message; false if the queue does not hold it (already acknowledged, expired, or deleted). */
+  remove(queue: QueueRef, msgId: Uint8Array): Promise<boolean>;
+  /** The oldest `count` messages accepted after `expiredBefore`, oldest first. */
+  peek(queue: QueueRef, count: number, expiredBefore: number): Promise<StoredMessage[]>;
+  /** Deletes a queue and its messages. */
+  delete(queue: QueueRef): Promise<void>;
+  /** Marks the queue used by its recipient at `now` (not awaited: a lost touch only makes a queue look idler). */
+  touch(queue: QueueRef, now: number): void;
+  /**
+   * Removes messages accepted at or before `expiredBefore`, and deletes queues unused since
+   * `idleBefore` unless `inUse` (subscribed through this process). Returns what it removed.
+   */
+  sweep(expiredBefore: number, idleBefore: number, inUse: (queueKey: string) => boolean): Promise<{ expired: number; queues: number }>;
+  /**
+   * Starts telling `watcher` about the queue: `pushed` when a message arrives, `takenOver` when
+   * another relay process subscribed a client to it (this process's subscriber must then stop).
+   * Resolves once no later push can go unnoticed, after announcing this process's subscription.
+   */
+  watch(queue: QueueRef, watcher: QueueWatcher): Promise<void>;
+  /** Stops {@link watch}. */
+  unwatch(queue: QueueRef): void;
+  /** Writes what is pending and lets go of files and connections. */
+  close(): Promise<void>;
+}
+
+/** A queue as the relay's commands see it: ids and keys (its messages stay in the store). */
+export interface QueueRef {
+  readonly recipientId: Uint8Array;
+  readonly senderId: Uint8Array;
+  /** The recipient's X25519 key, registered at `new`. */
+  readonly recipientKey: Uint8Array;
+  /** Secret the relay re-encrypts bodies with for the recipient. */
+  readonly deliveryKey: Uint8Array;
+  /** Hex of `recipientId`. */
+  readonly key: string;
+}
+
+/** One stored message. `key` is the hex of `msgId`. */
+export interface StoredMessage {
+  readonly msgId: Uint8Array;
+  readonly key: string;
+  /** The body as sealed for the recipient. */
+  readonly body: Uint8Array;
+  /** When the relay accepted it (ms, relay clock). */
+  readonly ts: number;
+}
+
+/** The quotas a push must respect. */
+export interface PushLimits {
+  maxMessagesPerQueue: number;
+  maxBytesPerQueue: number;
+  maxStoredBytes: number;
+  /** Messages accepted at or before this time no longer count (and may be dropped now). */
+  expiredBefore: number;
+}
+
+/** What became of a push. */
+export type PushResult = 'ok' | 'no-queue' | 'queue-full' | 'relay-full';
+
+/** What a store tells the delivery of a watched queue. */
+export interface QueueWatcher {
+  pushed(): void;
+  takenOver(): void;
+}
+
+/** Lowercase hex of `bytes`. */
+export function hex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}

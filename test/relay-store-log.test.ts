@@ -10,7 +10,8 @@ import { isSealcallError } from '../src/errors.js';
 import { pack } from '../src/protocol/msgpack.js';
 import { QueueStore, type Queue } from '../src/relay/queue-store.js';
 import { hex } from '../src/relay/relay-store.js';
-import { generateRelayIdentity, openStoreLog, readStoreLog, type RelayIdentity } from '../src/relay/store-log.js';
+import { generateRelayIdentity, type RelayIdentity } from '../src/crypto/relay-keys.js';
+import { openStoreLog, readStoreLog } from '../src/relay/store-log.js';
 import { crc32, createdRecord, headerRecord, pushedRecord, removedRecord } from '../src/relay/store-records.js';
 
 // The relay's append-only store log against real temp files: what it keeps, what a send costs,

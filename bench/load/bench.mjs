@@ -31,14 +31,15 @@ const pct = (x) => `${Math.round(x * 100)}%`;
 const cores = (x) => x.toFixed(2);
 const seconds = (t) => (t / 1000).toFixed(1);
 
+/** Rendered right after the section ran, so the load average read here is the one at its end. */
 function header(machine, startLoad, tookMs) {
   return `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM; Node ${machine.node}; ${machine.os}.
-Run: ${machine.date}; load average (1 min) when it started: ${startLoad.toFixed(2)}. This section took ${seconds(tookMs)} s.`;
+Run: ${machine.date}; load average (1 min) when it started: ${startLoad.toFixed(2)}, when it ended: ${os.loadavg()[0].toFixed(2)}. This section took ${seconds(tookMs)} s.`;
 }
 
 // ---- relay -------------------------------------------------------------------------------------
 
-function renderRelay(machine, load, r, micro, tookMs) {
+export function renderRelay(machine, load, r, micro, tookMs) {
   const relay = r.servers.relay;
   const base = r.servers.baseline;
   const label = { relay: 'sealcall relay', baseline: 'baseline: bare `ws` forwarder' };
@@ -59,24 +60,42 @@ function renderRelay(machine, load, r, micro, tookMs) {
       );
     }
   }
-  const memRow = (mode, s) =>
-    `| ${label[mode]} | ${int(s.idle.clients)} | ${kib(s.idle.perClient.heapUsed)} | ${kib(s.idle.perClient.external)} | ${kib(s.idle.perClient.rss)} | ${mib(s.idle.empty.rss)} → ${mib(s.idle.idle.rss)} |`;
+  const memRow = (name, clients, perClient, before, after) =>
+    `| ${name} | ${int(clients)} | ${kib(perClient.heapUsed)} | ${kib(perClient.external)} | ${kib(perClient.rss)} | ${mib(before.rss)} → ${mib(after.rss)} |`;
   const ratio = (i) => relay.phases[i].closed.messagesPerSecond / base.phases[i].closed.messagesPerSecond;
-  const errors = Object.entries(relay.clientTotals.errors);
-  const framesPerConnection = (2 * Math.max(...relay.phases.map((p) => p.closed.messagesPerSecond))) / r.options.clients;
+  const totals = relay.clientTotals;
+  const errors = Object.entries(totals.errors);
+  // Each connection sends one frame per message: a send connection its client's `send`s, a
+  // receive connection its client's `ack`s; around a ring every client sends and receives alike.
+  const framesPerConnection = Math.max(...relay.phases.map((p) => p.closed.messagesPerSecond)) / r.options.clients;
   const stats = relay.afterTraffic.stats;
+  const connections = relay.senders.connectedAtServer;
+  // Blocks and frames of the closed-loop phases, per message sent in them.
+  const closedSum = (key) => relay.phases.reduce((n, p) => n + p.closed.blocks[key], 0);
+  const closedSent = relay.phases.reduce((n, p) => n + p.closed.sent, 0);
+  const perSent = (key) => (closedSum(key) / closedSent).toFixed(2);
+  const framesPerBlock = (frames, blocks) => (closedSum(frames) / closedSum(blocks)).toFixed(2);
+  const everyMessage =
+    totals.delivered === totals.sent && stats.messagesDelivered === stats.messagesReceived
+      ? 'every client saw every message it was sent'
+      : `the clients received ${int(totals.delivered)} of the ${int(totals.sent)} messages they sent`;
   return `## Relay under load
 
 ${header(machine, load, tookMs)}
 Open files (\`ulimit -n\` as the bench's processes see it; Node raises its soft limit to the hard one at startup): soft
-${r.fdLimits.soft}, hard ${r.fdLimits.hard}. Each server and client process needs about ${int(r.minFds)} here${r.fdLimits.soft >= r.minFds ? ', within the limit' : ', so the bench raised the soft limit for its children'}.
+${r.fdLimits.soft}, hard ${r.fdLimits.hard}. Each server and client process needs about ${int(r.minFds)} here (two sockets per relay client)${r.fdLimits.soft >= r.minFds ? ', within the limit' : ', so the bench raised the soft limit for its children'}.
 
-One server process; ${int(r.options.clients)} WebSocket clients in one other process, all connected at once, each with
-its own queue and subscribed to it, sending around a ring (client *i* to client *i*+1), so every
-connection sends and receives. The relay runs with its default options: at most
-${framesPerConnection.toFixed(0)} frames/s per connection were needed here, far below its limit of 500/s (burst 1,000), and no
-request was refused (${errors.length ? errors.map(([c, n]) => `${c} ×${n}`).join(', ') : 'no `err` reply at all'}). Bodies are envelopes of the length sealcall sends (3,072
-bytes) and of the smallest it may use (512, over a transport that carries little), plus the ${SEALED_SENDER_BYTES}-byte sealed-sender header, as WebSocketTransport sends them.
+One server process; ${int(r.options.clients)} clients in one other process, all connected at once, each with its own queue,
+sending around a ring (client *i* to client *i*+1), so every client sends and receives. As
+\`WebSocketTransport\` does, each relay client receives on one connection (it created its queue
+there, is subscribed to it, and acknowledges there what it gets) and sends on a second connection
+to the same relay that carries nothing else: ${int(connections)} connections to the relay during the traffic. The
+baseline's clients have one connection each, for both. The relay runs with its default options:
+at most ${framesPerConnection.toFixed(0)} frames/s per connection were needed here (a connection sends one frame per message its client
+sends or receives), far below its limit of 500/s (burst 1,000), and no request was refused
+(${errors.length ? errors.map(([c, n]) => `${c} ×${n}`).join(', ') : 'no `err` reply at all'}). Bodies are envelopes of the length sealcall sends (3,072 bytes) and of the smallest it
+may use (512, over a transport that carries little), plus the ${SEALED_SENDER_BYTES}-byte sealed-sender header, as
+WebSocketTransport sends them.
 
 ### Throughput, saturated
 
@@ -89,14 +108,16 @@ window. Latency here is mostly queueing (${int(r.options.clients * r.options.win
 ${closedRows.join('\n')}
 
 In this run the relay carried ${pct(ratio(0))} of the baseline's message rate with small bodies and
-${pct(ratio(1))} with large ones: the difference is the relay's own work per message.
+${pct(ratio(1))} with large ones. The difference is the relay's own work per message (server CPU
+µs/message) and, since the three processes share ${machine.cores} cores, its clients' heavier work too (msgpack,
+opening every body, an authenticator per \`ack\`): see the clients' CPU.
 
 ### Latency under a steady load
 
 Open loop: messages sent at a fixed total rate, ${pct(r.options.pacedFraction)} of the relay's saturated rate for that body size (the
 same rate for the baseline), spread over all ${int(r.options.clients)} clients. ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s
-measured. Latency: from the sender's \`send\` to the recipient reading the message, both in the
-same process and clock.
+measured. Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
+once its body is opened), both in the same process and clock.
 
 | Server | body | offered msg/s | delivered msg/s | server CPU | p50 ms | p90 ms | p99 ms | max ms |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -104,60 +125,88 @@ ${pacedRows.join('\n')}
 
 ### Memory per idle client
 
-Server memory after forced GC with no client, then with all ${int(r.options.clients)} connected, subscribed and idle;
-the difference divided by the number of clients.
+Server memory after forced GC with no client, then with all ${int(r.options.clients)} clients connected, subscribed and idle;
+the difference divided by the number of clients. An idle relay client has its receive connection
+only (\`WebSocketTransport\` opens its send connection at its first send): that is the first relay
+row. The second is after every client also opened its send connection, as during the traffic
+(${int(connections)} connections, before any message).
 
 | Server | clients | heap KiB/client | external KiB/client | RSS KiB/client | server RSS MiB |
 | --- | ---: | ---: | ---: | ---: | ---: |
-${memRow('relay', relay)}
-${memRow('baseline', base)}
+${memRow(`${label.relay}, idle (receive connection)`, relay.idle.clients, relay.idle.perClient, relay.idle.empty, relay.idle.idle)}
+${memRow(`${label.relay}, receive + send connection`, relay.idle.clients, relay.senders.perClient, relay.idle.empty, relay.senders.memory)}
+${memRow(label.baseline, base.idle.clients, base.idle.perClient, base.idle.empty, base.idle.idle)}
 
 ### Where the relay's time goes
 
-Per message the relay decodes and validates two msgpack frames (\`send\`, \`ack\`), stores the body
-under a fresh random 16-byte message id, encodes three frames (\`ok\`, \`msg\`, \`ok\`), and verifies the
-recipient's Ed25519 signature on the \`ack\`. The baseline forwards the same frames untouched. The
-costs of the crypto steps alone, measured in this run (µs per call, one thread):
+Per message the relay decodes and validates two client frames (\`send\` on the sender's send
+connection, \`ack\` on the recipient's receive connection), draws a fresh random 16-byte message id
+and seals the body for the recipient as it stores it (ChaCha20-Poly1305 under the queue's delivery
+key, 16 bytes longer), recomputes the \`ack\`'s keyed BLAKE2b authenticator under the receive
+connection's command key and compares it, and encodes three frames (\`ok\` to the sender, \`msg\` and
+\`ok\` to the recipient). In the closed-loop phases that took ${perSent('blocksOut')} client blocks (WebSocket messages) per
+message, ${framesPerBlock('framesOut', 'blocksOut')} frames each, and ${perSent('blocksIn')} relay blocks carrying ${perSent('framesIn')} frames (an \`ok\` and the next \`msg\` often
+share one). Keys cost an X25519 each only per connection (its session key pair) and per queue and
+connection (command and delivery keys, at \`new\` and \`sub\`), never per message. The baseline
+forwards the same frames untouched. The costs of the crypto steps alone, measured in this run (µs
+per call, one thread, the libsodium build the relay uses):
 
 | Operation | µs |
 | --- | ---: |
-| Ed25519 verify (relay, every \`ack\`) | ${micro.verify.toFixed(1)} |
+| Keyed BLAKE2b-256 authenticator of an \`ack\` (${micro.sizes.authContent}-byte \`authContent\`; recipient, every \`ack\`) | ${micro.authenticate.toFixed(1)} |
+| The relay's check of an \`ack\`: \`authContent\`, authenticator, constant-time compare (relay, every \`ack\`) | ${micro.verifyAck.toFixed(1)} |
+| ChaCha20-Poly1305 seal of a ${int(micro.sizes.large)}-byte body (relay, every stored message) | ${micro.sealLarge.toFixed(1)} |
+| ChaCha20-Poly1305 seal of a ${int(micro.sizes.small)}-byte body (relay, every stored message) | ${micro.sealSmall.toFixed(1)} |
+| ChaCha20-Poly1305 open of a ${int(micro.sizes.large)}-byte body (recipient, every delivered message) | ${micro.openLarge.toFixed(1)} |
+| X25519 command key, \`commandKey\` (both sides, at \`new\` and once per queue per connection; never per message) | ${micro.commandKey.toFixed(1)} |
 | Node \`crypto\`, 16 random bytes (relay, every stored message's id) | ${micro.nodeRandom16.toFixed(1)} |
 | \`sodium.randombytes_buf(16)\` (what the relay drew ids with before, for comparison) | ${micro.sodiumRandom16.toFixed(1)} |
-| Ed25519 sign (recipient, every \`ack\`) | ${micro.sign.toFixed(1)} |
 
 ${cryptoShare(relay, micro)}
 
 ### How to read this
 
-- **What is measured.** The relay is sealcall's \`Relay\` from the built package, memory only
-  (no \`storePath\`), in its own process; the clients are raw protocol clients (\`new\`, signed
-  \`sub\`, \`send\`, signed \`ack\` per message, as \`WebSocketTransport\` does) in another process.
-  Throughput counts messages *delivered to their recipient* in the window, not merely accepted.
-  After all phases the relay had accepted ${int(stats.messagesReceived)} messages and delivered
-  ${int(stats.messagesDelivered)}, with ${int(stats.bytesQueued)} bytes still queued; every client saw every message it was sent.
+- **What is measured.** The relay is sealcall's \`Relay\` from the built package with its default
+  store, in memory only (no \`storePath\`, no \`redisUrl\`), in its own process. The clients, in another process, are raw protocol v2
+  clients doing what \`WebSocketTransport\` does on the wire: on each connection they check the
+  relay's signed \`hello\` against the key the URL pins; on the receive connection they create
+  their queue (\`new\`) and subscribe (\`sub\`) with authenticators, open every delivered body with
+  the queue's delivery key and acknowledge it with an authenticated \`ack\` (the acks of one
+  incoming block leave as one block); they \`send\` on the other connection. They skip what does
+  not reach the relay: the sealed-sender layer (bodies are random bytes of its length), the
+  duplicate filter, pings. Throughput counts messages *delivered to their recipient* (and opened)
+  in the window, not merely accepted. After all phases the relay had accepted
+  ${int(stats.messagesReceived)} messages and delivered ${int(stats.messagesDelivered)}, with ${int(stats.bytesQueued)} bytes still queued; ${everyMessage}.
 - **The baseline** is a bare \`ws\` server in the same setup that forwards each message to the
-  connection named in its first bytes and answers \`ok\` and \`ack\` frames as the relay does, so the
-  frame count, sizes and sockets are the same; it stores nothing, parses no msgpack and checks no
-  signature. The clients' side is cheaper too (no signing), so its numbers bound what any relay
-  could do with this client process on this machine.
-- **Two cores, three processes.** The server, the clients and the bench share the machine's
-  cores (and, on a shared machine, other work: see the load average above), so absolute rates
-  move between runs; the ratio between the rows of one run is the useful figure.
+  connection named in its first bytes and answers \`ok\` to sends and acks as the relay does, so
+  the frames per message are the same; it stores nothing, parses no msgpack, checks no
+  authenticator and encrypts nothing, and its clients keep one connection each where the relay's
+  keep two. Its clients' side is cheaper too (no msgpack, no authenticators, nothing to open), so
+  its numbers bound what any relay could do with this client process on this machine.
+- **${machine.cores} cores, three processes.** The server, the clients and the bench share the machine's
+  cores (and, on a shared machine, other work: see the load averages above), so absolute rates
+  move between runs; the ratio between the rows of one run is the useful figure, provided
+  nothing else ran meanwhile (the relay and the baseline run one after the other; the bench's
+  own processes alone keep the load average near 2).
 - **Memory** counts the JavaScript heap, \`external\` (buffers) and RSS of the server process;
-  kernel socket buffers are not in it. The relay's share per idle client is its \`RelayConnection\`
-  (token bucket, subscriptions), the queue (two 16-byte ids, its hex keys, the signing key) and
-  the \`ws\` socket.`;
+  kernel socket buffers are not in it. The relay's share per idle client is its receive
+  connection's \`RelayConnection\` (the connection's X25519 session key pair, token bucket,
+  command-key cache, subscriptions) and \`ws\` socket, the queue (two 16-byte ids and their hex
+  keys, the recipient's X25519 key, the delivery key) and its delivery subscription; a send
+  connection adds another \`RelayConnection\` and socket.`;
 }
 
-/** The share of the relay's CPU per message that the signature check and the id's random bytes take. */
+/** The share of the relay's CPU per message that the `ack` check, the sealing and the id's random bytes take. */
 function cryptoShare(relay, micro) {
-  const closed = relay.phases[0].closed;
-  const perMessage = (closed.serverCpu * 1e6) / closed.messagesPerSecond;
-  const crypto = micro.verify + micro.nodeRandom16;
-  return `With small bodies the relay spent ${perMessage.toFixed(0)} µs of CPU per message; the signature check and the message id's
-random bytes alone account for about ${crypto.toFixed(0)} µs of it (${pct(crypto / perMessage)}). The relay draws ids from Node's
-\`crypto\` (it is Node-only): libsodium's would cost about ${(micro.sodiumRandom16 - micro.nodeRandom16).toFixed(0)} µs more per message.`;
+  const perMessage = (p) => (p.closed.serverCpu * 1e6) / p.closed.messagesPerSecond;
+  const seal = (p) => (p.bodyBytes === micro.sizes.small ? micro.sealSmall : micro.sealLarge);
+  const cost = (p) => micro.verifyAck + micro.nodeRandom16 + seal(p);
+  const part = (p) => `about ${cost(p).toFixed(0)} µs (${pct(cost(p) / perMessage(p))}) of the ${perMessage(p).toFixed(0)} µs of CPU it spent per message with ${int(p.bodyBytes)}-byte bodies`;
+  return `The relay's \`ack\` check, its sealing and the message id's random bytes account for
+${relay.phases.map(part).join(',\nand ')}.
+The rest is its other work per message: decoding, validating and encoding frames, WebSocket I/O
+and queue bookkeeping. The relay draws ids from Node's \`crypto\` (it is Node-only): libsodium's
+would cost about ${(micro.sodiumRandom16 - micro.nodeRandom16).toFixed(0)} µs more per message.`;
 }
 
 // ---- concurrent calls --------------------------------------------------------------------------

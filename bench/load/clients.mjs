@@ -1,14 +1,24 @@
 // Load-bench clients in their own process: `node bench/load/clients.mjs relay|baseline`.
 //
 // Opens many WebSocket clients to one server (see server.mjs) and drives traffic around a ring:
-// client i sends to client i+1's queue (relay) or connection (baseline), so every connection both
+// client i sends to client i+1's queue (relay) or connection (baseline), so every client both
 // sends and receives. Each body carries its send time (performance.now(), the same clock as the
 // recipient's: the whole ring lives in this process), so the latency of each message is measured
-// end to end: sender → server → recipient. Relay clients are raw protocol clients: `new`, a
-// signed `sub`, `send`, and a signed `ack` for every message received (as WebSocketTransport
-// does), so the relay does all of its per-message work.
+// end to end: sender → server → recipient.
 //
-// Requests: connect {url, count, concurrency} · closed {…} · paced {…} · sample · close.
+// Relay clients are raw protocol (v2) clients that behave as WebSocketTransport does:
+// - a *receive* connection: checks the relay's signed `hello`, creates its queue (`new`,
+//   authorized by the queue's X25519 key), subscribes (`sub`), opens every delivered body with
+//   the queue's delivery key (the relay re-encrypts each one) and acknowledges it (`ack` with a
+//   keyed-BLAKE2b authenticator under the connection's command key, derived once); the acks of one
+//   incoming block leave as one outgoing block;
+// - a *send* connection to the same relay, opened later (request `senders`, as WebSocketTransport
+//   opens its send link on first use), carrying only `send` frames.
+// So the relay does all of its per-message work. Frames a client queues in one moment leave as
+// one block (RelaySocket's microtask flush). The baseline client has one connection.
+//
+// Requests: connect {url, count, concurrency} (receive connections) · senders {concurrency}
+// (send connections; nothing for the baseline) · closed {…} · paced {…} · sample · close.
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { EXIT, processSample, serve } from './child.mjs';
@@ -19,8 +29,14 @@ const proto = mode === 'relay' ? await loadRelayProtocol() : undefined;
 
 /** Every client, in ring order. */
 const clients = [];
-/** Counters since the process started. */
-const totals = { sent: 0, delivered: 0, oks: 0, errors: {} };
+/** The server's URL, from `connect`. */
+let serverUrl;
+/**
+ * Counters since the process started. `unanswered`: requests (`send`, `ack`, setup) whose reply
+ * has not come yet. Relay only: blocks (WebSocket messages) and the frames in them, received and
+ * sent, and connections opened.
+ */
+const totals = { sent: 0, delivered: 0, oks: 0, errors: {}, unanswered: 0, blocksIn: 0, framesIn: 0, blocksOut: 0, framesOut: 0, connections: 0 };
 /** The running traffic phase: gets every delivery. */
 let phase;
 
@@ -43,51 +59,34 @@ function firstMessage(ws, timeoutMs) {
   });
 }
 
-class RelayClient {
-  constructor(ws, index) {
+/**
+ * One v2 connection to the relay, as src/relay-client/relay-socket.ts's RelaySocket: checks `hello` against the key the URL pins,
+ * correlates setup requests with their replies, gathers the frames of one moment into one block,
+ * and hands every other frame to `onFrame`.
+ */
+class RelaySocket {
+  constructor(ws, sessionKey) {
     this.ws = ws;
-    this.index = index;
+    this.sessionKey = sessionKey;
     this.corr = 0;
+    this.outbox = [];
     this.waiting = new Map(); // corr → resolve, during setup only
-  }
-
-  static async open(url, index) {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    const hello = proto.decodeRelayFrame(await firstMessage(ws, 10_000));
-    const client = new RelayClient(ws, index);
-    client.sessionId = hello.sessionId;
-    ws.on('message', (data) => client.receive(data));
+    this.onFrame = () => {};
+    ws.on('message', (data) => this.receive(data));
     ws.on('error', () => {});
-    const keys = proto.sodium().crypto_sign_keypair();
-    const ids = await client.request({ t: 'new', recipientKey: keys.publicKey }, keys.privateKey);
-    if (ids.t !== 'ids') throw new Error(`new: ${JSON.stringify(ids)}`);
-    client.queue = { recipientId: ids.recipientId, senderId: ids.senderId, secretKey: keys.privateKey };
-    const sub = await client.request({ t: 'sub', recipientId: ids.recipientId }, client.queue.secretKey);
-    if (sub.t !== 'ok') throw new Error(`sub: ${JSON.stringify(sub)}`);
-    return client;
   }
 
-  /** The address others send to. */
-  get target() {
-    return this.queue.senderId;
-  }
-
-  /** Sends a setup frame, signed with `secretKey` when given, and resolves with its reply. */
-  request(frame, secretKey) {
-    const corr = ++this.corr;
-    return new Promise((resolve) => {
-      this.waiting.set(corr, resolve);
-      this.ws.send(proto.encodeClientFrame(secretKey ? this.signed({ ...frame, corr }, secretKey) : { ...frame, corr }));
-    });
-  }
-
-  signed(frame, secretKey = this.queue.secretKey) {
-    const sig = proto.sodium().crypto_sign_detached(proto.signedContent(this.sessionId, frame), secretKey);
-    return { ...frame, sig };
-  }
-
-  send(target, body) {
-    this.ws.send(proto.encodeClientFrame({ t: 'send', corr: this.nextCorr(), senderId: target, body }));
+  static async open(url) {
+    const ws = new WebSocket(proto.socketUrl(url), { perMessageDeflate: false });
+    const block = proto.decodeRelayBlock(await firstMessage(ws, 10_000));
+    const hello = block[0];
+    if (block.length !== 1 || hello.t !== 'hello') throw new Error(`expected hello, got ${JSON.stringify(hello)}`);
+    const pinned = proto.pinnedRelayKey(url);
+    if (!proto.sodium().memcmp(hello.relayKey, pinned) || !proto.verifyHello(hello.relayKey, hello.sessionKey, hello.sig)) {
+      throw new Error('the relay does not hold the key its URL pins');
+    }
+    totals.connections++;
+    return new RelaySocket(ws, hello.sessionKey);
   }
 
   nextCorr() {
@@ -95,21 +94,134 @@ class RelayClient {
     return this.corr;
   }
 
+  /** Queues `build(corr)` for this moment's block and resolves with its reply (setup only). */
+  request(build) {
+    const corr = this.nextCorr();
+    return new Promise((resolve) => {
+      this.waiting.set(corr, resolve);
+      this.push(build(corr));
+    });
+  }
+
+  /** Queues a frame; the frames queued in one moment leave as one block. */
+  push(frame) {
+    totals.unanswered++;
+    if (this.outbox.push(frame) === 1) queueMicrotask(() => this.flush());
+    else if (this.outbox.length >= proto.RELAY_LIMITS.maxFramesPerBlock) this.flush();
+  }
+
+  flush() {
+    const frames = this.outbox;
+    if (frames.length === 0) return;
+    this.outbox = [];
+    totals.blocksOut++;
+    totals.framesOut += frames.length;
+    this.ws.send(proto.encodeClientBlock(frames));
+  }
+
   receive(data) {
-    const frame = proto.decodeRelayFrame(data);
-    if (frame.corr !== undefined && this.waiting.has(frame.corr)) {
-      const resolve = this.waiting.get(frame.corr);
-      this.waiting.delete(frame.corr);
-      resolve(frame);
+    let block;
+    try {
+      block = proto.decodeRelayBlock(data);
+    } catch {
+      countError('BAD_BLOCK');
       return;
     }
-    if (frame.t === 'ok') totals.oks++;
-    else if (frame.t === 'err') countError(frame.code);
-    else if (frame.t === 'msg') {
-      const ack = { t: 'ack', corr: this.nextCorr(), recipientId: this.queue.recipientId, msgId: frame.msgId };
-      this.ws.send(proto.encodeClientFrame(this.signed(ack)));
-      delivered(frame.body);
+    totals.blocksIn++;
+    totals.framesIn += block.length;
+    for (const frame of block) {
+      if (frame instanceof Error) {
+        countError('BAD_BLOCK_FRAME');
+        continue;
+      }
+      if (frame.corr !== undefined) totals.unanswered--;
+      if (frame.corr !== undefined && this.waiting.has(frame.corr)) {
+        const resolve = this.waiting.get(frame.corr);
+        this.waiting.delete(frame.corr);
+        resolve(frame);
+        continue;
+      }
+      if (frame.t === 'ok') totals.oks++;
+      else if (frame.t === 'err') countError(frame.code);
+      else this.onFrame(frame);
     }
+  }
+}
+
+class RelayClient {
+  constructor(index, receiver, queue) {
+    this.index = index;
+    this.receiver = receiver;
+    this.queue = queue;
+    this.sender = undefined;
+    // The receive connection's command key for the queue: one X25519 per connection, then one hash per ack.
+    this.commandKey = proto.commandKey(queue.secretKey, receiver.sessionKey, receiver.sessionKey, queue.publicKey);
+    receiver.onFrame = (frame) => this.receive(frame);
+  }
+
+  /** Opens the receive connection: creates the queue and subscribes to it. */
+  static async open(url, index) {
+    const receiver = await RelaySocket.open(url);
+    const keys = proto.generateRelayKeyPair();
+    const newKey = proto.commandKey(keys.secretKey, receiver.sessionKey, receiver.sessionKey, keys.publicKey);
+    const ids = await receiver.request((corr) => {
+      const frame = { t: 'new', corr, recipientKey: keys.publicKey };
+      return { ...frame, auth: proto.authenticate(newKey, proto.authContent(frame)) };
+    });
+    if (ids.t !== 'ids') throw new Error(`new: ${JSON.stringify(ids)}`);
+    const queue = {
+      recipientId: ids.recipientId,
+      senderId: ids.senderId,
+      publicKey: keys.publicKey,
+      secretKey: keys.secretKey,
+      deliveryKey: proto.deliveryKey(keys.secretKey, ids.serverKey, ids.serverKey, keys.publicKey),
+    };
+    const client = new RelayClient(index, receiver, queue);
+    const sub = await receiver.request((corr) => client.authorized({ t: 'sub', corr, recipientId: queue.recipientId }));
+    if (sub.t !== 'ok') throw new Error(`sub: ${JSON.stringify(sub)}`);
+    return client;
+  }
+
+  /** Opens the send-only connection (WebSocketTransport's send link to the relay). */
+  async openSender(url) {
+    this.sender ??= await RelaySocket.open(url);
+  }
+
+  /** The address others send to. */
+  get target() {
+    return this.queue.senderId;
+  }
+
+  /** The connections this client has open. */
+  get sockets() {
+    return this.sender ? [this.receiver.ws, this.sender.ws] : [this.receiver.ws];
+  }
+
+  /** A recipient command with its authenticator for the receive connection. */
+  authorized(frame) {
+    return { ...frame, auth: proto.authenticate(this.commandKey, proto.authContent(frame)) };
+  }
+
+  send(target, body) {
+    const sender = this.sender;
+    // A copy: the frame is encoded when the block leaves, after the shared template is restamped
+    // (WebSocketTransport seals a fresh body per send).
+    sender.push({ t: 'send', corr: sender.nextCorr(), senderId: target, body: body.slice() });
+  }
+
+  receive(frame) {
+    if (frame.t !== 'msg') return;
+    // The relay's layer first (it re-encrypted the body for this queue), as WebSocketTransport does.
+    let body;
+    try {
+      body = proto.openDelivery(this.queue.deliveryKey, frame.msgId, frame.ts, frame.body);
+    } catch {
+      countError('DELIVERY_OPEN_FAILED');
+    }
+    const { recipientId } = this.queue;
+    const corr = this.receiver.nextCorr();
+    this.receiver.push(this.authorized({ t: 'ack', corr, recipientId, msgId: frame.msgId }));
+    if (body) delivered(body);
   }
 }
 
@@ -133,18 +245,26 @@ class BaselineClient {
     return this.address;
   }
 
+  get sockets() {
+    return [this.ws];
+  }
+
   send(target, body) {
     const frame = Buffer.allocUnsafe(5 + body.length);
     frame[0] = 1;
     frame.writeUInt32BE(target, 1);
     frame.set(body, 5);
+    totals.unanswered++;
     this.ws.send(frame);
   }
 
   receive(data) {
     const kind = data[0];
-    if (kind === 2) totals.oks++;
-    else if (kind === 3) {
+    if (kind === 2) {
+      totals.oks++;
+      totals.unanswered--;
+    } else if (kind === 3) {
+      totals.unanswered++;
       this.ws.send(ACK);
       delivered(data.subarray(5));
     }
@@ -163,8 +283,13 @@ function stamp(template, sender) {
 function delivered(body) {
   totals.delivered++;
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const sentAt = view.getFloat64(0);
-  const sender = view.getUint32(8);
+  const sentAt = body.length >= 12 ? view.getFloat64(0) : NaN;
+  const sender = body.length >= 12 ? view.getUint32(8) : NaN;
+  if (!(sentAt > 0) || !(sender < clients.length)) {
+    // Not a body any client sent: reported (the phase's `errors`) instead of crashing the ring.
+    countError('BAD_BODY');
+    return;
+  }
   phase?.onDelivered(sender, sentAt, body.length);
 }
 
@@ -175,8 +300,10 @@ function sendFrom(index, template) {
   client.send(next.target, stamp(template, index));
 }
 
+/** Opens `count` clients (relay: their receive connections, queue created and subscribed). */
 async function connect({ url, count, concurrency = 50 }) {
   const Client = mode === 'relay' ? RelayClient : BaselineClient;
+  serverUrl = url;
   const start = performance.now();
   for (let i = clients.length; i < count; i += concurrency) {
     const batch = [];
@@ -184,6 +311,17 @@ async function connect({ url, count, concurrency = 50 }) {
     clients.push(...(await Promise.all(batch)));
   }
   return { clients: clients.length, ms: performance.now() - start };
+}
+
+/** Relay: opens every client's send connection (the baseline's clients send on their one connection). */
+async function senders({ concurrency = 50 } = {}) {
+  const start = performance.now();
+  if (mode === 'relay') {
+    for (let i = 0; i < clients.length; i += concurrency) {
+      await Promise.all(clients.slice(i, i + concurrency).map((c) => c.openSender(serverUrl)));
+    }
+  }
+  return { connections: clients.reduce((n, c) => n + c.sockets.length, 0), ms: performance.now() - start };
 }
 
 function randomBody(bytes) {
@@ -209,12 +347,16 @@ function runPhase({ warmupMs, durationMs, drainMs = 20_000, start, onDelivered }
     let result;
     const sentBefore = totals.sent;
     const errorsBefore = { ...totals.errors };
+    const blocksBefore = { ...totals };
     const finish = (drained) => {
       clearTimeout(drainTimer);
       phase = undefined;
       const errors = {};
       for (const [code, n] of Object.entries(totals.errors)) if (n - (errorsBefore[code] ?? 0) > 0) errors[code] = n - (errorsBefore[code] ?? 0);
-      resolve({ ...result, drained, lost: totals.sent - totals.delivered, sent: totals.sent - sentBefore, errors });
+      // Relay: WebSocket messages (blocks) and frames in them, both ways, over the whole phase.
+      const blocks = {};
+      for (const key of ['blocksIn', 'framesIn', 'blocksOut', 'framesOut']) blocks[key] = totals[key] - blocksBefore[key];
+      resolve({ ...result, drained, lost: totals.sent - totals.delivered, sent: totals.sent - sentBefore, errors, blocks });
     };
     let drainTimer;
     phase = {
@@ -300,27 +442,36 @@ function summarize(samples) {
 }
 
 async function closeAll() {
-  const closedAll = clients.map(
-    (c) =>
+  const sockets = clients.flatMap((c) => c.sockets);
+  const closedAll = sockets.map(
+    (ws) =>
       new Promise((resolve) => {
-        if (c.ws.readyState === WebSocket.CLOSED) return resolve();
-        c.ws.once('close', () => resolve());
+        if (ws.readyState === WebSocket.CLOSED) return resolve();
+        ws.once('close', () => resolve());
       }),
   );
-  for (const c of clients) c.ws.close();
+  for (const ws of sockets) ws.close();
   let timer;
   const timedOut = await Promise.race([
     Promise.all(closedAll).then(() => false),
     new Promise((resolve) => (timer = setTimeout(() => resolve(true), 10_000))),
   ]);
   clearTimeout(timer);
-  return { closed: clients.length, timedOut };
+  return { closed: clients.length, connections: sockets.length, timedOut };
 }
 
 serve({
   connect,
+  senders,
   closed,
   paced,
-  sample: ({ gc = false } = {}) => ({ ...processSample({ gc }), totals }),
+  sample: async ({ gc = false, settle = false } = {}) => {
+    // settle: first wait (at most 10 s) for the replies still on their way, such as the `ok`s of
+    // the last phase's last acks, so the totals add up.
+    for (const deadline = Date.now() + 10_000; settle && totals.unanswered > 0 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return { ...processSample({ gc }), totals };
+  },
   close: async () => ({ [EXIT]: 0, ...(await closeAll()), totals }),
 });

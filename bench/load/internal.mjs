@@ -1,6 +1,6 @@
-// Loads parts of sealcall that its package does not export (the relay wire protocol), for the
-// load benches' raw clients: esbuild (installed with tsup) bundles them from src/ into a temp
-// file, which is imported and removed again. Same approach as bench/frame.mjs.
+// Loads parts of sealcall that its package does not export (the relay wire protocol and its
+// keys), for the load benches' raw clients: esbuild (installed with tsup) bundles them from src/
+// into a temp file, which is imported and removed again. Same approach as bench/frame.mjs.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +12,13 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let loading;
 
 /**
- * The relay protocol as the relay itself encodes and checks it: `encodeClientFrame`,
- * `decodeRelayFrame`, `signedContent`, plus libsodium (`ready`, `sodium`).
+ * The relay protocol (v2) as the relay and WebSocketTransport encode and check it:
+ * - frames: `encodeClientBlock`, `decodeRelayBlock`, `authContent`, `RELAY_LIMITS`,
+ *   `RELAY_PROTOCOL_VERSION`;
+ * - keys (src/crypto/relay-keys.ts): `generateRelayKeyPair`, `verifyHello`, `commandKey`,
+ *   `authenticate`, `verifyAuth`, `deliveryKey`, `sealDelivery`, `openDelivery`;
+ * - URLs: `socketUrl`, `pinnedRelayKey`;
+ * - libsodium: `ready`, `sodium`.
  */
 export function loadRelayProtocol() {
   loading ??= (async () => {
@@ -23,7 +28,9 @@ export function loadRelayProtocol() {
       await build({
         absWorkingDir: ROOT,
         stdin: {
-          contents: `export { encodeClientFrame, decodeRelayFrame, signedContent, RELAY_LIMITS } from './src/protocol/relay-frames.ts';
+          contents: `export { encodeClientBlock, decodeRelayBlock, authContent, RELAY_LIMITS, RELAY_PROTOCOL_VERSION } from './src/protocol/relay-frames.ts';
+export { generateRelayKeyPair, verifyHello, commandKey, authenticate, verifyAuth, deliveryKey, sealDelivery, openDelivery } from './src/crypto/relay-keys.ts';
+export { socketUrl, pinnedRelayKey } from './src/protocol/relay-url.ts';
 export { ready, sodium } from './src/crypto/sodium.ts';`,
           resolveDir: ROOT,
           loader: 'ts',

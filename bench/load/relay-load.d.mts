@@ -21,6 +21,8 @@ export interface PhaseResult {
   sent: number;
   /** `err` replies in the phase, by code. */
   errors: Record<string, number>;
+  /** Relay: WebSocket messages (blocks) and the frames in them the clients received and sent over the phase (0 for the baseline). */
+  blocks: { blocksIn: number; framesIn: number; blocksOut: number; framesOut: number };
 }
 
 export interface Memory { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }
@@ -35,11 +37,36 @@ export interface ServerResult {
     perClient: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
     clientProcessRss: number;
   };
+  /**
+   * After every relay client also opened its send connection (the baseline's clients have one
+   * connection: the same figures as `idle`). Per client: against the empty server.
+   */
+  senders: {
+    connections: number;
+    ms: number;
+    connectedAtServer: number;
+    memory: Memory;
+    perClient: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+  };
   phases: { envelope: number; bodyBytes: number; closed: PhaseResult; paced: PhaseResult & { rate: number } }[];
   soak?: PhaseResult & { heapBefore: number; heapAfter: number; rssBefore: number; rssAfter: number };
   afterTraffic: { memory: Memory; stats: Record<string, number>; handles: number };
-  clientTotals: { sent: number; delivered: number; oks: number; errors: Record<string, number> };
-  closing: { closed: number; timedOut: boolean; serverConnections: number };
+  clientTotals: {
+    sent: number;
+    delivered: number;
+    oks: number;
+    errors: Record<string, number>;
+    /** Requests still without a reply when sampled (after waiting for them: 0 unless some never came). */
+    unanswered: number;
+    blocksIn: number;
+    framesIn: number;
+    blocksOut: number;
+    framesOut: number;
+    /** Relay connections opened (receive and send). */
+    connections: number;
+  };
+  /** `closed`: clients; `connections`: their sockets (two per relay client). */
+  closing: { closed: number; connections: number; timedOut: boolean; serverConnections: number };
 }
 
 export interface RelayLoadOptions {

@@ -2,7 +2,9 @@
 // clients.mjs), and the same traffic through a bare `ws` forwarder as the baseline.
 //
 // For each server: memory per idle subscribed client (server heap and RSS after GC, before and
-// after connecting them all), then for each body size a closed-loop phase (every ring link keeps
+// after connecting them all; a relay client idles with its receive connection only, as a
+// WebSocketTransport that has not sent yet), then the relay clients open their send connections
+// (memory sampled again), then for each body size a closed-loop phase (every ring link keeps
 // `window` messages in flight: the saturated throughput) and an open-loop phase at `pacedFraction`
 // of the relay's saturated rate (latency under a steady load both servers can carry), then the
 // server's state once the traffic stopped.
@@ -43,7 +45,8 @@ export async function runRelayLoad(options = {}) {
   const o = { ...DEFAULTS, ...options };
   const log = o.log ?? (() => {});
   const limits = fdLimits();
-  const minFds = o.clients + 256;
+  // A relay client has two connections (receive and send): two sockets per client in each process.
+  const minFds = 2 * o.clients + 256;
   const out = { options: { ...o, log: undefined }, fdLimits: limits, minFds, servers: {} };
   const rates = {};
   for (const mode of o.baseline ? ['relay', 'baseline'] : ['relay']) {
@@ -62,7 +65,10 @@ async function runServer(mode, o, minFds, rates, log) {
     const connect = await clients.request('connect', { url, count: o.clients }, 120_000);
     const idle = await server.request('sample', { gc: true });
     const idleClients = await clients.request('sample', { gc: true });
-    const perClient = (key) => (idle.memory[key] - empty.memory[key]) / o.clients;
+    const perClient = (key, after = idle) => (after.memory[key] - empty.memory[key]) / o.clients;
+    // Relay: every client opens its send connection (WebSocketTransport does at its first send).
+    const senders = await clients.request('senders', {}, 120_000);
+    const active = await server.request('sample', { gc: true });
     const result = {
       connect,
       connectedAtServer: idle.stats.connections,
@@ -78,11 +84,25 @@ async function runServer(mode, o, minFds, rates, log) {
         },
         clientProcessRss: idleClients.memory.rss,
       },
+      senders: {
+        ...senders,
+        connectedAtServer: active.stats.connections,
+        memory: active.memory,
+        perClient: {
+          rss: perClient('rss', active),
+          heapUsed: perClient('heapUsed', active),
+          external: perClient('external', active),
+          arrayBuffers: perClient('arrayBuffers', active),
+        },
+      },
       phases: [],
     };
     log(
       `${mode}: ${o.clients} clients connected in ${(connect.ms / 1000).toFixed(1)} s; per idle client ` +
-        `heap ${(result.idle.perClient.heapUsed / 1024).toFixed(1)} KiB, rss ${(result.idle.perClient.rss / 1024).toFixed(1)} KiB`,
+        `heap ${(result.idle.perClient.heapUsed / 1024).toFixed(1)} KiB, rss ${(result.idle.perClient.rss / 1024).toFixed(1)} KiB` +
+        (mode === 'relay'
+          ? `; with send connections (${senders.connections} in all, ${(senders.ms / 1000).toFixed(1)} s) heap ${(result.senders.perClient.heapUsed / 1024).toFixed(1)} KiB, rss ${(result.senders.perClient.rss / 1024).toFixed(1)} KiB`
+          : ''),
     );
     for (const envelope of o.envelopes) {
       const bodyBytes = envelope + SEALED_SENDER_BYTES;
@@ -109,8 +129,10 @@ async function runServer(mode, o, minFds, rates, log) {
       result.soak = { ...soak, heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssBefore: before.memory.rss, rssAfter: after.memory.rss };
       log(`relay soak: ${soak.delivered} messages in ${(soak.elapsedMs / 1000).toFixed(0)} s, heap ${mib(before.memory.heapUsed)} → ${mib(after.memory.heapUsed)} MiB`);
     }
+    // Clients first, once every request has its reply (the last acks' `ok`s): the relay has then
+    // handled everything they sent.
+    const clientTotals = (await clients.request('sample', { settle: true }, 30_000)).totals;
     const afterTraffic = await server.request('sample', { gc: true });
-    const clientTotals = (await clients.request('sample')).totals;
     const closing = await clients.request('close', {}, 30_000);
     await clients.exited;
     // The server sees each close on its own schedule: wait (bounded) until it counts none.

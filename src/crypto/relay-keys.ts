@@ -32,9 +32,23 @@ export interface KeyPair {
   secretKey: Uint8Array;
 }
 
+/**
+ * The relay's long-term Ed25519 key pair (a 32-byte public key, libsodium's 64-byte secret key),
+ * kept in its store so that it survives restarts; it signs each connection's `hello`.
+ */
+export type RelayIdentity = KeyPair;
+
 /** A fresh X25519 key pair (queue keys, session keys, the relay's per-queue keys). */
 export function generateRelayKeyPair(): KeyPair {
-  const { publicKey, privateKey } = sodium().crypto_box_keypair();
+  return keyPair(sodium().crypto_box_keypair());
+}
+
+/** A fresh relay identity. */
+export function generateRelayIdentity(): RelayIdentity {
+  return keyPair(sodium().crypto_sign_keypair());
+}
+
+function keyPair({ publicKey, privateKey }: { publicKey: Uint8Array; privateKey: Uint8Array }): KeyPair {
   return { publicKey, secretKey: privateKey };
 }
 

@@ -2,7 +2,8 @@ import type { RelayLogger } from './options.js';
 import { QueueStore, type Queue } from './queue-store.js';
 import type { PushLimits, PushResult, QueueRef, QueueWatcher, RelayStore, StoredMessage } from './relay-store.js';
 import { hex } from './relay-store.js';
-import { generateRelayIdentity, openStoreLog, type RelayIdentity, type StoreLog } from './store-log.js';
+import { generateRelayIdentity, type RelayIdentity } from '../crypto/relay-keys.js';
+import { openStoreLog, type StoreLog } from './store-log.js';
 
 /** Options of {@link MemoryRelayStore.open}. */
 export interface MemoryStoreOptions {

@@ -1,4 +1,4 @@
-import type { RelayIdentity } from './store-log.js';
+import type { RelayIdentity } from '../crypto/relay-keys.js';
 
 /**
  * Where a relay keeps its queues: in this process ({@link MemoryRelayStore}, optionally backed by

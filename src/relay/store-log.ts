@@ -1,6 +1,6 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { sodium } from '../crypto/sodium.js';
+import type { RelayIdentity } from '../crypto/relay-keys.js';
 import { SealcallError, isSealcallError } from '../errors.js';
 import type { RelayLogger } from './options.js';
 import type { Queue, QueueRecord, StoreJournal } from './queue-store.js';
@@ -66,20 +66,6 @@ const COMPACT_FACTOR = 2;
 const COMPACT_MIN_BYTES = 1024 * 1024;
 /** Chunk in which a log is read and a compacted log written. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
-
-/** The relay's long-term Ed25519 identity, kept in its store so that it survives restarts. */
-export interface RelayIdentity {
-  /** 32 bytes. */
-  publicKey: Uint8Array;
-  /** libsodium's 64-byte Ed25519 secret key. */
-  secretKey: Uint8Array;
-}
-
-/** A fresh relay identity. Needs `await ready()` first. */
-export function generateRelayIdentity(): RelayIdentity {
-  const { publicKey, privateKey } = sodium().crypto_sign_keypair();
-  return { publicKey, secretKey: privateKey };
-}
 
 /** Options of {@link openStoreLog}. */
 export interface StoreLogOptions {

@@ -5,7 +5,7 @@ import { pack, unpackUntrusted } from '../protocol/msgpack.js';
 import { RELAY_LIMITS } from '../protocol/relay-frames.js';
 import type { QueueRecord } from './queue-store.js';
 import { hex } from './relay-store.js';
-import type { RelayIdentity } from './store-log.js';
+import type { RelayIdentity } from '../crypto/relay-keys.js';
 
 /*
  * The records of the relay's store log: encoding, validation and replay. The file format is

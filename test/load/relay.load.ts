@@ -1,6 +1,6 @@
-// Relay load and soak: one relay process, 1,000 concurrent WebSocket clients (raw protocol
-// clients in another process, each with its own subscribed queue) sending around a ring at full
-// speed, at a fixed rate, and then for a sustained period; memory per idle client. Figures are
+// Relay load and soak: one relay process, 1,000 concurrent clients (raw protocol v2 clients in
+// another process, each with its own subscribed queue on a receive connection, and a send
+// connection) sending around a ring at full speed, at a fixed rate, and then for a sustained period; memory per idle client. Figures are
 // printed; `npm run bench` records them in BENCHMARKS.md. Assertions are about correctness and
 // loose memory bounds, never speed.
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,7 @@ describe('relay under load', () => {
     const relay = r.servers.relay;
     expect(relay.connect.clients).toBe(CLIENTS);
     expect(relay.connectedAtServer).toBe(CLIENTS);
+    expect(relay.senders).toMatchObject({ connections: 2 * CLIENTS, connectedAtServer: 2 * CLIENTS });
 
     // Rates and latencies are printed (and recorded by `npm run bench`), not asserted: on a shared
     // two-core machine they depend on the neighbours. What must hold at any speed is asserted.
@@ -50,9 +51,9 @@ describe('relay under load', () => {
     expect(errors).toEqual({});
     expect(oks).toBe(2 * sent);
     expect(relay.afterTraffic.stats).toMatchObject({ queues: CLIENTS, messagesReceived: sent, messagesDelivered: sent, bytesQueued: 0 });
-    expect(relay.closing).toMatchObject({ closed: CLIENTS, timedOut: false, serverConnections: 0 });
+    expect(relay.closing).toMatchObject({ closed: CLIENTS, connections: 2 * CLIENTS, timedOut: false, serverConnections: 0 });
 
-    // Memory per idle subscribed client: reported, and within loose bounds.
+    // Memory per idle subscribed client (its receive connection): reported, and within loose bounds.
     const perClient = relay.idle.perClient;
     console.log(
       `per idle client: heap ${(perClient.heapUsed / 1024).toFixed(1)} KiB, external ${(perClient.external / 1024).toFixed(1)} KiB, RSS ${(perClient.rss / 1024).toFixed(1)} KiB`,

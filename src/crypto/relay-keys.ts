@@ -24,7 +24,8 @@ const DELIVER_LABEL = encode('sealcall relay v2 deliver');
 export const RELAY_KEY_BYTES = 32;
 /** Bytes the delivery layer adds to a body (the AEAD tag). */
 export const DELIVERY_OVERHEAD = 16;
-const NONCE_BYTES = 12;
+/** The delivery nonce is the first this many bytes of the message id. */
+export const DELIVERY_NONCE_BYTES = 12;
 
 /** An X25519 or Ed25519 key pair as raw bytes. */
 export interface KeyPair {
@@ -102,13 +103,13 @@ export function deliveryKey(secretKey: Uint8Array, publicKey: Uint8Array, server
 
 /** Seals a stored body for its recipient (the relay does this once, when it accepts the message). */
 export function sealDelivery(key: Uint8Array, msgId: Uint8Array, ts: number, body: Uint8Array): Uint8Array {
-  return sodium().crypto_aead_chacha20poly1305_ietf_encrypt(body, deliveryAd(msgId, ts), null, msgId.subarray(0, NONCE_BYTES), key);
+  return sodium().crypto_aead_chacha20poly1305_ietf_encrypt(body, deliveryAd(msgId, ts), null, msgId.subarray(0, DELIVERY_NONCE_BYTES), key);
 }
 
 /** Opens a delivered body. Throws `DECRYPT_FAILED` if the relay's layer does not authenticate. */
 export function openDelivery(key: Uint8Array, msgId: Uint8Array, ts: number, sealed: Uint8Array): Uint8Array {
   try {
-    return sodium().crypto_aead_chacha20poly1305_ietf_decrypt(null, sealed, deliveryAd(msgId, ts), msgId.subarray(0, NONCE_BYTES), key);
+    return sodium().crypto_aead_chacha20poly1305_ietf_decrypt(null, sealed, deliveryAd(msgId, ts), msgId.subarray(0, DELIVERY_NONCE_BYTES), key);
   } catch (cause) {
     throw new SealcallError('DECRYPT_FAILED', "a delivered message does not open with the queue's delivery key", { cause });
   }
@@ -126,7 +127,8 @@ function derive(label: Uint8Array, secretKey: Uint8Array, publicKey: Uint8Array,
   return key;
 }
 
-function deliveryAd(msgId: Uint8Array, ts: number): Uint8Array {
+/** The associated data of a delivered body: `msgId` ‖ `ts` as 8 bytes big-endian. */
+export function deliveryAd(msgId: Uint8Array, ts: number): Uint8Array {
   const ad = new Uint8Array(msgId.length + 8);
   ad.set(msgId, 0);
   new DataView(ad.buffer).setBigUint64(msgId.length, BigInt(ts));

@@ -15,7 +15,7 @@ const unpackr = new Unpackr({
 
 /** Packs a plain value as msgpack. Returns a fresh copy (msgpackr reuses its output buffer). */
 export function pack(value: unknown): Uint8Array {
-  return Uint8Array.from(packr.pack(value));
+  return new Uint8Array(packr.pack(value));
 }
 
 /**

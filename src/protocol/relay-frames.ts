@@ -236,6 +236,13 @@ export function corrOf(value: unknown): number | undefined {
 
 /** Domain-separation label of command authenticators. */
 const AUTH_LABEL = new TextEncoder().encode('sealcall relay v2 command');
+/** `t` of each authorized command as a msgpack fixstr. */
+const TYPE_BYTES: Record<AuthorizedFrame['t'], Uint8Array> = {
+  new: fixstr('new'),
+  sub: fixstr('sub'),
+  ack: fixstr('ack'),
+  del: fixstr('del'),
+};
 
 /**
  * The bytes a command's authenticator covers: the label `sealcall relay v2 command`, then the
@@ -247,16 +254,39 @@ export function authContent(
   frame: { t: RecipientFrame['t']; corr: number; recipientId: Uint8Array; msgId?: Uint8Array } | { t: 'new'; corr: number; recipientKey: Uint8Array },
 ): Uint8Array {
   const msgId = 'msgId' in frame ? frame.msgId : undefined;
-  const parts: number[] = [msgId ? 0x94 : 0x93];
-  const t = new TextEncoder().encode(frame.t);
-  parts.push(0xa0 | t.length, ...t);
-  pushUint(parts, correlation(frame.corr));
-  pushBin(parts, frame.t === 'new' ? frame.recipientKey : frame.recipientId);
-  if (msgId) pushBin(parts, msgId);
-  const out = new Uint8Array(AUTH_LABEL.length + parts.length);
+  const id = frame.t === 'new' ? frame.recipientKey : frame.recipientId;
+  const type = TYPE_BYTES[frame.t];
+  // Ids are 16 bytes, keys 32: bin8 always fits (the caller validated the lengths).
+  const out = new Uint8Array(AUTH_LABEL.length + 1 + type.length + 5 + 2 + id.length + (msgId ? 2 + msgId.length : 0));
   out.set(AUTH_LABEL, 0);
-  out.set(parts, AUTH_LABEL.length);
-  return out;
+  let at = AUTH_LABEL.length;
+  out[at++] = msgId ? 0x94 : 0x93;
+  out.set(type, at);
+  at += type.length;
+  at = writeUint(out, at, correlation(frame.corr));
+  at = writeBin(out, at, id);
+  if (msgId) at = writeBin(out, at, msgId);
+  return out.subarray(0, at);
+}
+
+function fixstr(text: string): Uint8Array {
+  const bytes = new TextEncoder().encode(text);
+  return Uint8Array.of(0xa0 | bytes.length, ...bytes);
+}
+
+function writeUint(out: Uint8Array, at: number, n: number): number {
+  if (n < 0x80) out[at++] = n;
+  else if (n <= 0xff) out.set([0xcc, n], (at += 2) - 2);
+  else if (n <= 0xffff) out.set([0xcd, n >>> 8, n & 0xff], (at += 3) - 3);
+  else out.set([0xce, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff], (at += 5) - 5);
+  return at;
+}
+
+function writeBin(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  out[at] = 0xc4;
+  out[at + 1] = bytes.length;
+  out.set(bytes, at + 2);
+  return at + 2 + bytes.length;
 }
 
 function packBlock(frames: readonly unknown[]): Uint8Array {
@@ -264,18 +294,6 @@ function packBlock(frames: readonly unknown[]): Uint8Array {
     throw new SealcallError('INVALID_ARGUMENT', `a block holds 1..${RELAY_LIMITS.maxFramesPerBlock} frames`);
   }
   return pack(frames);
-}
-
-function pushUint(out: number[], n: number): void {
-  if (n < 0x80) out.push(n);
-  else if (n <= 0xff) out.push(0xcc, n);
-  else if (n <= 0xffff) out.push(0xcd, n >>> 8, n & 0xff);
-  else out.push(0xce, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-}
-
-function pushBin(out: number[], bytes: Uint8Array): void {
-  // Ids are 16 bytes, keys 32: bin8 always fits (the caller validated the lengths).
-  out.push(0xc4, bytes.length, ...bytes);
 }
 
 function frameType(value: unknown): string {

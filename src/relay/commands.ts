@@ -1,9 +1,10 @@
 import { randomFillSync } from 'node:crypto';
-import { deliveryKey, generateRelayKeyPair, sealDelivery, verifyAuth } from '../crypto/relay-keys.js';
+import { deliveryKey, generateRelayKeyPair, verifyAuth } from '../crypto/relay-keys.js';
 import { authContent, RELAY_LIMITS, type ClientFrame, type NewFrame, type RecipientFrame, type SendFrame } from '../protocol/relay-frames.js';
 import type { RelayConnection } from './connection.js';
 import type { CreationLimiter } from './creation-limiter.js';
 import type { Delivery } from './delivery.js';
+import { sealForRecipient } from './delivery-seal.js';
 import type { ResolvedRelayOptions } from './options.js';
 import { hex, type QueueRef, type RelayStore } from './relay-store.js';
 
@@ -43,9 +44,10 @@ export async function executeCommand(ctx: CommandContext, connection: RelayConne
       } else if (frame.t === 'ack') {
         // Acknowledging a message that is already gone is fine: the ack that removed it may have
         // been lost on the way back, so the client repeats it.
-        await ctx.store.remove(queue, frame.msgId);
+        const msgKey = hex(frame.msgId);
+        await ctx.store.remove(queue, msgKey);
         connection.send({ t: 'ok', corr: frame.corr });
-        ctx.delivery.acknowledged(queue, hex(frame.msgId));
+        ctx.delivery.acknowledged(queue, msgKey);
       } else {
         ctx.delivery.deleted(queue);
         await ctx.store.delete(queue);
@@ -96,10 +98,9 @@ async function accept(ctx: CommandContext, connection: RelayConnection, frame: S
     return;
   }
   const ts = options.now();
-  // Node's CSPRNG: ~2 µs a call here, libsodium's through WebAssembly ~40 µs (BENCHMARKS.md).
-  const msgId = randomFillSync(new Uint8Array(RELAY_LIMITS.msgIdBytes));
+  const msgId = messageIds.next();
   // Sealed for the recipient once, as it is stored: what leaves the relay differs from what came in.
-  const sealed = sealDelivery(queue.deliveryKey, msgId, ts, body);
+  const sealed = sealForRecipient(queue.deliveryKey, msgId, ts, body);
   const result = await store.push(
     queue,
     { msgId, key: hex(msgId), body: sealed, ts },
@@ -119,6 +120,32 @@ async function accept(ctx: CommandContext, connection: RelayConnection, frame: S
   counters.bytesStored += body.length;
   connection.send({ t: 'ok', corr });
 }
+
+/**
+ * Message ids from Node's CSPRNG, drawn 4 KiB at a time: one call per message cost ~2.5 µs in
+ * the load bench, libsodium's through WebAssembly ~45 µs (BENCHMARKS.md).
+ */
+class RandomPool {
+  private pool = new Uint8Array(0);
+  private offset = 0;
+
+  constructor(
+    private readonly bytes: number,
+    private readonly poolBytes: number,
+  ) {}
+
+  /** The next `bytes` random bytes, a copy of their own. */
+  next(): Uint8Array {
+    if (this.offset + this.bytes > this.pool.length) {
+      this.pool = randomFillSync(new Uint8Array(this.poolBytes));
+      this.offset = 0;
+    }
+    this.offset += this.bytes;
+    return this.pool.slice(this.offset - this.bytes, this.offset);
+  }
+}
+
+const messageIds = new RandomPool(RELAY_LIMITS.msgIdBytes, 4096);
 
 /** The queue of a recipient command whose authenticator checks out, or undefined after an `err` reply. */
 async function authorize(ctx: CommandContext, connection: RelayConnection, frame: RecipientFrame): Promise<QueueRef | undefined> {

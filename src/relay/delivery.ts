@@ -111,9 +111,9 @@ export class Delivery {
         // there were acknowledged or expired, and free their slot.
         const window = await this.store.peek(queue, this.options.maxInFlight, cutoff);
         if (this.byQueue.get(queue.key) !== subscription) return;
-        const present = new Set(window.map((m) => m.key));
-        for (const key of inFlight) if (!present.has(key)) inFlight.delete(key);
-        for (const key of acknowledged) if (!present.has(key)) acknowledged.delete(key);
+        const present = (key: string) => window.some((m) => m.key === key);
+        for (const key of inFlight) if (!present(key)) inFlight.delete(key);
+        for (const key of acknowledged) if (!present(key)) acknowledged.delete(key);
         for (const message of window) {
           if (inFlight.has(message.key) || acknowledged.has(message.key)) continue;
           const frame: MsgFrame = { t: 'msg', recipientId: queue.recipientId, msgId: message.msgId, body: message.body, ts: message.ts };

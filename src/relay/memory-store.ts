@@ -1,7 +1,6 @@
 import type { RelayLogger } from './options.js';
 import { QueueStore, type Queue } from './queue-store.js';
 import type { PushLimits, PushResult, QueueRef, QueueWatcher, RelayStore, StoredMessage } from './relay-store.js';
-import { hex } from './relay-store.js';
 import { generateRelayIdentity, type RelayIdentity } from '../crypto/relay-keys.js';
 import { openStoreLog, type StoreLog } from './store-log.js';
 
@@ -78,17 +77,20 @@ export class MemoryRelayStore implements RelayStore {
     return 'ok';
   }
 
-  async remove(ref: QueueRef, msgId: Uint8Array): Promise<boolean> {
+  async remove(ref: QueueRef, msgKey: string): Promise<boolean> {
     const queue = this.live(ref);
-    return queue !== undefined && this.queues.remove(queue, hex(msgId));
+    return queue !== undefined && this.queues.remove(queue, msgKey);
   }
 
   async peek(ref: QueueRef, count: number, expiredBefore: number): Promise<StoredMessage[]> {
     const queue = this.live(ref);
     if (!queue) return [];
+    const { messages } = queue;
     // Expired ones are dropped here, never delivered, even before the sweep gets to them.
-    while (queue.messages.length > 0 && queue.messages[0]!.ts <= expiredBefore) this.queues.remove(queue, queue.messages[0]!.key);
-    return queue.messages.slice(0, count).filter((m) => m.ts > expiredBefore);
+    while (messages.length > 0 && messages[0]!.ts <= expiredBefore) this.queues.remove(queue, messages[0]!.key);
+    const out: StoredMessage[] = [];
+    for (let i = 0; i < messages.length && out.length < count; i++) if (messages[i]!.ts > expiredBefore) out.push(messages[i]!);
+    return out;
   }
 
   async delete(ref: QueueRef): Promise<void> {
@@ -120,7 +122,7 @@ export class MemoryRelayStore implements RelayStore {
 
   /** The queue `ref` names, if it still exists. */
   private live(ref: QueueRef): Queue | undefined {
-    const queue = this.queues.byRecipientId(ref.recipientId);
+    const queue = this.queues.byKey(ref.key);
     return queue === ref ? queue : undefined;
   }
 }

@@ -106,6 +106,11 @@ export class QueueStore {
     return this.byRecipient.get(hex(id));
   }
 
+  /** The queue whose recipient id has the hex `key`. */
+  byKey(key: string): Queue | undefined {
+    return this.byRecipient.get(key);
+  }
+
   /** The queue whose sender id is `id`. */
   bySenderId(id: Uint8Array): Queue | undefined {
     return this.bySender.get(hex(id));
@@ -121,7 +126,8 @@ export class QueueStore {
 
   /** Removes one message; false if the queue does not hold it (already acknowledged or expired). */
   remove(queue: Queue, msgKey: string): boolean {
-    const index = queue.messages.findIndex((m) => m.key === msgKey);
+    // Acknowledgements come oldest first, so the head is almost always the one.
+    const index = queue.messages[0]?.key === msgKey ? 0 : queue.messages.findIndex((m) => m.key === msgKey);
     if (index < 0) return false;
     const [removed] = queue.messages.splice(index, 1);
     queue.bytes -= removed!.body.length;

@@ -25,8 +25,8 @@ export interface RelayStore {
    * `limits.expiredBefore` do not count), and tells the queue's watcher, wherever it is.
    */
   push(queue: QueueRef, message: StoredMessage, limits: PushLimits): Promise<PushResult>;
-  /** Removes one message; false if the queue does not hold it (already acknowledged, expired, or deleted). */
-  remove(queue: QueueRef, msgId: Uint8Array): Promise<boolean>;
+  /** Removes one message by its key; false if the queue does not hold it (already acknowledged, expired, or deleted). */
+  remove(queue: QueueRef, msgKey: string): Promise<boolean>;
   /** The oldest `count` messages accepted after `expiredBefore`, oldest first. */
   peek(queue: QueueRef, count: number, expiredBefore: number): Promise<StoredMessage[]>;
   /** Deletes a queue and its messages. */
@@ -90,9 +90,7 @@ export interface QueueWatcher {
   takenOver(): void;
 }
 
-/** Lowercase hex of `bytes`. */
+/** Lowercase hex of `bytes` (Node's encoder: the relay computes a few per message). */
 export function hex(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }

@@ -52,7 +52,9 @@ export class Delivery {
     const subscription: Subscription = { queue, subscriber, inFlight: new Set(), acknowledged: new Set(), pumping: false, again: false };
     this.byQueue.set(queue.key, subscription);
     subscriber.subscriptions.add(queue.key);
-    await this.store.watch(queue, { pushed: () => this.pump(queue.key), takenOver: () => this.drop(queue.key) });
+    // A notice about an older watch of this queue must not end this subscription.
+    const current = () => this.byQueue.get(queue.key) === subscription;
+    await this.store.watch(queue, { pushed: () => this.pump(queue.key), takenOver: () => current() && this.drop(queue.key) });
   }
 
   /** Forgets every subscription of a closed connection. Its in-flight messages stay stored. */

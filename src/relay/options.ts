@@ -14,6 +14,7 @@ import { RELAY_LIMITS } from '../protocol/relay-frames.js';
  * - `store-failed` {stage: `append` or `compaction`}: a write failed; its changes are kept and
  *   the next change retries (a failed compaction leaves the old log in use)
  * - `swept` {expired, queues}: expired messages and idle queues deleted; `sweep-failed`
+ * - `store-error`: the connection to Redis failed (it reconnects by itself)
  * - `command-failed`: a command got no reply (usually a shared store out of reach); its client
  *   was closed with 1013 and will send it again; `internal-error`: a bug dropped one client
  */

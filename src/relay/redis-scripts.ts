@@ -18,7 +18,7 @@
  * the shared `stats`: the store needs one Redis (or Valkey) primary, not a cluster.
  */
 
-/** Drops expired messages at the head of a queue; shared by PUSH and EXPIRE. Sets `freed` and `count`. */
+/** Drops expired messages at the head of a queue; shared by PUSH, PEEK and EXPIRE. Sets `freed` and `count`. */
 const DROP_EXPIRED = `
 local freed, count = 0, 0
 while true do
@@ -83,13 +83,19 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'bytes', -size)
 return {1, redis.call('HINCRBY', KEYS[5], 'bytes', -size)}`,
-  /** KEYS m, b, t · ARGV count. Returns a flat list: id, body, ts, id, body, ts, … oldest first. */
+  /**
+   * KEYS q, m, b, t, stats · ARGV count, expiredBefore. Drops the expired messages at the head
+   * first: left there, they would fill the window and hold back fresh ones until the sweep.
+   * Returns a flat list: id, body, ts, id, body, ts, … oldest first.
+   */
   peek: `
+local cutoff = tonumber(ARGV[2])
+${DROP_EXPIRED}
 local out = {}
-for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+for _, id in ipairs(redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1)) do
   out[#out + 1] = id
-  out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''
-  out[#out + 1] = redis.call('HGET', KEYS[3], id) or '0'
+  out[#out + 1] = redis.call('HGET', KEYS[3], id) or ''
+  out[#out + 1] = redis.call('HGET', KEYS[4], id) or '0'
 end
 return out`,
   /** KEYS q, m, b, t, stats, active, pending · ARGV sender-key prefix, R. Returns 1 deleted, 0 absent. */

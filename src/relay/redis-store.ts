@@ -6,7 +6,7 @@ import { RELAY_LIMITS } from '../protocol/relay-frames.js';
 import type { RelayLogger } from './options.js';
 import { REDIS_SCRIPTS, type RedisScript } from './redis-scripts.js';
 import { hex, type PushLimits, type PushResult, type QueueRef, type QueueWatcher, type RelayStore, type StoredMessage } from './relay-store.js';
-import { generateRelayIdentity, type RelayIdentity } from './store-log.js';
+import { generateRelayIdentity, type RelayIdentity } from '../crypto/relay-keys.js';
 
 /** Options of {@link RedisRelayStore.open}. */
 export interface RedisStoreOptions {
@@ -19,8 +19,13 @@ export interface RedisStoreOptions {
 
 /** Prefix of every key and channel the relay uses, so it can share a Redis with other data. */
 const PREFIX = 'sealcall:';
-/** Queue ids and keys this process remembers (they never change; a deleted queue is caught by the scripts). */
+/**
+ * Queues this process remembers by sender id (ids and keys never change; a send to a queue
+ * another process deleted is caught by the push script).
+ */
 const MAX_CACHED_QUEUES = 10_000;
+/** How long {@link RedisRelayStore.close} waits for replies under way. */
+const CLOSE_GRACE_MS = 1000;
 /** A recipient's use is written to Redis at most this often per queue: idle expiry works in days. */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -33,6 +38,8 @@ interface RedisClient {
   on(event: 'error' | 'ready', listener: (...args: unknown[]) => void): unknown;
   connect(): Promise<unknown>;
   close(): Promise<unknown>;
+  /** Closes at once, failing what is pending (a no-op once closed). */
+  destroy(): void;
   duplicate(): RedisClient;
 }
 
@@ -51,7 +58,6 @@ export class RedisRelayStore implements RelayStore {
   private readonly shas = new Map<RedisScript, Promise<string>>();
   /** Sender id lookups under way, shared by the sends that wait for them (see bySenderId). */
   private readonly lookups = new Map<string, Promise<QueueRef | undefined>>();
-  private readonly byRecipient = new Map<string, QueueRef>();
   private readonly bySender = new Map<string, QueueRef>();
   private readonly touched = new Map<string, number>();
   private readonly listeners = new Map<string, (message: string) => void>();
@@ -140,8 +146,9 @@ export class RedisRelayStore implements RelayStore {
   }
 
   async byRecipientId(id: Uint8Array): Promise<QueueRef | undefined> {
-    const key = hex(id);
-    return this.byRecipient.get(key) ?? this.load(key);
+    // Read every time, never cached: a queue another process deleted must answer NO_QUEUE
+    // to its recipient's `sub` (an `ok` would leave it waiting on a dead queue).
+    return this.load(hex(id));
   }
 
   async bySenderId(id: Uint8Array): Promise<QueueRef | undefined> {
@@ -182,19 +189,20 @@ export class RedisRelayStore implements RelayStore {
     return result === 1 ? 'ok' : result === -1 ? 'no-queue' : result === -2 ? 'queue-full' : 'relay-full';
   }
 
-  async remove(queue: QueueRef, msgId: Uint8Array): Promise<boolean> {
-    const [removed, total] = (await this.run('remove', [...this.queueKeys(queue), this.k('stats')], [hex(msgId)])) as [number, number];
+  async remove(queue: QueueRef, msgKey: string): Promise<boolean> {
+    const [removed, total] = (await this.run('remove', [...this.queueKeys(queue), this.k('stats')], [msgKey])) as [number, number];
     this.bytes = total;
     return removed === 1;
   }
 
   async peek(queue: QueueRef, count: number, expiredBefore: number): Promise<StoredMessage[]> {
-    const flat = (await this.run('peek', this.queueKeys(queue).slice(1), [String(count)])) as Buffer[];
+    const flat = (await this.run('peek', [...this.queueKeys(queue), this.k('stats')], [String(count), String(expiredBefore)])) as Buffer[];
     const out: StoredMessage[] = [];
     for (let i = 0; i + 2 < flat.length; i += 3) {
       const key = flat[i]!.toString();
       const ts = Number(flat[i + 2]!.toString());
-      // Expired ones are never delivered, even before the sweep removes them.
+      // The script dropped the expired ones at the head; one behind a later one (relay
+      // processes' clocks differ a little) is not delivered either.
       if (ts > expiredBefore) out.push({ msgId: fromHex(key), key, body: new Uint8Array(flat[i + 1]!), ts });
     }
     return out;
@@ -251,7 +259,13 @@ export class RedisRelayStore implements RelayStore {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.subscriber.close(), this.client.close()]);
+    // Replies under way are waited for, but not for ever: a Redis that stopped answering (a hung
+    // host) would hold `Relay.close()` until it came back.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
+    await Promise.race([Promise.allSettled([this.subscriber.close(), this.client.close()]), grace]);
+    clearTimeout(timer);
+    for (const c of [this.subscriber, this.client]) c.destroy();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -308,16 +322,11 @@ export class RedisRelayStore implements RelayStore {
   }
 
   private remember(queue: QueueRef): void {
-    if (this.byRecipient.size >= MAX_CACHED_QUEUES) {
-      this.byRecipient.clear();
-      this.bySender.clear();
-    }
-    this.byRecipient.set(queue.key, queue);
+    if (this.bySender.size >= MAX_CACHED_QUEUES) this.bySender.clear();
     this.bySender.set(hex(queue.senderId), queue);
   }
 
   private forget(queue: QueueRef): void {
-    this.byRecipient.delete(queue.key);
     this.bySender.delete(hex(queue.senderId));
   }
 

@@ -1,7 +1,9 @@
 // The load sections of BENCHMARKS.md: relay throughput, latency and memory per idle client
-// against a bare `ws` forwarder; concurrent calls through one relay against one call alone; heap
-// and handles over many sequential calls. `npm run bench` runs it after the other sections;
-// `node bench/load/bench.mjs` runs it alone (after `npm run build`: the children use dist/).
+// against a bare `ws` forwarder and against the same relay with its queues in Redis (in a
+// redis-server the bench starts, if installed); concurrent calls through one relay against one
+// call alone; heap and handles over many sequential calls. `npm run bench` runs it after the
+// other sections; `node bench/load/bench.mjs` runs it alone (after `npm run build`: the children
+// use dist/).
 //
 // Sizes (environment): BENCH_LOAD_CLIENTS (1000), BENCH_CALLS (20), BENCH_CALL_PROCESSES (10),
 // BENCH_SEQUENTIAL_CALLS (200).
@@ -42,21 +44,23 @@ Run: ${machine.date}; load average (1 min) when it started: ${startLoad.toFixed(
 export function renderRelay(machine, load, r, micro, tookMs) {
   const relay = r.servers.relay;
   const base = r.servers.baseline;
-  const label = { relay: 'sealcall relay', baseline: 'baseline: bare `ws` forwarder' };
+  const redis = r.servers.redis;
+  const label = { relay: 'sealcall relay', baseline: 'baseline: bare `ws` forwarder', redis: 'sealcall relay, Redis store' };
   const bodyLabel = (p) => `${int(p.bodyBytes)} B (${int(p.envelope)} B envelope)`;
+  const redisCpu = (phase) => (phase.redisCpu === undefined ? '–' : pct(phase.redisCpu));
   const closedRows = [];
   const pacedRows = [];
   for (let i = 0; i < relay.phases.length; i++) {
-    for (const [mode, server] of [['relay', relay], ['baseline', base]]) {
+    for (const [mode, server] of [['relay', relay], ['baseline', base], ['redis', redis]]) {
+      if (!server) continue;
       const p = server.phases[i];
       const c = p.closed;
-      const perMessage = (c.serverCpu * 1e6) / c.messagesPerSecond;
       closedRows.push(
-        `| ${label[mode]} | ${bodyLabel(p)} | ${int(c.messagesPerSecond)} | ${(c.bytesPerSecond / 2 ** 20).toFixed(1)} | ${pct(c.serverCpu)} | ${perMessage.toFixed(0)} | ${pct(c.clientCpu)} | ${ms(c.latencyMs.p50)} | ${ms(c.latencyMs.p99)} |`,
+        `| ${label[mode]} | ${bodyLabel(p)} | ${int(c.messagesPerSecond)} | ${(c.bytesPerSecond / 2 ** 20).toFixed(1)} | ${pct(c.serverCpu)} | ${redisCpu(c)} | ${cpuPerMessage(c).toFixed(0)} | ${pct(c.clientCpu)} | ${ms(c.latencyMs.p50)} | ${ms(c.latencyMs.p99)} |`,
       );
       const q = p.paced;
       pacedRows.push(
-        `| ${label[mode]} | ${bodyLabel(p)} | ${int(q.rate)} | ${int(q.messagesPerSecond)} | ${pct(q.serverCpu)} | ${ms(q.latencyMs.p50)} | ${ms(q.latencyMs.p90)} | ${ms(q.latencyMs.p99)} | ${ms(q.latencyMs.max)} |`,
+        `| ${label[mode]} | ${bodyLabel(p)} | ${int(q.rate)} | ${int(q.messagesPerSecond)} | ${pct(q.serverCpu)} | ${redisCpu(q)} | ${ms(q.latencyMs.p50)} | ${ms(q.latencyMs.p90)} | ${ms(q.latencyMs.p99)} | ${ms(q.latencyMs.max)} |`,
       );
     }
   }
@@ -96,33 +100,33 @@ sends or receives), far below its limit of 500/s (burst 1,000), and no request w
 (${errors.length ? errors.map(([c, n]) => `${c} ×${n}`).join(', ') : 'no `err` reply at all'}). Bodies are envelopes of the length sealcall sends (3,072 bytes) and of the smallest it
 may use (512, over a transport that carries little), plus the ${SEALED_SENDER_BYTES}-byte sealed-sender header, as
 WebSocketTransport sends them.
-
+${redisSetup(r)}
 ### Throughput, saturated
 
 Closed loop: every ring link keeps ${r.options.window} message in flight (${int(r.options.clients * r.options.window)} in all); each delivery sends the
 next one. ${seconds(r.options.warmupMs)} s warm-up, then ${seconds(r.options.durationMs)} s measured. CPU: share of one core over the measured
 window. Latency here is mostly queueing (${int(r.options.clients * r.options.window)} messages waiting their turn), see the next table for latency.
 
-| Server | body | messages/s | MiB/s | server CPU | server CPU µs/message | clients CPU | p50 ms | p99 ms |
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| Server | body | messages/s | MiB/s | server CPU | Redis CPU | server + Redis CPU µs/message | clients CPU | p50 ms | p99 ms |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${closedRows.join('\n')}
 
 In this run the relay carried ${pct(ratio(0))} of the baseline's message rate with small bodies and
-${pct(ratio(1))} with large ones. The difference is the relay's own work per message (server CPU
+${pct(ratio(1))} with large ones. The difference is the relay's own work per message (CPU
 µs/message) and, since the three processes share ${machine.cores} cores, its clients' heavier work too (msgpack,
-opening every body, an authenticator per \`ack\`): see the clients' CPU.
+opening every body, an authenticator per \`ack\`): see the clients' CPU.${redis ? `\n\n${redisThroughput(relay, redis)}` : ''}
 
 ### Latency under a steady load
 
 Open loop: messages sent at a fixed total rate, ${pct(r.options.pacedFraction)} of the relay's saturated rate for that body size (the
-same rate for the baseline), spread over all ${int(r.options.clients)} clients. ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s
+same rate for the other servers, or ${pct(r.options.pacedFraction)} of their own saturated rate where that is lower), spread over all ${int(r.options.clients)} clients. ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s
 measured. Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
 once its body is opened), both in the same process and clock.
 
-| Server | body | offered msg/s | delivered msg/s | server CPU | p50 ms | p90 ms | p99 ms | max ms |
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| Server | body | offered msg/s | delivered msg/s | server CPU | Redis CPU | p50 ms | p90 ms | p99 ms | max ms |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${pacedRows.join('\n')}
-
+${redis ? `\n${redisLatency(relay, redis)}\n` : ''}
 ### Memory per idle client
 
 Server memory after forced GC with no client, then with all ${int(r.options.clients)} clients connected, subscribed and idle;
@@ -136,7 +140,11 @@ row. The second is after every client also opened its send connection, as during
 ${memRow(`${label.relay}, idle (receive connection)`, relay.idle.clients, relay.idle.perClient, relay.idle.empty, relay.idle.idle)}
 ${memRow(`${label.relay}, receive + send connection`, relay.idle.clients, relay.senders.perClient, relay.idle.empty, relay.senders.memory)}
 ${memRow(label.baseline, base.idle.clients, base.idle.perClient, base.idle.empty, base.idle.idle)}
+${redis ? `${memRow(`${label.redis}, idle (receive connection)`, redis.idle.clients, redis.idle.perClient, redis.idle.empty, redis.idle.idle)}
 
+With the Redis store the queues live in redis-server, whose memory that row leaves out: its RSS grew by
+${kib(redis.redis.rssPerIdleClient)} KiB per idle client (${mib(redis.redis.rss.empty)} → ${mib(redis.redis.rss.idle)} MiB).
+` : ''}
 ### Where the relay's time goes
 
 Per message the relay decodes and validates two client frames (\`send\` on the sender's send
@@ -167,7 +175,7 @@ ${cryptoShare(relay, micro)}
 ### How to read this
 
 - **What is measured.** The relay is sealcall's \`Relay\` from the built package with its default
-  store, in memory only (no \`storePath\`, no \`redisUrl\`), in its own process. The clients, in another process, are raw protocol v2
+  store, in memory only (no \`storePath\`, no \`redisUrl\`${redis ? '; the Redis-store rows aside' : ''}), in its own process. The clients, in another process, are raw protocol v2
   clients doing what \`WebSocketTransport\` does on the wire: on each connection they check the
   relay's signed \`hello\` against the key the URL pins; on the receive connection they create
   their queue (\`new\`) and subscribe (\`sub\`) with authenticators, open every delivered body with
@@ -183,10 +191,10 @@ ${cryptoShare(relay, micro)}
   authenticator and encrypts nothing, and its clients keep one connection each where the relay's
   keep two. Its clients' side is cheaper too (no msgpack, no authenticators, nothing to open), so
   its numbers bound what any relay could do with this client process on this machine.
-- **${machine.cores} cores, three processes.** The server, the clients and the bench share the machine's
+- **${machine.cores} cores, three processes**${redis ? ' (four with redis-server)' : ''}. The server, the clients and the bench share the machine's
   cores (and, on a shared machine, other work: see the load averages above), so absolute rates
   move between runs; the ratio between the rows of one run is the useful figure, provided
-  nothing else ran meanwhile (the relay and the baseline run one after the other; the bench's
+  nothing else ran meanwhile (the servers run one after the other; the bench's
   own processes alone keep the load average near 2).
 - **Memory** counts the JavaScript heap, \`external\` (buffers) and RSS of the server process;
   kernel socket buffers are not in it. The relay's share per idle client is its receive
@@ -194,6 +202,49 @@ ${cryptoShare(relay, micro)}
   command-key cache, subscriptions) and \`ws\` socket, the queue (two 16-byte ids and their hex
   keys, the recipient's X25519 key, the delivery key) and its delivery subscription; a send
   connection adds another \`RelayConnection\` and socket.`;
+}
+
+/** Server CPU (and redis-server's, if any) per message delivered in a phase, µs. */
+const cpuPerMessage = (phase) => ((phase.serverCpu + (phase.redisCpu ?? 0)) * 1e6) / phase.messagesPerSecond;
+
+/** How the Redis-store rows were set up, or why there are none ('' when they were not asked for). */
+function redisSetup(r) {
+  if (!r.redis) return '';
+  if (r.redis.missing) return '\nThere is no `redis-server` on this machine, so the relay with a Redis store (`redisUrl`) was not measured: its rows are missing.\n';
+  return `
+The rows "sealcall relay, Redis store" are the same relay keeping its queues in Redis (\`redisUrl\`): a redis-server
+${r.redis.version} the bench started for them on 127.0.0.1, persisting nothing (\`--save '' --appendonly no\`), on the same
+machine. Its CPU (user + system time from /proc) is in the Redis CPU column and counted in the CPU per message.
+`;
+}
+
+/** Redis-backed against embedded: saturated rate and CPU per message, per body size. */
+function redisThroughput(relay, redis) {
+  const part = (p, i) => {
+    const e = relay.phases[i].closed;
+    const c = p.closed;
+    return `${pct(c.messagesPerSecond / e.messagesPerSecond)} of the embedded store's message rate with ${int(p.bodyBytes)}-byte bodies (${int(c.messagesPerSecond)} against ${int(e.messagesPerSecond)} msg/s),
+spending ${cpuPerMessage(c).toFixed(0)} µs of relay + Redis CPU per message against ${cpuPerMessage(e).toFixed(0)} µs`;
+  };
+  return `With its queues in Redis the relay carried ${redis.phases.map(part).join(';\nand ')}.`;
+}
+
+/** Redis-backed against embedded: p99 latency under a steady load, per body size. */
+function redisLatency(relay, redis) {
+  const part = (p, i) => {
+    const e = relay.phases[i].paced;
+    const q = p.paced;
+    // Compared as printed in the table.
+    const [a, b] = [Number(ms(q.latencyMs.p99)), Number(ms(e.latencyMs.p99))];
+    const times = a > 0 && b > 0 ? ` (${(a / b).toFixed(1)}×)` : '';
+    const load =
+      q.rate === e.rate
+        ? `at the same ${int(q.rate)} msg/s`
+        : `at ${int(q.rate)} msg/s (${pct(q.rate / p.closed.messagesPerSecond)} of its own saturated rate, less than the embedded store's ${int(e.rate)} msg/s)`;
+    const behind = q.messagesPerSecond < 0.95 * q.rate ? `; it fell behind there (${int(q.messagesPerSecond)} msg/s delivered), so that latency includes a growing backlog` : '';
+    return `${ms(q.latencyMs.p99)} ms against ${ms(e.latencyMs.p99)} ms${times} with ${int(p.bodyBytes)}-byte bodies,\n${load}${behind}`;
+  };
+  return `With the Redis store the relay's p99 latency was ${redis.phases.map(part).join(';\nand ')}.`;
 }
 
 /** The share of the relay's CPU per message that the `ack` check, the sealing and the id's random bytes take. */
@@ -377,7 +428,7 @@ export async function runLoadBench({ benchStartedAt } = {}) {
   let started = performance.now();
   console.log(`relay load: ${CLIENTS} clients`);
   const micro = await relayMicroCosts();
-  const relay = await runRelayLoad({ clients: CLIENTS, log });
+  const relay = await runRelayLoad({ clients: CLIENTS, redis: true, log });
   writeSection(OUTPUT, 'relay-load', renderRelay(machine, load, relay, micro, performance.now() - started));
 
   machine = describeMachine();

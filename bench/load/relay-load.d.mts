@@ -14,6 +14,8 @@ export interface PhaseResult {
   clientCpu: number;
   /** Share of one core the server used over (about) the window. */
   serverCpu: number;
+  /** `redis` mode only: share of one core redis-server used over (about) the window. */
+  redisCpu?: number;
   /** Every message sent in the phase was delivered before the drain timeout. */
   drained: boolean;
   /** Messages sent (ever, by this client process) and not delivered, when the phase ended. */
@@ -49,6 +51,8 @@ export interface ServerResult {
     perClient: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
   };
   phases: { envelope: number; bodyBytes: number; closed: PhaseResult; paced: PhaseResult & { rate: number } }[];
+  /** `redis` mode only: redis-server's RSS (bytes) with no client and with the idle clients. */
+  redis?: { rss: { empty: number; idle: number }; rssPerIdleClient: number };
   soak?: PhaseResult & { heapBefore: number; heapAfter: number; rssBefore: number; rssAfter: number };
   afterTraffic: { memory: Memory; stats: Record<string, number>; handles: number };
   clientTotals: {
@@ -81,6 +85,8 @@ export interface RelayLoadOptions {
   soakMs?: number;
   soakRate?: number;
   baseline?: boolean;
+  /** Also run the relay with a Redis store, in a redis-server started for it (if installed). Default false. */
+  redis?: boolean;
   relayOptions?: Record<string, unknown>;
   log?: (line: string) => void;
 }
@@ -89,7 +95,9 @@ export interface RelayLoadResult {
   options: Required<Omit<RelayLoadOptions, 'log'>>;
   fdLimits: { soft: number; hard: number };
   minFds: number;
-  servers: { relay: ServerResult; baseline?: ServerResult };
+  /** With `redis`: the redis-server's version, or `missing` when there was none (then no `servers.redis`). */
+  redis?: { version: string } | { missing: true };
+  servers: { relay: ServerResult; baseline?: ServerResult; redis?: ServerResult };
 }
 
 export declare function runRelayLoad(options?: RelayLoadOptions): Promise<RelayLoadResult>;

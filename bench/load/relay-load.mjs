@@ -1,18 +1,21 @@
 // Relay under load: one relay process, many WebSocket clients in another (see server.mjs and
-// clients.mjs), and the same traffic through a bare `ws` forwarder as the baseline.
+// clients.mjs), and the same traffic through a bare `ws` forwarder as the baseline and, with
+// `redis`, through the same relay keeping its queues in a redis-server started for that run.
 //
 // For each server: memory per idle subscribed client (server heap and RSS after GC, before and
 // after connecting them all; a relay client idles with its receive connection only, as a
 // WebSocketTransport that has not sent yet), then the relay clients open their send connections
 // (memory sampled again), then for each body size a closed-loop phase (every ring link keeps
 // `window` messages in flight: the saturated throughput) and an open-loop phase at `pacedFraction`
-// of the relay's saturated rate (latency under a steady load both servers can carry), then the
-// server's state once the traffic stopped.
+// of the relay's saturated rate, or of the server's own if that is lower (latency under a steady
+// load the server can carry), then the server's state once the traffic stopped. In the `redis`
+// mode redis-server's CPU time (over the same windows) and RSS are sampled too.
 //
 // LOAD_SERVER_ARGS adds Node flags to the server process, e.g. LOAD_SERVER_ARGS='--cpu-prof' to
 // see where the relay's time goes.
 import { fileURLToPath } from 'node:url';
 import { fdLimits, startChild } from './child.mjs';
+import { redisServerVersion, startRedis } from './redis.mjs';
 
 const SERVER = fileURLToPath(new URL('./server.mjs', import.meta.url));
 const CLIENTS = fileURLToPath(new URL('./clients.mjs', import.meta.url));
@@ -34,6 +37,8 @@ const DEFAULTS = {
   soakMs: 0,
   soakRate: 0,
   baseline: true,
+  /** Also run the relay with its queues in Redis (`redisUrl`), if there is a redis-server: bench.mjs does; tests leave it off. */
+  redis: false,
   relayOptions: {},
 };
 
@@ -48,8 +53,17 @@ export async function runRelayLoad(options = {}) {
   // A relay client has two connections (receive and send): two sockets per client in each process.
   const minFds = 2 * o.clients + 256;
   const out = { options: { ...o, log: undefined }, fdLimits: limits, minFds, servers: {} };
+  const modes = ['relay'];
+  if (o.baseline) modes.push('baseline');
+  if (o.redis) {
+    // { version } of the redis-server used, or { missing: true }: then the `redis` mode is skipped.
+    const version = redisServerVersion();
+    out.redis = version ? { version } : { missing: true };
+    if (version) modes.push('redis');
+    else log('redis: no redis-server on the PATH, skipping the Redis-store relay');
+  }
   const rates = {};
-  for (const mode of o.baseline ? ['relay', 'baseline'] : ['relay']) {
+  for (const mode of modes) {
     out.servers[mode] = await runServer(mode, o, minFds, rates, log);
   }
   return out;
@@ -57,13 +71,21 @@ export async function runRelayLoad(options = {}) {
 
 async function runServer(mode, o, minFds, rates, log) {
   const extra = process.env.LOAD_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
-  const server = startChild(SERVER, { args: [mode], execArgv: ['--expose-gc', ...extra], minFds, label: `${mode} server` });
-  const clients = startChild(CLIENTS, { args: [mode], execArgv: ['--expose-gc'], minFds, label: `${mode} clients` });
+  // The `redis` mode is the relay with a Redis store: the same server and clients.
+  const redis = mode === 'redis' ? await startRedis() : undefined;
+  const options = redis ? { ...o.relayOptions, redisUrl: redis.url } : o.relayOptions;
+  const clientMode = mode === 'baseline' ? 'baseline' : 'relay';
+  let server;
+  let clients;
   try {
-    const { url } = await server.request('start', { options: o.relayOptions });
+    server = startChild(SERVER, { args: [mode], execArgv: ['--expose-gc', ...extra], minFds, label: `${mode} server` });
+    clients = startChild(CLIENTS, { args: [clientMode], execArgv: ['--expose-gc'], minFds, label: `${mode} clients` });
+    const { url } = await server.request('start', { options });
     const empty = await server.request('sample', { gc: true });
+    const redisEmpty = redis?.sample();
     const connect = await clients.request('connect', { url, count: o.clients }, 120_000);
     const idle = await server.request('sample', { gc: true });
+    const redisIdle = redis?.sample();
     const idleClients = await clients.request('sample', { gc: true });
     const perClient = (key, after = idle) => (after.memory[key] - empty.memory[key]) / o.clients;
     // Relay: every client opens its send connection (WebSocketTransport does at its first send).
@@ -97,23 +119,33 @@ async function runServer(mode, o, minFds, rates, log) {
       },
       phases: [],
     };
+    if (redis) {
+      // redis-server's RSS with no client and with the idle clients (their queues live there).
+      result.redis = {
+        rss: { empty: redisEmpty.rss, idle: redisIdle.rss },
+        rssPerIdleClient: (redisIdle.rss - redisEmpty.rss) / o.clients,
+      };
+    }
     log(
       `${mode}: ${o.clients} clients connected in ${(connect.ms / 1000).toFixed(1)} s; per idle client ` +
         `heap ${(result.idle.perClient.heapUsed / 1024).toFixed(1)} KiB, rss ${(result.idle.perClient.rss / 1024).toFixed(1)} KiB` +
-        (mode === 'relay'
+        (clientMode === 'relay'
           ? `; with send connections (${senders.connections} in all, ${(senders.ms / 1000).toFixed(1)} s) heap ${(result.senders.perClient.heapUsed / 1024).toFixed(1)} KiB, rss ${(result.senders.perClient.rss / 1024).toFixed(1)} KiB`
           : ''),
     );
     for (const envelope of o.envelopes) {
       const bodyBytes = envelope + SEALED_SENDER_BYTES;
-      const closed = await measured(server, clients, 'closed', { bodyBytes, window: o.window, warmupMs: o.warmupMs, durationMs: o.durationMs });
-      if (mode === 'relay') rates[envelope] = Math.max(100, Math.round(closed.messagesPerSecond * o.pacedFraction));
-      const rate = rates[envelope] ?? Math.round(closed.messagesPerSecond * o.pacedFraction);
-      const paced = await measured(server, clients, 'paced', { bodyBytes, rate, warmupMs: o.pacedWarmupMs, durationMs: o.pacedDurationMs });
+      const closed = await measured(server, clients, 'closed', { bodyBytes, window: o.window, warmupMs: o.warmupMs, durationMs: o.durationMs }, { redis });
+      // The relay's paced rate for every server, unless it is more than `pacedFraction` of this
+      // server's own saturated rate (the Redis store's may be): then that, a load it can carry.
+      const own = Math.max(100, Math.round(closed.messagesPerSecond * o.pacedFraction));
+      if (mode === 'relay') rates[envelope] = own;
+      const rate = Math.min(rates[envelope] ?? own, own);
+      const paced = await measured(server, clients, 'paced', { bodyBytes, rate, warmupMs: o.pacedWarmupMs, durationMs: o.pacedDurationMs }, { redis });
       result.phases.push({ envelope, bodyBytes, closed, paced: { ...paced, rate } });
       log(
         `${mode}, ${bodyBytes} B bodies: saturated ${Math.round(closed.messagesPerSecond)} msg/s ` +
-          `(${(closed.bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s, p50 ${closed.latencyMs.p50?.toFixed(1)} ms, server CPU ${pct(closed.serverCpu)}, clients CPU ${pct(closed.clientCpu)}); ` +
+          `(${(closed.bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s, p50 ${closed.latencyMs.p50?.toFixed(1)} ms, server CPU ${pct(closed.serverCpu)}${redis ? ` + Redis ${pct(closed.redisCpu)}` : ''}, clients CPU ${pct(closed.clientCpu)}); ` +
           `at ${rate} msg/s: p50 ${paced.latencyMs.p50?.toFixed(2)} ms, p99 ${paced.latencyMs.p99?.toFixed(2)} ms`,
       );
     }
@@ -124,7 +156,7 @@ async function runServer(mode, o, minFds, rates, log) {
         rate: o.soakRate || rates[o.envelopes[0]],
         warmupMs: 0,
         durationMs: o.soakMs,
-      }, o.soakMs + 60_000);
+      }, { timeoutMs: o.soakMs + 60_000 });
       const after = await server.request('sample', { gc: true });
       result.soak = { ...soak, heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssBefore: before.memory.rss, rssAfter: after.memory.rss };
       log(`relay soak: ${soak.delivered} messages in ${(soak.elapsedMs / 1000).toFixed(0)} s, heap ${mib(before.memory.heapUsed)} → ${mib(after.memory.heapUsed)} MiB`);
@@ -149,26 +181,34 @@ async function runServer(mode, o, minFds, rates, log) {
     await server.exited;
     return result;
   } finally {
-    await clients.kill();
-    await server.kill();
+    await clients?.kill();
+    await server?.kill();
+    await redis?.stop();
   }
 }
 
-/** Runs a traffic phase and samples the server's CPU over (about) the phase's measurement window. */
-async function measured(server, clients, kind, params, timeoutMs = 120_000) {
+/**
+ * Runs a traffic phase and samples the server's CPU over (about) the phase's measurement window;
+ * with `redis`, redis-server's CPU too (`redisCpu`, share of one core).
+ */
+async function measured(server, clients, kind, params, { redis, timeoutMs = 120_000 } = {}) {
   let first;
   let second;
+  const sample = () => ({ server: server.request('sample'), redis: redis?.sample() });
   const timers = [
-    setTimeout(() => (first = server.request('sample')), params.warmupMs),
-    setTimeout(() => (second ??= server.request('sample')), params.warmupMs + params.durationMs),
+    setTimeout(() => (first = sample()), params.warmupMs),
+    setTimeout(() => (second ??= sample()), params.warmupMs + params.durationMs),
   ];
   try {
     const result = await clients.request(kind, params, timeoutMs);
     // The clients' window may close a moment before this process's timer: sample now then.
-    second ??= server.request('sample');
-    const [a, b] = await Promise.all([first, second]);
+    second ??= sample();
+    const [a, b] = await Promise.all([first?.server, second.server]);
     const serverCpu = a && b ? (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000 / (b.at - a.at) : NaN;
-    return { ...result, serverCpu };
+    if (!redis) return { ...result, serverCpu };
+    const [ra, rb] = [first?.redis, second.redis];
+    const redisCpu = ra ? (rb.cpuMs - ra.cpuMs) / (rb.at - ra.at) : NaN;
+    return { ...result, serverCpu, redisCpu };
   } finally {
     timers.forEach(clearTimeout);
   }

@@ -1,7 +1,8 @@
-// A load-bench server in its own process: `node --expose-gc bench/load/server.mjs relay|baseline`.
+// A load-bench server in its own process: `node --expose-gc bench/load/server.mjs relay|redis|baseline`.
 //
 // - relay: sealcall's Relay (the built package, `sealcall/relay`), options from the `start`
 //   request, memory only.
+// - redis: the same relay; relay-load.mjs puts a `redisUrl` in its options (a Redis store).
 // - baseline: a bare `ws` forwarder with the same frame pattern and nothing else: no msgpack, no
 //   store, no signatures. A client sends [1][u32 destination][body]; the server replies [2] (ok)
 //   and forwards [3][u32][body] to the destination connection, which answers [4] (ack) and gets
@@ -60,7 +61,7 @@ function startBaseline({ maxPayload = 71 * 1024 }) {
 }
 
 serve({
-  start: ({ options = {} } = {}) => (mode === 'relay' ? startRelay(options) : startBaseline(options)),
+  start: ({ options = {} } = {}) => (mode === 'baseline' ? startBaseline(options) : startRelay(options)),
   sample: ({ gc = false } = {}) => ({ ...processSample({ gc }), stats: relay ? relay.stats : baseline?.stats() }),
   close: async () => {
     if (relay) await relay.close();

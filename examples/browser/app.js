@@ -161,7 +161,11 @@ function saveProfile() {
   localStorage.setItem(`sealcall-demo:${profileName}`, JSON.stringify(profile));
 }
 
-/** ?relay=ws://…, else what the demo server says (relay.json), else this page's own origin. */
+/**
+ * ?relay=<URL>, else what the demo server says (relay.json). A relay URL names the relay's key
+ * (ws://<fingerprint>@host:port, as `sealcall relay` prints it), so it cannot be guessed from
+ * this page's own address.
+ */
 async function findRelay() {
   const asked = new URLSearchParams(location.search).get('relay');
   if (asked) return asked;
@@ -171,7 +175,8 @@ async function findRelay() {
   } catch {
     // Not served by `sealcall relay --demo-page`: fall through.
   }
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
+  showNotice('No relay: serve this page with `npm run example:browser` (or `sealcall relay --demo-page`), or open it with ?relay=<the URL `sealcall relay` printed>.');
+  throw new Error('no relay URL');
 }
 
 /** Reuses this profile's queue on that relay; makes a new one if the relay forgot it. */
@@ -187,7 +192,7 @@ async function connectTransport(url) {
       }
       throw error;
     }
-    // An in-memory relay that restarted lost the queue: a new queue means a new address.
+    // The relay lost the queue (or it was saved by an older version): a new queue means a new address.
     log(`the relay no longer has this profile's queue (${error.code}): making a new one`);
     showNotice('Your address changed (the relay was restarted): give it to your contacts again.');
     connected = await sealcall.WebSocketTransport.connect({ url, identity });

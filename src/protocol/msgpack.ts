@@ -1,4 +1,4 @@
-/** The one msgpack codec for untrusted bytes: signaling messages, relay frames, relay snapshots. */
+/** The one msgpack codec for untrusted bytes: signaling messages, relay frames, the relay store. */
 import { Packr, Unpackr } from 'msgpackr';
 import { SealcallError } from '../errors.js';
 

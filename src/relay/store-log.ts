@@ -251,7 +251,7 @@ export class StoreLog implements StoreJournal {
     if (this.pending.length === 0) return;
     const records = this.pending;
     this.pending = [];
-    const bytes = concat(records);
+    const bytes = Buffer.concat(records);
     try {
       await writeAt(this.handle, bytes, this.size);
       await this.handle.datasync();
@@ -280,7 +280,7 @@ async function writeFresh(path: string, identity: RelayIdentity, queues: QueueRe
     let chunk: Uint8Array[] = [];
     let chunkBytes = 0;
     const writeChunk = async () => {
-      const bytes = concat(chunk);
+      const bytes = Buffer.concat(chunk);
       await writeAt(handle, bytes, size);
       size += bytes.length;
       chunk = [];
@@ -413,15 +413,6 @@ async function syncDirectory(dir: string): Promise<void> {
   await handle?.close().catch(() => {});
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
 
 function storeError(message: string, cause?: unknown): SealcallError {
   return new SealcallError('RELAY_STORE_FAILED', message, cause === undefined ? undefined : { cause });

@@ -206,7 +206,9 @@ describe('an observer of every envelope, knowing every public key', () => {
     // frames, each a stored body re-encrypted for its recipient (DELIVERY_OVERHEAD longer).
     const sent = () => tap!.frames.flatMap((f) => (f.dir === 'up' && f.frame?.t === 'send' ? [f.frame.body] : []));
     const delivered = () => tap!.frames.flatMap((f) => (f.dir === 'down' && f.frame?.t === 'msg' ? [f.frame.body] : []));
-    const drained = () => eventually(() => relay.stats.bytesQueued === 0, 5000, 'relay queues drained');
+    // Drained: every send the tap passed is stored (one may still be on its way) and acknowledged.
+    const drained = () =>
+      eventually(() => relay.stats.messagesReceived === sent().length && relay.stats.bytesQueued === 0, 5000, 'relay queues drained');
     const calls = await placeCalls(people, sent, drained, delivered);
     expectNothingToLearn(calls, people, SEALED_SENDER_BYTES + DEFAULT_ENVELOPE_BYTES, SEALED_SENDER_BYTES);
     // The same holds for what comes out, all of it ciphertext from the first byte…

@@ -25,7 +25,7 @@ export const RELAY_KEY_BYTES = 32;
 /** Bytes the delivery layer adds to a body (the AEAD tag). */
 export const DELIVERY_OVERHEAD = 16;
 /** The delivery nonce is the first this many bytes of the message id. */
-export const DELIVERY_NONCE_BYTES = 12;
+const DELIVERY_NONCE_BYTES = 12;
 
 /** An X25519 or Ed25519 key pair as raw bytes. */
 export interface KeyPair {
@@ -128,10 +128,13 @@ function derive(label: Uint8Array, secretKey: Uint8Array, publicKey: Uint8Array,
 }
 
 /** The associated data of a delivered body: `msgId` ‖ `ts` as 8 bytes big-endian. */
-export function deliveryAd(msgId: Uint8Array, ts: number): Uint8Array {
+function deliveryAd(msgId: Uint8Array, ts: number): Uint8Array {
   const ad = new Uint8Array(msgId.length + 8);
   ad.set(msgId, 0);
-  new DataView(ad.buffer).setBigUint64(msgId.length, BigInt(ts));
+  // ts < 2^53: the high and low 32 bits, without a BigInt per message.
+  const view = new DataView(ad.buffer);
+  view.setUint32(msgId.length, Math.floor(ts / 2 ** 32));
+  view.setUint32(msgId.length + 4, ts >>> 0);
   return ad;
 }
 

@@ -25,17 +25,20 @@ export function list(value: unknown, name: string, max: number): unknown[] {
   return value;
 }
 
-/** Exactly `length` bytes, copied into a fresh plain Uint8Array (never a view into the frame). */
-export function fixedBytes(value: unknown, name: string, length: number): Uint8Array {
+/**
+ * Exactly `length` bytes, copied into a fresh plain Uint8Array (never a view into the frame),
+ * unless `copy` is false: then the value itself, for a caller that keeps none of it.
+ */
+export function fixedBytes(value: unknown, name: string, length: number, copy = true): Uint8Array {
   if (!(value instanceof Uint8Array) || value.length !== length) throw bad(`${name} must be ${length} bytes`);
-  return new Uint8Array(value);
+  return copy ? new Uint8Array(value) : value;
 }
 
-/** At most `max` bytes, copied into a fresh plain Uint8Array. */
-export function bytesUpTo(value: unknown, name: string, max: number): Uint8Array {
+/** At most `max` bytes, copied into a fresh plain Uint8Array unless `copy` is false (see {@link fixedBytes}). */
+export function bytesUpTo(value: unknown, name: string, max: number, copy = true): Uint8Array {
   if (!(value instanceof Uint8Array)) throw bad(`${name} must be bytes`);
   if (value.length > max) throw new SealcallError('MESSAGE_TOO_LARGE', `${name} is over ${max} bytes`);
-  return new Uint8Array(value);
+  return copy ? new Uint8Array(value) : value;
 }
 
 /** A string of at most `max` UTF-16 units. */

@@ -100,7 +100,7 @@ export type RelayFrame = HelloFrame | IdsFrame | MsgFrame | OkFrame | PongFrame 
 
 /** Encodes client frames as one block, validating each first so this build never emits what it would reject. */
 export function encodeClientBlock(frames: readonly ClientFrame[]): Uint8Array {
-  return packBlock(frames.map(validateClientFrame));
+  return packBlock(frames.map(viewClientFrame));
 }
 
 /**
@@ -142,25 +142,39 @@ export function decodeRelayBlock(bytes: Uint8Array, maxBytes?: number): (RelayFr
  * or `UNSUPPORTED_VERSION` for a well-formed frame of an unknown type.
  */
 export function validateClientFrame(value: unknown): ClientFrame {
+  return clientFrame(value, true);
+}
+
+/**
+ * {@link validateClientFrame} without copying byte fields: they stay views into the decoded
+ * bytes. For a caller that keeps none of them (the relay: its commands hash, seal or look them
+ * up, and its stores copy what they keep), or that only checks a frame before encoding it.
+ */
+export function viewClientFrame(value: unknown): ClientFrame {
+  return clientFrame(value, false);
+}
+
+function clientFrame(value: unknown, copy: boolean): ClientFrame {
   const obj = record(value, 'frame');
   const t = frameType(field(obj, 't'));
   const corr = correlation(field(obj, 'corr'));
-  const recipientId = () => fixedBytes(field(obj, 'recipientId'), 'recipientId', RELAY_LIMITS.queueIdBytes);
-  const auth = () => fixedBytes(field(obj, 'auth'), 'auth', RELAY_LIMITS.authBytes);
+  const bytes = (name: string, length: number) => fixedBytes(field(obj, name), name, length, copy);
+  const recipientId = () => bytes('recipientId', RELAY_LIMITS.queueIdBytes);
+  const auth = () => bytes('auth', RELAY_LIMITS.authBytes);
   switch (t) {
     case 'new':
-      return { t, corr, recipientKey: publicKey(field(obj, 'recipientKey'), 'recipientKey'), auth: auth() };
+      return { t, corr, recipientKey: bytes('recipientKey', RELAY_LIMITS.publicKeyBytes), auth: auth() };
     case 'sub':
     case 'del':
       return { t, corr, recipientId: recipientId(), auth: auth() };
     case 'ack':
-      return { t, corr, recipientId: recipientId(), msgId: msgId(field(obj, 'msgId')), auth: auth() };
+      return { t, corr, recipientId: recipientId(), msgId: bytes('msgId', RELAY_LIMITS.msgIdBytes), auth: auth() };
     case 'send':
       return {
         t,
         corr,
-        senderId: fixedBytes(field(obj, 'senderId'), 'senderId', RELAY_LIMITS.queueIdBytes),
-        body: bytesUpTo(field(obj, 'body'), 'body', RELAY_LIMITS.maxBodyBytes),
+        senderId: bytes('senderId', RELAY_LIMITS.queueIdBytes),
+        body: bytesUpTo(field(obj, 'body'), 'body', RELAY_LIMITS.maxBodyBytes, copy),
       };
     case 'ping':
       return { t, corr };

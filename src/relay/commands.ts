@@ -1,10 +1,9 @@
 import { randomFillSync } from 'node:crypto';
-import { deliveryKey, generateRelayKeyPair, verifyAuth } from '../crypto/relay-keys.js';
+import { deliveryKey, generateRelayKeyPair, sealDelivery, verifyAuth } from '../crypto/relay-keys.js';
 import { authContent, RELAY_LIMITS, type ClientFrame, type NewFrame, type RecipientFrame, type SendFrame } from '../protocol/relay-frames.js';
 import type { RelayConnection } from './connection.js';
 import type { CreationLimiter } from './creation-limiter.js';
 import type { Delivery } from './delivery.js';
-import { sealForRecipient } from './delivery-seal.js';
 import type { ResolvedRelayOptions } from './options.js';
 import { hex, type QueueRef, type RelayStore } from './relay-store.js';
 
@@ -100,7 +99,7 @@ async function accept(ctx: CommandContext, connection: RelayConnection, frame: S
   const ts = options.now();
   const msgId = messageIds.next();
   // Sealed for the recipient once, as it is stored: what leaves the relay differs from what came in.
-  const sealed = sealForRecipient(queue.deliveryKey, msgId, ts, body);
+  const sealed = sealDelivery(queue.deliveryKey, msgId, ts, body);
   const result = await store.push(
     queue,
     { msgId, key: hex(msgId), body: sealed, ts },

@@ -7,7 +7,7 @@ import {
   RELAY_LIMITS,
   RELAY_PROTOCOL_VERSION,
   unpackBlock,
-  validateClientFrame,
+  viewClientFrame,
   type ClientFrame,
   type MsgFrame,
   type RelayErrorCode,
@@ -29,6 +29,20 @@ export const CLOSE = {
   /** Too many connections. */
   tryAgainLater: 1013,
 } as const;
+
+/** Connections with frames waiting, flushed together once the event loop has read what it can. */
+const dirty = new Set<RelayConnection>();
+
+function scheduleFlush(connection: RelayConnection): void {
+  if (dirty.size === 0) setImmediate(flushAll);
+  dirty.add(connection);
+}
+
+function flushAll(): void {
+  const connections = [...dirty];
+  dirty.clear();
+  for (const connection of connections) connection.flush();
+}
 
 /** Command keys a connection keeps (one per queue it authorizes commands for; a client uses one or two). */
 const MAX_COMMAND_KEYS = 64;
@@ -118,7 +132,7 @@ export class RelayConnection implements Subscriber {
     if (this.outbox.length >= RELAY_LIMITS.maxFramesPerBlock) return this.flush();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      scheduleFlush(this);
     }
     return true;
   }
@@ -154,7 +168,7 @@ export class RelayConnection implements Subscriber {
   }
 
   /** Sends the queued frames as one block; false if the client was dropped as too slow. */
-  private flush(): boolean {
+  flush(): boolean {
     this.flushScheduled = false;
     if (this.outbox.length === 0) return true;
     const frames = this.outbox;
@@ -204,7 +218,8 @@ export class RelayConnection implements Subscriber {
     this.strikes = 0;
     let frame: ClientFrame;
     try {
-      frame = validateClientFrame(raw);
+      // No copies of its byte fields: nothing holds on to this WebSocket message (see viewClientFrame).
+      frame = viewClientFrame(raw);
     } catch (error) {
       this.refuse(corrOf(raw), wireCode(error), isSealcallError(error) ? error.message : 'invalid frame');
       return;

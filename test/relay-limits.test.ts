@@ -98,6 +98,16 @@ describe('relay: limits', () => {
     expect((await second.requestNew(generateRelayKeyPair())).t).toBe('ids');
   });
 
+  it('counts refused queue creations against the hourly limit, so a flood of bogus new frames cannot make the relay compute an X25519 for each', async () => {
+    const relay = await f.start({ maxQueuesPerAddressPerHour: 3 });
+    const client = await f.raw(relay);
+    for (let i = 0; i < 3; i++) expect(errCode(await client.requestNew(generateRelayKeyPair(), false))).toBe('AUTH');
+    // The limit is spent: even a genuine creation is refused now, before its authenticator is checked.
+    const refused = await client.requestNew(generateRelayKeyPair());
+    expect(errCode(refused)).toBe('QUOTA');
+    expect(relay.stats.queues).toBe(0);
+  });
+
   it('limits queues per connection with QUOTA', async () => {
     const relay = await f.start({ maxQueuesPerConnection: 2 });
     const client = await f.raw(relay);

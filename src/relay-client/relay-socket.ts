@@ -12,6 +12,7 @@ import {
   type RelayErrorCode,
   type RelayFrame,
   RELAY_LIMITS,
+  viewClientFrame,
 } from '../protocol/relay-frames.js';
 import { pinnedRelayKey, socketUrl } from '../protocol/relay-url.js';
 import { WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
@@ -132,6 +133,12 @@ export class RelaySocket {
     this.corr = (this.corr + 1) % 0x1_0000_0000;
     const corr = this.corr;
     const frame = build(corr);
+    try {
+      // Checked alone first: a frame this build would refuse fails its own request, not its block's.
+      viewClientFrame(frame);
+    } catch (error) {
+      return Promise.reject(error instanceof SealcallError ? error : new SealcallError('INVALID_ARGUMENT', 'invalid relay frame', { cause: error }));
+    }
     const reply = new Promise<RelayReply>((resolve, reject) => {
       this.pending.set(corr, { resolve, reject });
       // Requests made in the same moment (the acks of one delivered block) leave as one block.

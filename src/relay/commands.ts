@@ -59,17 +59,19 @@ export async function executeCommand(ctx: CommandContext, connection: RelayConne
 async function create(ctx: CommandContext, connection: RelayConnection, frame: NewFrame): Promise<void> {
   const { options, store } = ctx;
   const { corr, recipientKey } = frame;
-  // Authorized by the key it registers: only the holder of the queue key can create the queue.
-  if (!authorized(connection, recipientKey, undefined, frame)) {
-    connection.error(corr, 'AUTH', 'authenticator does not verify');
-    return;
-  }
   if (connection.queuesCreated >= options.maxQueuesPerConnection) {
     connection.error(corr, 'QUOTA', 'queue limit reached');
     return;
   }
+  // Every attempt counts, before the X25519 its check costs: a flood of bogus `new` frames
+  // cannot make the relay compute more than the hourly limit of them per address.
   if (!ctx.creations.allow(connection.address, options.now())) {
     connection.error(corr, 'QUOTA', 'too many queues from this address in the last hour');
+    return;
+  }
+  // Authorized by the key it registers: only the holder of the queue key can create the queue.
+  if (!authorized(connection, recipientKey, undefined, frame)) {
+    connection.error(corr, 'AUTH', 'authenticator does not verify');
     return;
   }
   connection.queuesCreated++;

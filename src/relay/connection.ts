@@ -101,11 +101,6 @@ export class RelayConnection implements Subscriber {
     return !this.closing && this.ws.readyState === this.ws.OPEN;
   }
 
-  /** The session key `hello` announced. */
-  get sessionKey(): Uint8Array {
-    return this.session.publicKey;
-  }
-
   /**
    * The key that authorizes commands for `queue` on this connection, or for `recipientKey` (a
    * queue being created). Derived once per queue (one X25519), then each command costs one hash.
@@ -167,7 +162,7 @@ export class RelayConnection implements Subscriber {
     if (this.open) this.ws.ping();
   }
 
-  /** Sends the queued frames as one block; false if the client was dropped as too slow. */
+  /** Sends the queued frames now, as one block; false if the client was dropped as too slow. */
   flush(): boolean {
     this.flushScheduled = false;
     if (this.outbox.length === 0) return true;

@@ -58,8 +58,9 @@ export interface RelayOptions {
   /** Most queues on the relay; more get `QUOTA`. Default 100,000. */
   maxQueues?: number;
   /**
-   * Most queues created from one client IP address per hour, whatever the connections; more get
-   * `QUOTA`. Default 1,000 (a relay behind a proxy sees the proxy's address: raise it there).
+   * Most queue creations attempted from one client IP address per hour, whatever the connections
+   * (refused ones count too: checking a `new` costs the relay an X25519); more get `QUOTA`.
+   * Default 1,000 (a relay behind a proxy sees the proxy's address: raise it there).
    */
   maxQueuesPerAddressPerHour?: number;
   /** Most simultaneous connections; more are closed at once with 1013. Default 10,000. */

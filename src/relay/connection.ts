@@ -55,13 +55,13 @@ const MAX_COMMAND_KEYS = 64;
  * beyond the command keys it derives for them.
  */
 export class RelayConnection implements Subscriber {
-  readonly subscriptions = new Set<string>();
   /** Queues this connection created, for `maxQueuesPerConnection`. */
   queuesCreated = 0;
   /** Cleared by each heartbeat ping, set by the pong. */
   alive = true;
   private readonly bucket: TokenBucket;
-  private readonly commandKeys = new Map<string, Uint8Array>();
+  /** Made at the first command key: a send-only connection never needs one. */
+  private commandKeys: Map<string, Uint8Array> | undefined;
   private outbox: RelayFrame[] = [];
   private flushScheduled = false;
   private badFrames = 0;
@@ -107,10 +107,11 @@ export class RelayConnection implements Subscriber {
    * Throws `DECRYPT_FAILED` for a key with no shared secret.
    */
   commandKey(recipientKey: Uint8Array, queue?: QueueRef): Uint8Array {
-    const cached = queue && this.commandKeys.get(queue.key);
+    const cached = queue && this.commandKeys?.get(queue.key);
     if (cached) return cached;
     const key = commandKey(this.session.secretKey, recipientKey, this.session.publicKey, recipientKey);
     if (queue) {
+      this.commandKeys ??= new Map();
       if (this.commandKeys.size >= MAX_COMMAND_KEYS) this.commandKeys.clear();
       this.commandKeys.set(queue.key, key);
     }

@@ -5,8 +5,6 @@ import type { QueueRef, RelayStore } from './relay-store.js';
 export interface Subscriber {
   /** Sends a `msg` frame; false when the connection is gone (the message stays unacknowledged). */
   deliver(frame: MsgFrame): boolean;
-  /** Keys of the queues this connection is subscribed to, kept in step by {@link Delivery}. */
-  readonly subscriptions: Set<string>;
 }
 
 interface Subscription {
@@ -16,9 +14,9 @@ interface Subscription {
   inFlight: Set<string>;
   /**
    * Keys acknowledged while a look at the store was under way, which may still show them (a
-   * shared store answers later than the ack arrives): not to be sent again.
+   * shared store answers later than the ack arrives): not to be sent again. Made when needed.
    */
-  acknowledged: Set<string>;
+  acknowledged: Set<string> | undefined;
   /** A pump is running; `again` asks it to run once more when done. */
   pumping: boolean;
   again: boolean;
@@ -33,6 +31,8 @@ interface Subscription {
  */
 export class Delivery {
   private readonly byQueue = new Map<string, Subscription>();
+  /** Keys of the queues each subscriber is subscribed to (only subscribers that have one). */
+  private readonly bySubscriber = new Map<Subscriber, Set<string>>();
 
   constructor(
     private readonly store: RelayStore,
@@ -49,9 +49,11 @@ export class Delivery {
    */
   async subscribe(queue: QueueRef, subscriber: Subscriber): Promise<void> {
     this.drop(queue.key);
-    const subscription: Subscription = { queue, subscriber, inFlight: new Set(), acknowledged: new Set(), pumping: false, again: false };
+    const subscription: Subscription = { queue, subscriber, inFlight: new Set(), acknowledged: undefined, pumping: false, again: false };
     this.byQueue.set(queue.key, subscription);
-    subscriber.subscriptions.add(queue.key);
+    let keys = this.bySubscriber.get(subscriber);
+    if (!keys) this.bySubscriber.set(subscriber, (keys = new Set()));
+    keys.add(queue.key);
     // A notice about an older watch of this queue must not end this subscription.
     const current = () => this.byQueue.get(queue.key) === subscription;
     await this.store.watch(queue, { pushed: () => this.pump(queue.key), takenOver: () => current() && this.drop(queue.key) });
@@ -59,15 +61,15 @@ export class Delivery {
 
   /** Forgets every subscription of a closed connection. Its in-flight messages stay stored. */
   disconnected(subscriber: Subscriber): void {
-    for (const key of [...subscriber.subscriptions]) if (this.byQueue.get(key)?.subscriber === subscriber) this.drop(key);
-    subscriber.subscriptions.clear();
+    for (const key of [...(this.bySubscriber.get(subscriber) ?? [])]) if (this.byQueue.get(key)?.subscriber === subscriber) this.drop(key);
+    this.bySubscriber.delete(subscriber);
   }
 
   /** A message was acknowledged (or is gone anyway): free its window slot and send the next. */
   acknowledged(queue: QueueRef, msgKey: string): void {
     const subscription = this.byQueue.get(queue.key);
     if (!subscription) return;
-    if (subscription.inFlight.delete(msgKey) && subscription.pumping) subscription.acknowledged.add(msgKey);
+    if (subscription.inFlight.delete(msgKey) && subscription.pumping) (subscription.acknowledged ??= new Set()).add(msgKey);
     this.pump(queue.key);
   }
 
@@ -104,7 +106,7 @@ export class Delivery {
   }
 
   private async run(subscription: Subscription): Promise<void> {
-    const { queue, subscriber, inFlight, acknowledged } = subscription;
+    const { queue, subscriber, inFlight } = subscription;
     try {
       do {
         subscription.again = false;
@@ -115,9 +117,10 @@ export class Delivery {
         if (this.byQueue.get(queue.key) !== subscription) return;
         const present = (key: string) => window.some((m) => m.key === key);
         for (const key of inFlight) if (!present(key)) inFlight.delete(key);
-        for (const key of acknowledged) if (!present(key)) acknowledged.delete(key);
+        const acknowledged = subscription.acknowledged;
+        if (acknowledged) for (const key of acknowledged) if (!present(key)) acknowledged.delete(key);
         for (const message of window) {
-          if (inFlight.has(message.key) || acknowledged.has(message.key)) continue;
+          if (inFlight.has(message.key) || acknowledged?.has(message.key)) continue;
           const frame: MsgFrame = { t: 'msg', recipientId: queue.recipientId, msgId: message.msgId, body: message.body, ts: message.ts };
           if (!subscriber.deliver(frame)) {
             this.disconnected(subscriber);
@@ -137,7 +140,9 @@ export class Delivery {
   private drop(queueKey: string): void {
     const subscription = this.byQueue.get(queueKey);
     if (!subscription) return;
-    subscription.subscriber.subscriptions.delete(queueKey);
+    const keys = this.bySubscriber.get(subscription.subscriber);
+    keys?.delete(queueKey);
+    if (keys?.size === 0) this.bySubscriber.delete(subscription.subscriber);
     this.byQueue.delete(queueKey);
     this.store.unwatch(subscription.queue);
   }

@@ -96,7 +96,18 @@ export class QueueStore {
     while (this.byRecipient.has(hex(recipientId)));
     do senderId = this.random(RELAY_LIMITS.queueIdBytes);
     while (this.bySender.has(hex(senderId)));
-    const queue = this.add({ recipientId, senderId, recipientKey: recipientKey.slice(), deliveryKey: deliveryKey.slice(), messages: [], lastActive: now });
+    // Both keys in one buffer: a queue lives as long as its recipient uses it, so its bytes count.
+    const keys = new Uint8Array(recipientKey.length + deliveryKey.length);
+    keys.set(recipientKey, 0);
+    keys.set(deliveryKey, recipientKey.length);
+    const queue = this.add({
+      recipientId,
+      senderId,
+      recipientKey: keys.subarray(0, recipientKey.length),
+      deliveryKey: keys.subarray(recipientKey.length),
+      messages: [],
+      lastActive: now,
+    });
     this.journal.created(queue);
     return queue;
   }

@@ -258,8 +258,10 @@ describe('Relay on Redis: options and an unreachable Redis', () => {
     await r.close();
   });
 
-  it('refuses redisUrl with storePath, and a URL that is not redis://', () => {
+  it('refuses redisUrl with storePath, with an idle queue lifetime shorter than 10 minutes, and a URL that is not redis://', () => {
     expect(() => new Relay({ redisUrl: redis.url, storePath: '/tmp/x' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => new Relay({ redisUrl: redis.url, queueIdleTtlMs: 60_000 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => new Relay({ redisUrl: redis.url, queueIdleTtlMs: 10 * 60_000 })).not.toThrow();
     for (const redisUrl of ['http://127.0.0.1:6379', '127.0.0.1:6379', 'redis://', '']) {
       expect(() => new Relay({ redisUrl })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     }

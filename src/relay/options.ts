@@ -48,7 +48,9 @@ export interface RelayOptions {
   /**
    * How long a queue lives unused by its recipient (no `sub`, `ack` or `del`, and nobody
    * subscribed), in ms; then it is deleted with its messages and senders get `NO_QUEUE`. Default
-   * 30 days.
+   * 30 days. At least 10 minutes with `redisUrl`: relay processes sharing a store record a
+   * queue's use there about once a minute, and one process's sweep must not take a queue another
+   * serves for idle.
    */
   queueIdleTtlMs?: number;
   /** How often expired messages and idle queues are swept, in ms. Default 60 s (an unref'd timer). */
@@ -125,6 +127,8 @@ export type ResolvedRelayOptions = Required<Omit<RelayOptions, 'storePath' | 're
 };
 
 const DEFAULT_MAX_MESSAGE_BYTES = 70 * 1024;
+/** See {@link RelayOptions.queueIdleTtlMs}: well above how often a shared store hears of a queue's use. */
+const MIN_SHARED_IDLE_TTL_MS = 10 * 60 * 1000;
 
 /** Applies defaults and checks ranges; throws `INVALID_ARGUMENT`. */
 export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions {
@@ -178,6 +182,9 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
       throw new SealcallError('INVALID_ARGUMENT', 'redisUrl must be a redis:// or rediss:// URL');
     }
     if (resolved.storePath !== undefined) throw new SealcallError('INVALID_ARGUMENT', 'storePath and redisUrl exclude each other');
+    if (resolved.queueIdleTtlMs < MIN_SHARED_IDLE_TTL_MS) {
+      throw new SealcallError('INVALID_ARGUMENT', 'queueIdleTtlMs must be at least 10 minutes with redisUrl');
+    }
   }
   return resolved;
 }

@@ -100,7 +100,12 @@ export type RelayFrame = HelloFrame | IdsFrame | MsgFrame | OkFrame | PongFrame 
 
 /** Encodes client frames as one block, validating each first so this build never emits what it would reject. */
 export function encodeClientBlock(frames: readonly ClientFrame[]): Uint8Array {
-  return packBlock(frames.map(viewClientFrame));
+  return packClientBlock(frames.map(viewClientFrame));
+}
+
+/** Encodes client frames that were each checked already ({@link viewClientFrame}) as one block. */
+export function packClientBlock(frames: readonly ClientFrame[]): Uint8Array {
+  return packBlock(frames);
 }
 
 /**

@@ -3,7 +3,7 @@ import { sodium } from '../crypto/sodium.js';
 import { SealcallError, type ErrorCode } from '../errors.js';
 import {
   decodeRelayBlock,
-  encodeClientBlock,
+  packClientBlock,
   type ClientFrame,
   type IdsFrame,
   type MsgFrame,
@@ -165,7 +165,8 @@ export class RelaySocket {
     this.outbox = [];
     if (frames.length === 0 || this.ended) return;
     try {
-      this.ws.send(encodeClientBlock(frames));
+      // Each frame was checked when it was requested.
+      this.ws.send(packClientBlock(frames));
     } catch (error) {
       const failure = error instanceof SealcallError ? error : new SealcallError('TRANSPORT_CLOSED', 'cannot send to the relay', { cause: error });
       for (const frame of frames) this.settle(frame.corr)?.reject(failure);

@@ -175,7 +175,7 @@ export class Relay {
         this.store,
         this.options,
         () => this.counters.messagesDelivered++,
-        (subscriber) => this.storeFailed(subscriber as RelayConnection),
+        (subscriber) => this.closeForRetry(subscriber as RelayConnection),
       );
       this.context = { store: this.store, delivery: this.delivery, options: this.options, counters: this.counters, creations: this.creations };
       this.server = await startServer(port, host, this.options.maxPayload, options.tls);
@@ -213,7 +213,7 @@ export class Relay {
     }
     // Exceptions from a command are caught by the connection: they drop that client only.
     const connection = new RelayConnection(ws, generateRelayKeyPair(), address, this.options, this.store!.identity, (c, frame) =>
-      executeCommand(this.context!, c, frame).catch(() => this.storeFailed(c)),
+      executeCommand(this.context!, c, frame).catch(() => this.closeForRetry(c)),
     );
     this.connections.add(connection);
     this.options.logger('connection', { connections: this.connections.size });
@@ -281,10 +281,11 @@ export class Relay {
   }
 
   /**
-   * A command failed without a reply (a shared store out of reach): the client is told to come
-   * back later (1013) and, reconnecting, sends again what got no reply.
+   * A command or a delivery failed without a reply (a shared store out of reach): the client is
+   * told to come back later (1013) and, reconnecting, sends again what got no reply and is
+   * delivered again what it did not acknowledge.
    */
-  private storeFailed(connection: RelayConnection): void {
+  private closeForRetry(connection: RelayConnection): void {
     this.options.logger('command-failed');
     connection.close(CLOSE.tryAgainLater, 'store unavailable');
   }

@@ -6,7 +6,7 @@ import { decodeMessage, encodeMessage } from '../src/protocol/codec.js';
 import type { WebRtcImplementation } from '../src/session/types.js';
 import type { ChatTransport } from '../src/transport/chat-transport.js';
 import { MemoryNetwork } from '../src/testing/memory-network.js';
-import { ended, Harness, nodeWrtc, once, reach, ringingPair } from './helpers/call-harness.js';
+import { connectedPair, ended, Harness, nodeWrtc, once, reach, ringingPair } from './helpers/call-harness.js';
 import { flakyConnections, flakyWrtc } from './helpers/flaky-wrtc.js';
 import { openFrom, sealFor } from './helpers/crypto.js';
 import { until } from './helpers/relay-fixture.js';
@@ -37,7 +37,37 @@ function breakable(inner: ChatTransport): ChatTransport & { broken: boolean } {
   return wrapper;
 }
 
+/**
+ * Makes a call's peer connection close the way Chromium reports a peer that closed its own: a
+ * data-channel error (its SCTP association aborted), then the close. Reaches into the call's
+ * internals: `@roamhq/wrtc` closes cleanly instead, so nothing else produces this.
+ */
+function abortDataChannel(call: unknown): void {
+  const peer = (call as { protocol: { plane: { connection: { session: { peer: { destroy(error: Error): void } } } } } }).protocol.plane.connection.session.peer;
+  peer.destroy(Object.assign(new Error('User-Initiated Abort, reason=Close called'), { code: 'ERR_DATA_CHANNEL' }));
+}
+
 describe('how calls fail', () => {
+  it("waits for the peer's end when its connection closes with a data-channel error, as Chromium reports a hangup", async () => {
+    harness = new Harness(new MemoryNetwork({ seed: 3, latencyMs: 150 }), { remoteEndGraceMs: 1000 });
+    const { aliceCall, bobCall } = await connectedPair(harness);
+    const bobEnded = ended(bobCall);
+    // Alice hangs up; Bob's connection reports it at once, her `end` comes 150 ms later.
+    void aliceCall.hangup();
+    abortDataChannel(bobCall);
+    expect((await bobEnded).reason).toBe('remote-hangup');
+  });
+
+  it('ends media-failed when a data-channel error is not followed by the peer’s end within remoteEndGraceMs', async () => {
+    harness = new Harness(new MemoryNetwork({ seed: 3 }), { remoteEndGraceMs: 300 });
+    const { bobCall } = await connectedPair(harness);
+    const started = Date.now();
+    abortDataChannel(bobCall);
+    const end = await ended(bobCall);
+    expect(end).toMatchObject({ reason: 'media-failed', error: { code: 'PEER_CONNECTION_FAILED' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
   it('rejects call() with MIC_PERMISSION_DENIED and sends nothing when the microphone is refused', async () => {
     const h = setup();
     const alice = await h.user('alice', { wrtc: deniedWrtc });

@@ -89,9 +89,15 @@ export class MediaConnection {
     this.session.on('data', (data) => hooks.data(data));
     this.session.on('closed', (error) => {
       if (this.closed) return; // our own close(): the call already knows
-      if (error && !this.session.closedByPeer) return hooks.failed('media-failed', error);
       // The peer closed its connection: its `end` (with the real reason) is normally on its way
-      // over the slower chat transport. Wait for it a little before concluding.
+      // over the slower chat transport. Wait for it a little before concluding. A data-channel
+      // error may be that same close (see closedOnChannelError): the `end` gets the same grace,
+      // and without one it is a failure.
+      if (error && this.session.closedOnChannelError) {
+        this.timers.set('remote-close', options.remoteEndGraceMs, () => hooks.failed('media-failed', error));
+        return;
+      }
+      if (error && !this.session.closedByPeer) return hooks.failed('media-failed', error);
       this.timers.set('remote-close', options.remoteEndGraceMs, () => hooks.peerLeft());
     });
   }

@@ -83,6 +83,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private wasConnected = false;
   private isClosed = false;
   private peerClosed = false;
+  private channelError = false;
 
   /** @throws SealcallError `WEBRTC_UNAVAILABLE`, `INVALID_ARGUMENT` or `PEER_CONNECTION_FAILED`. */
   constructor(options: PeerSessionOptions) {
@@ -148,6 +149,15 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
    */
   get closedByPeer(): boolean {
     return this.peerClosed;
+  }
+
+  /**
+   * True when the session closed on a data-channel error after it had connected. Chromium reports
+   * a peer that closes its connection this way (the SCTP association aborted) as often as a plain
+   * close, so the call layer gives the peer's `end` the same grace before calling it a failure.
+   */
+  get closedOnChannelError(): boolean {
+    return this.channelError;
   }
 
   /** True while the data channel is open. */
@@ -263,6 +273,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     peer.on('data', (chunk: Uint8Array | string) => this.emitOpen('data', toBytes(chunk)));
     // simple-peer throws when it emits 'error' without a listener; it always emits 'close' next.
     peer.on('error', (error: Error & { code?: string }) => {
+      if (!this.failure && this.wasConnected && error.code === 'ERR_DATA_CHANNEL') this.channelError = true;
       this.failure ??= new SealcallError('PEER_CONNECTION_FAILED', failureMessage(error.code), { cause: error });
     });
     peer.on('close', () => {

@@ -1,6 +1,7 @@
 import { SealcallError } from '../errors.js';
 import { bad, bytesUpTo, field, fixedBytes, list, oneOf, record, text, uint } from './fields.js';
-import { pack, unpackUntrusted } from './msgpack.js';
+import { writeBlock } from './block-writer.js';
+import { unpackUntrusted } from './msgpack.js';
 
 /**
  * Relay wire protocol, version 2. Every binary WebSocket message is a *block*: a msgpack array of
@@ -308,11 +309,11 @@ function writeBin(out: Uint8Array, at: number, bytes: Uint8Array): number {
   return at + 2 + bytes.length;
 }
 
-function packBlock(frames: readonly unknown[]): Uint8Array {
+function packBlock(frames: readonly object[]): Uint8Array {
   if (frames.length === 0 || frames.length > RELAY_LIMITS.maxFramesPerBlock) {
     throw new SealcallError('INVALID_ARGUMENT', `a block holds 1..${RELAY_LIMITS.maxFramesPerBlock} frames`);
   }
-  return pack(frames);
+  return writeBlock(frames);
 }
 
 function frameType(value: unknown): string {

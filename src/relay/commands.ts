@@ -5,7 +5,7 @@ import type { RelayConnection } from './connection.js';
 import type { CreationLimiter } from './creation-limiter.js';
 import type { Delivery } from './delivery.js';
 import type { ResolvedRelayOptions } from './options.js';
-import { hex, type QueueRef, type RelayStore } from './relay-store.js';
+import { hex, andThen, type Awaitable, type QueueRef, type RelayStore } from './relay-store.js';
 
 /** What the commands act on. */
 export interface CommandContext {
@@ -20,9 +20,10 @@ export interface CommandContext {
 
 /**
  * Executes one validated client frame and replies on its connection. Every outcome for client
- * input is a reply (`ids`, `ok`, `pong` or `err`); it rejects only when the store fails.
+ * input is a reply (`ids`, `ok`, `pong` or `err`); it fails (throws, or rejects when the store
+ * answers later) only when the store fails. On the memory store it runs to its reply at once.
  */
-export async function executeCommand(ctx: CommandContext, connection: RelayConnection, frame: ClientFrame): Promise<void> {
+export function executeCommand(ctx: CommandContext, connection: RelayConnection, frame: ClientFrame): Awaitable<void> {
   switch (frame.t) {
     case 'ping':
       connection.send({ t: 'pong', corr: frame.corr });
@@ -31,32 +32,38 @@ export async function executeCommand(ctx: CommandContext, connection: RelayConne
       return create(ctx, connection, frame);
     case 'send':
       return accept(ctx, connection, frame);
-    case 'sub':
-    case 'ack':
-    case 'del': {
-      const queue = await authorize(ctx, connection, frame);
-      if (!queue) return;
-      if (frame.t === 'sub') {
-        await ctx.delivery.subscribe(queue, connection);
-        connection.send({ t: 'ok', corr: frame.corr });
-        ctx.delivery.pump(queue.key);
-      } else if (frame.t === 'ack') {
-        // Acknowledging a message that is already gone is fine: the ack that removed it may have
-        // been lost on the way back, so the client repeats it.
-        const msgKey = hex(frame.msgId);
-        await ctx.store.remove(queue, msgKey);
-        connection.send({ t: 'ok', corr: frame.corr });
-        ctx.delivery.acknowledged(queue, msgKey);
-      } else {
-        ctx.delivery.deleted(queue);
-        await ctx.store.delete(queue);
-        connection.send({ t: 'ok', corr: frame.corr });
-      }
-    }
+    default:
+      return andThen(authorize(ctx, connection, frame), (queue) => queue && recipientCommand(ctx, connection, frame, queue));
   }
 }
 
-async function create(ctx: CommandContext, connection: RelayConnection, frame: NewFrame): Promise<void> {
+/** `sub`, `ack` or `del` on a queue whose authenticator checked out. */
+function recipientCommand(ctx: CommandContext, connection: RelayConnection, frame: RecipientFrame, queue: QueueRef): Awaitable<void> {
+  const { store, delivery } = ctx;
+  switch (frame.t) {
+    case 'sub':
+      return andThen(delivery.subscribe(queue, connection), () => {
+        connection.send({ t: 'ok', corr: frame.corr });
+        delivery.pump(queue.key);
+      });
+    case 'ack': {
+      // Acknowledging a message that is already gone is fine: the ack that removed it may have
+      // been lost on the way back, so the client repeats it.
+      const msgKey = hex(frame.msgId);
+      return andThen(store.remove(queue, msgKey), () => {
+        connection.send({ t: 'ok', corr: frame.corr });
+        delivery.acknowledged(queue, msgKey);
+      });
+    }
+    case 'del':
+      delivery.deleted(queue);
+      return andThen(store.delete(queue), () => {
+        connection.send({ t: 'ok', corr: frame.corr });
+      });
+  }
+}
+
+function create(ctx: CommandContext, connection: RelayConnection, frame: NewFrame): Awaitable<void> {
   const { options, store } = ctx;
   const { corr, recipientKey } = frame;
   if (connection.queuesCreated >= options.maxQueuesPerConnection) {
@@ -78,48 +85,45 @@ async function create(ctx: CommandContext, connection: RelayConnection, frame: N
   // The relay's half of the delivery layer: only the derived key is kept, the secret is dropped.
   const server = generateRelayKeyPair();
   const key = deliveryKey(server.secretKey, recipientKey, server.publicKey, recipientKey);
-  const queue = await store.create(recipientKey, key, options.now(), options.maxQueues);
-  if (!queue) {
-    connection.error(corr, 'QUOTA', 'queue limit reached');
-    return;
-  }
-  connection.send({ t: 'ids', corr, recipientId: queue.recipientId, senderId: queue.senderId, serverKey: server.publicKey });
+  return andThen(store.create(recipientKey, key, options.now(), options.maxQueues), (queue) => {
+    if (!queue) connection.error(corr, 'QUOTA', 'queue limit reached');
+    else connection.send({ t: 'ids', corr, recipientId: queue.recipientId, senderId: queue.senderId, serverKey: server.publicKey });
+  });
 }
 
-async function accept(ctx: CommandContext, connection: RelayConnection, frame: SendFrame): Promise<void> {
-  const { options, store, counters } = ctx;
+function accept(ctx: CommandContext, connection: RelayConnection, frame: SendFrame): Awaitable<void> {
+  const { options, store } = ctx;
   const { corr, body } = frame;
   if (body.length > options.maxMessageBytes) {
     connection.error(corr, 'TOO_LARGE', `body is over ${options.maxMessageBytes} bytes`);
     return;
   }
-  const queue = await store.bySenderId(frame.senderId);
-  if (!queue) {
-    connection.error(corr, 'NO_QUEUE', 'no such queue');
-    return;
-  }
-  const ts = options.now();
-  const msgId = messageIds.next();
-  // Sealed for the recipient once, as it is stored: what leaves the relay differs from what came in.
-  const sealed = sealDelivery(queue.deliveryKey, msgId, ts, body);
-  const result = await store.push(
-    queue,
-    { msgId, key: hex(msgId), body: sealed, ts },
-    {
+  return andThen(store.bySenderId(frame.senderId), (queue) => {
+    if (!queue) {
+      connection.error(corr, 'NO_QUEUE', 'no such queue');
+      return;
+    }
+    const ts = options.now();
+    const msgId = messageIds.next();
+    // Sealed for the recipient once, as it is stored: what leaves the relay differs from what came in.
+    const sealed = sealDelivery(queue.deliveryKey, msgId, ts, body);
+    const limits = {
       maxMessagesPerQueue: options.maxMessagesPerQueue,
       maxBytesPerQueue: options.maxBytesPerQueue,
       maxStoredBytes: options.maxStoredBytes,
       expiredBefore: ts - options.messageTtlMs,
-    },
-  );
-  if (result !== 'ok') {
-    if (result === 'no-queue') connection.error(corr, 'NO_QUEUE', 'no such queue');
-    else connection.error(corr, 'QUOTA', result === 'relay-full' ? 'the relay is full' : 'queue is full');
-    return;
-  }
-  counters.messagesReceived++;
-  counters.bytesStored += body.length;
-  connection.send({ t: 'ok', corr });
+    };
+    return andThen(store.push(queue, { msgId, key: hex(msgId), body: sealed, ts }, limits), (result) => {
+      if (result !== 'ok') {
+        if (result === 'no-queue') connection.error(corr, 'NO_QUEUE', 'no such queue');
+        else connection.error(corr, 'QUOTA', result === 'relay-full' ? 'the relay is full' : 'queue is full');
+        return;
+      }
+      ctx.counters.messagesReceived++;
+      ctx.counters.bytesStored += body.length;
+      connection.send({ t: 'ok', corr });
+    });
+  });
 }
 
 /**
@@ -149,18 +153,19 @@ class RandomPool {
 const messageIds = new RandomPool(RELAY_LIMITS.msgIdBytes, 4096);
 
 /** The queue of a recipient command whose authenticator checks out, or undefined after an `err` reply. */
-async function authorize(ctx: CommandContext, connection: RelayConnection, frame: RecipientFrame): Promise<QueueRef | undefined> {
-  const queue = await ctx.store.byRecipientId(frame.recipientId);
-  if (!queue) {
-    connection.error(frame.corr, 'NO_QUEUE', 'no such queue');
-    return undefined;
-  }
-  if (!authorized(connection, queue.recipientKey, queue, frame)) {
-    connection.error(frame.corr, 'AUTH', 'authenticator does not verify');
-    return undefined;
-  }
-  ctx.store.touch(queue, ctx.options.now()); // the recipient uses it: not idle
-  return queue;
+function authorize(ctx: CommandContext, connection: RelayConnection, frame: RecipientFrame): Awaitable<QueueRef | undefined> {
+  return andThen(ctx.store.byRecipientId(frame.recipientId), (queue) => {
+    if (!queue) {
+      connection.error(frame.corr, 'NO_QUEUE', 'no such queue');
+      return undefined;
+    }
+    if (!authorized(connection, queue.recipientKey, queue, frame)) {
+      connection.error(frame.corr, 'AUTH', 'authenticator does not verify');
+      return undefined;
+    }
+    ctx.store.touch(queue, ctx.options.now()); // the recipient uses it: not idle
+    return queue;
+  });
 }
 
 /** Whether the frame's authenticator is right for this connection and the queue key. */

@@ -1,5 +1,5 @@
 import type { MsgFrame } from '../protocol/relay-frames.js';
-import type { QueueRef, RelayStore } from './relay-store.js';
+import type { Awaitable, QueueRef, RelayStore, StoredMessage } from './relay-store.js';
 
 /** What delivery needs of a connection. */
 export interface Subscriber {
@@ -44,10 +44,10 @@ export class Delivery {
 
   /**
    * Makes `subscriber` the queue's only subscriber (replacing any other, here or in another
-   * process sharing the store); {@link pump} then starts delivering. Rejects if the store cannot
+   * process sharing the store); {@link pump} then starts delivering. Fails if the store cannot
    * be reached.
    */
-  async subscribe(queue: QueueRef, subscriber: Subscriber): Promise<void> {
+  subscribe(queue: QueueRef, subscriber: Subscriber): Awaitable<void> {
     this.drop(queue.key);
     const subscription: Subscription = { queue, subscriber, inFlight: new Set(), acknowledged: undefined, pumping: false, again: false };
     this.byQueue.set(queue.key, subscription);
@@ -56,7 +56,7 @@ export class Delivery {
     keys.add(queue.key);
     // A notice about an older watch of this queue must not end this subscription.
     const current = () => this.byQueue.get(queue.key) === subscription;
-    await this.store.watch(queue, { pushed: () => this.pump(queue.key), takenOver: () => current() && this.drop(queue.key) });
+    return this.store.watch(queue, { pushed: () => this.pump(queue.key), takenOver: () => current() && this.drop(queue.key) });
   }
 
   /** Forgets every subscription of a closed connection. Its in-flight messages stay stored. */
@@ -102,39 +102,60 @@ export class Delivery {
       return;
     }
     subscription.pumping = true;
-    void this.run(subscription);
+    this.run(subscription);
   }
 
-  private async run(subscription: Subscription): Promise<void> {
-    const { queue, subscriber, inFlight } = subscription;
+  /** Looks at the queue's oldest messages and sends those not in flight; again while asked to. */
+  private run(subscription: Subscription): void {
+    const { queue } = subscription;
     try {
       do {
         subscription.again = false;
-        const cutoff = this.options.now() - this.options.messageTtlMs;
         // The messages in flight are always among the oldest `maxInFlight`: those no longer
         // there were acknowledged or expired, and free their slot.
-        const window = await this.store.peek(queue, this.options.maxInFlight, cutoff);
-        if (this.byQueue.get(queue.key) !== subscription) return;
-        const present = (key: string) => window.some((m) => m.key === key);
-        for (const key of inFlight) if (!present(key)) inFlight.delete(key);
-        const acknowledged = subscription.acknowledged;
-        if (acknowledged) for (const key of acknowledged) if (!present(key)) acknowledged.delete(key);
-        for (const message of window) {
-          if (inFlight.has(message.key) || acknowledged?.has(message.key)) continue;
-          const frame: MsgFrame = { t: 'msg', recipientId: queue.recipientId, msgId: message.msgId, body: message.body, ts: message.ts };
-          if (!subscriber.deliver(frame)) {
-            this.disconnected(subscriber);
-            return;
-          }
-          inFlight.add(message.key);
-          this.delivered();
+        const window = this.store.peek(queue, this.options.maxInFlight, this.options.now() - this.options.messageTtlMs);
+        if (window instanceof Promise) {
+          window.then(
+            (messages) => (this.send(subscription, messages) && subscription.again ? this.run(subscription) : (subscription.pumping = false)),
+            (error) => this.fail(subscription, error),
+          );
+          return;
         }
-      } while (subscription.again && this.byQueue.get(queue.key) === subscription);
-    } catch (error) {
-      this.failed(subscriber, error);
-    } finally {
+        if (!this.send(subscription, window)) break;
+      } while (subscription.again);
       subscription.pumping = false;
+    } catch (error) {
+      this.fail(subscription, error);
     }
+  }
+
+  /**
+   * Sends the messages of `window` not in flight yet; false when this subscription ended (the
+   * subscriber is gone, or another took the queue over).
+   */
+  private send(subscription: Subscription, window: StoredMessage[]): boolean {
+    const { queue, subscriber, inFlight } = subscription;
+    if (this.byQueue.get(queue.key) !== subscription) return false;
+    const present = (key: string) => window.some((m) => m.key === key);
+    for (const key of inFlight) if (!present(key)) inFlight.delete(key);
+    const acknowledged = subscription.acknowledged;
+    if (acknowledged) for (const key of acknowledged) if (!present(key)) acknowledged.delete(key);
+    for (const message of window) {
+      if (inFlight.has(message.key) || acknowledged?.has(message.key)) continue;
+      const frame: MsgFrame = { t: 'msg', recipientId: queue.recipientId, msgId: message.msgId, body: message.body, ts: message.ts };
+      if (!subscriber.deliver(frame)) {
+        this.disconnected(subscriber);
+        return false;
+      }
+      inFlight.add(message.key);
+      this.delivered();
+    }
+    return true;
+  }
+
+  private fail(subscription: Subscription, error: unknown): void {
+    subscription.pumping = false;
+    this.failed(subscription.subscriber, error);
   }
 
   private drop(queueKey: string): void {

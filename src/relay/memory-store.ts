@@ -18,6 +18,7 @@ export interface MemoryStoreOptions {
 /**
  * The embedded store: queues in this process's memory ({@link QueueStore}), optionally kept in an
  * append-only log file ({@link StoreLog}) across restarts. Only this process can serve its queues.
+ * It answers synchronously (no promises), so a command on it runs to its reply in one go.
  */
 export class MemoryRelayStore implements RelayStore {
   private readonly watchers = new Map<string, QueueWatcher>();
@@ -50,19 +51,19 @@ export class MemoryRelayStore implements RelayStore {
     return this.queues.bytesQueued;
   }
 
-  async create(recipientKey: Uint8Array, deliveryKey: Uint8Array, now: number, maxQueues: number): Promise<QueueRef | undefined> {
+  create(recipientKey: Uint8Array, deliveryKey: Uint8Array, now: number, maxQueues: number): QueueRef | undefined {
     return this.queues.size >= maxQueues ? undefined : this.queues.create(recipientKey, deliveryKey, now);
   }
 
-  async byRecipientId(id: Uint8Array): Promise<QueueRef | undefined> {
+  byRecipientId(id: Uint8Array): QueueRef | undefined {
     return this.queues.byRecipientId(id);
   }
 
-  async bySenderId(id: Uint8Array): Promise<QueueRef | undefined> {
+  bySenderId(id: Uint8Array): QueueRef | undefined {
     return this.queues.bySenderId(id);
   }
 
-  async push(ref: QueueRef, message: StoredMessage, limits: PushLimits): Promise<PushResult> {
+  push(ref: QueueRef, message: StoredMessage, limits: PushLimits): PushResult {
     const queue = this.live(ref);
     if (!queue) return 'no-queue';
     const full = () =>
@@ -77,12 +78,12 @@ export class MemoryRelayStore implements RelayStore {
     return 'ok';
   }
 
-  async remove(ref: QueueRef, msgKey: string): Promise<boolean> {
+  remove(ref: QueueRef, msgKey: string): boolean {
     const queue = this.live(ref);
     return queue !== undefined && this.queues.remove(queue, msgKey);
   }
 
-  async peek(ref: QueueRef, count: number, expiredBefore: number): Promise<StoredMessage[]> {
+  peek(ref: QueueRef, count: number, expiredBefore: number): StoredMessage[] {
     const queue = this.live(ref);
     if (!queue) return [];
     const { messages } = queue;
@@ -93,7 +94,7 @@ export class MemoryRelayStore implements RelayStore {
     return out;
   }
 
-  async delete(ref: QueueRef): Promise<void> {
+  delete(ref: QueueRef): void {
     const queue = this.live(ref);
     if (queue) this.queues.delete(queue);
   }
@@ -103,12 +104,12 @@ export class MemoryRelayStore implements RelayStore {
     if (queue) this.queues.touch(queue, now);
   }
 
-  async sweep(expiredBefore: number, idleBefore: number, inUse: (queueKey: string) => boolean): Promise<{ expired: number; queues: number }> {
+  sweep(expiredBefore: number, idleBefore: number, inUse: (queueKey: string) => boolean): { expired: number; queues: number } {
     const expired = this.queues.expire(expiredBefore);
     return { expired, queues: this.queues.expireIdle(idleBefore, (q) => inUse(q.key)) };
   }
 
-  async watch(queue: QueueRef, watcher: QueueWatcher): Promise<void> {
+  watch(queue: QueueRef, watcher: QueueWatcher): void {
     this.watchers.set(queue.key, watcher);
   }
 

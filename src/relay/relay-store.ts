@@ -4,8 +4,10 @@ import type { RelayIdentity } from '../crypto/relay-keys.js';
  * Where a relay keeps its queues: in this process ({@link MemoryRelayStore}, optionally backed by
  * a log file) or in Redis, shared by every relay process that uses it ({@link RedisRelayStore}).
  * The commands and delivery only ever talk to this interface, so they work the same on either.
- * Every method may reject (a store that cannot be reached); the relay then closes the client's
- * connection with 1013, and the client reconnects and sends again what had no reply.
+ * A method answers with a value when it has one at once (the memory store, so a command costs no
+ * promise or microtask) or with a promise (Redis). Every method may reject (a store that cannot be
+ * reached); the relay then closes the client's connection with 1013, and the client reconnects
+ * and sends again what had no reply.
  */
 export interface RelayStore {
   /** The relay's long-term key, kept with the queues: processes sharing a store share it. */
@@ -15,35 +17,35 @@ export interface RelayStore {
   /** Body bytes held in all queues, as this process last learnt. */
   readonly bytesQueued: number;
   /** Creates a queue with two fresh random ids, used `now`; undefined when `maxQueues` exist. */
-  create(recipientKey: Uint8Array, deliveryKey: Uint8Array, now: number, maxQueues: number): Promise<QueueRef | undefined>;
+  create(recipientKey: Uint8Array, deliveryKey: Uint8Array, now: number, maxQueues: number): Awaitable<QueueRef | undefined>;
   /** The queue whose recipient id is `id`. */
-  byRecipientId(id: Uint8Array): Promise<QueueRef | undefined>;
+  byRecipientId(id: Uint8Array): Awaitable<QueueRef | undefined>;
   /** The queue whose sender id is `id`. */
-  bySenderId(id: Uint8Array): Promise<QueueRef | undefined>;
+  bySenderId(id: Uint8Array): Awaitable<QueueRef | undefined>;
   /**
    * Appends a message unless that would break a quota (messages accepted at or before
    * `limits.expiredBefore` do not count), and tells the queue's watcher, wherever it is.
    */
-  push(queue: QueueRef, message: StoredMessage, limits: PushLimits): Promise<PushResult>;
+  push(queue: QueueRef, message: StoredMessage, limits: PushLimits): Awaitable<PushResult>;
   /** Removes one message by its key; false if the queue does not hold it (already acknowledged, expired, or deleted). */
-  remove(queue: QueueRef, msgKey: string): Promise<boolean>;
+  remove(queue: QueueRef, msgKey: string): Awaitable<boolean>;
   /** The oldest `count` messages accepted after `expiredBefore`, oldest first. */
-  peek(queue: QueueRef, count: number, expiredBefore: number): Promise<StoredMessage[]>;
+  peek(queue: QueueRef, count: number, expiredBefore: number): Awaitable<StoredMessage[]>;
   /** Deletes a queue and its messages. */
-  delete(queue: QueueRef): Promise<void>;
+  delete(queue: QueueRef): Awaitable<void>;
   /** Marks the queue used by its recipient at `now` (not awaited: a lost touch only makes a queue look idler). */
   touch(queue: QueueRef, now: number): void;
   /**
    * Removes messages accepted at or before `expiredBefore`, and deletes queues unused since
    * `idleBefore` unless `inUse` (subscribed through this process). Returns what it removed.
    */
-  sweep(expiredBefore: number, idleBefore: number, inUse: (queueKey: string) => boolean): Promise<{ expired: number; queues: number }>;
+  sweep(expiredBefore: number, idleBefore: number, inUse: (queueKey: string) => boolean): Awaitable<{ expired: number; queues: number }>;
   /**
    * Starts telling `watcher` about the queue: `pushed` when a message arrives, `takenOver` when
    * another relay process subscribed a client to it (this process's subscriber must then stop).
    * Resolves once no later push can go unnoticed, after announcing this process's subscription.
    */
-  watch(queue: QueueRef, watcher: QueueWatcher): Promise<void>;
+  watch(queue: QueueRef, watcher: QueueWatcher): Awaitable<void>;
   /** Stops {@link watch}. */
   unwatch(queue: QueueRef): void;
   /** Writes what is pending and lets go of files and connections. */
@@ -88,6 +90,18 @@ export type PushResult = 'ok' | 'no-queue' | 'queue-full' | 'relay-full';
 export interface QueueWatcher {
   pushed(): void;
   takenOver(): void;
+}
+
+/** A value now or later: what a {@link RelayStore} method answers with. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * Calls `next` with the value: at once if it is here, else once the promise resolves (a
+ * rejection passes through). The commands chain store answers with it, so the memory store's
+ * path stays synchronous.
+ */
+export function andThen<T, R>(value: Awaitable<T>, next: (value: T) => Awaitable<R>): Awaitable<R> {
+  return value instanceof Promise ? value.then(next) : next(value);
 }
 
 /** Lowercase hex of `bytes` (Node's encoder: the relay computes a few per message). */

@@ -211,10 +211,12 @@ export class Relay {
       ws.close(CLOSE.tryAgainLater, 'too many connections');
       return;
     }
-    // Exceptions from a command are caught by the connection: they drop that client only.
-    const connection = new RelayConnection(ws, generateRelayKeyPair(), address, this.options, this.store!.identity, (c, frame) =>
-      executeCommand(this.context!, c, frame).catch(() => this.closeForRetry(c)),
-    );
+    // A command that throws is a bug, caught by the connection (it drops that client only); one
+    // that rejects met a shared store out of reach: the client is told to retry.
+    const connection = new RelayConnection(ws, generateRelayKeyPair(), address, this.options, this.store!.identity, (c, frame) => {
+      const done = executeCommand(this.context!, c, frame);
+      if (done instanceof Promise) done.catch(() => this.closeForRetry(c));
+    });
     this.connections.add(connection);
     this.options.logger('connection', { connections: this.connections.size });
     ws.on('close', (code) => {

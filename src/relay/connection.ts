@@ -60,24 +60,35 @@ export class RelayConnection implements Subscriber {
   /** Cleared by each heartbeat ping, set by the pong. */
   alive = true;
   private readonly bucket: TokenBucket;
-  /** Made at the first command key: a send-only connection never needs one. */
+  /** The first queue's command key (most connections only ever have one), and its queue's key. */
+  private firstKey: Uint8Array | undefined;
+  private firstKeyQueue: string | undefined;
+  /** Command keys of further queues: made at the second one. */
   private commandKeys: Map<string, Uint8Array> | undefined;
   private outbox: RelayFrame[] = [];
   private flushScheduled = false;
   private badFrames = 0;
   private strikes = 0;
   private closing = false;
+  /**
+   * This connection's X25519 session key pair, public half then secret half, in one array: it
+   * lives as long as the connection, and one small array costs a third of two.
+   */
+  private readonly session: Uint8Array;
 
   constructor(
     private readonly ws: WebSocket,
     /** This connection's X25519 session key pair; `hello` carries the public half. */
-    private readonly session: KeyPair,
+    session: KeyPair,
     /** The client's IP address, for limits per address. */
     readonly address: string,
     private readonly options: ResolvedRelayOptions,
     identity: KeyPair,
     private readonly onFrame: (connection: RelayConnection, frame: ClientFrame) => void,
   ) {
+    this.session = new Uint8Array(session.publicKey.length + session.secretKey.length);
+    this.session.set(session.publicKey, 0);
+    this.session.set(session.secretKey, session.publicKey.length);
     this.bucket = new TokenBucket(options.rateLimitPerSecond, options.rateLimitBurst, () => performance.now());
     ws.on('message', (data, isBinary) => {
       try {
@@ -107,10 +118,14 @@ export class RelayConnection implements Subscriber {
    * Throws `DECRYPT_FAILED` for a key with no shared secret.
    */
   commandKey(recipientKey: Uint8Array, queue?: QueueRef): Uint8Array {
-    const cached = queue && this.commandKeys?.get(queue.key);
+    const cached = queue && (queue.key === this.firstKeyQueue ? this.firstKey : this.commandKeys?.get(queue.key));
     if (cached) return cached;
-    const key = commandKey(this.session.secretKey, recipientKey, this.session.publicKey, recipientKey);
-    if (queue) {
+    const half = this.session.length / 2;
+    const key = commandKey(this.session.subarray(half), recipientKey, this.session.subarray(0, half), recipientKey);
+    if (queue && this.firstKeyQueue === undefined) {
+      this.firstKeyQueue = queue.key;
+      this.firstKey = key;
+    } else if (queue) {
       this.commandKeys ??= new Map();
       if (this.commandKeys.size >= MAX_COMMAND_KEYS) this.commandKeys.clear();
       this.commandKeys.set(queue.key, key);

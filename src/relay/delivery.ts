@@ -1,5 +1,5 @@
 import type { MsgFrame } from '../protocol/relay-frames.js';
-import type { Awaitable, QueueRef, RelayStore, StoredMessage } from './relay-store.js';
+import type { Awaitable, QueueRef, QueueWatcher, RelayStore, StoredMessage } from './relay-store.js';
 
 /** What delivery needs of a connection. */
 export interface Subscriber {
@@ -7,19 +7,36 @@ export interface Subscriber {
   deliver(frame: MsgFrame): boolean;
 }
 
-interface Subscription {
-  queue: QueueRef;
-  subscriber: Subscriber;
-  /** Keys of messages sent to this subscriber and not acknowledged yet. */
-  inFlight: Set<string>;
+/**
+ * One queue's subscriber on this process, and the store's watcher of that queue (methods rather
+ * than closures: thousands of idle subscriptions live at once).
+ */
+class Subscription implements QueueWatcher {
+  /** Keys of messages sent to this subscriber and not acknowledged yet. Made at the first. */
+  inFlight: Set<string> | undefined;
   /**
    * Keys acknowledged while a look at the store was under way, which may still show them (a
    * shared store answers later than the ack arrives): not to be sent again. Made when needed.
    */
   acknowledged: Set<string> | undefined;
   /** A pump is running; `again` asks it to run once more when done. */
-  pumping: boolean;
-  again: boolean;
+  pumping = false;
+  again = false;
+
+  constructor(
+    readonly queue: QueueRef,
+    readonly subscriber: Subscriber,
+    private readonly delivery: Delivery,
+  ) {}
+
+  pushed(): void {
+    this.delivery.pump(this.queue.key);
+  }
+
+  takenOver(): void {
+    // A notice about an older watch of this queue must not end this subscription.
+    this.delivery.end(this);
+  }
 }
 
 /**
@@ -49,14 +66,12 @@ export class Delivery {
    */
   subscribe(queue: QueueRef, subscriber: Subscriber): Awaitable<void> {
     this.drop(queue.key);
-    const subscription: Subscription = { queue, subscriber, inFlight: new Set(), acknowledged: undefined, pumping: false, again: false };
+    const subscription = new Subscription(queue, subscriber, this);
     this.byQueue.set(queue.key, subscription);
     let keys = this.bySubscriber.get(subscriber);
     if (!keys) this.bySubscriber.set(subscriber, (keys = new Set()));
     keys.add(queue.key);
-    // A notice about an older watch of this queue must not end this subscription.
-    const current = () => this.byQueue.get(queue.key) === subscription;
-    return this.store.watch(queue, { pushed: () => this.pump(queue.key), takenOver: () => current() && this.drop(queue.key) });
+    return this.store.watch(queue, subscription);
   }
 
   /** Forgets every subscription of a closed connection. Its in-flight messages stay stored. */
@@ -69,7 +84,7 @@ export class Delivery {
   acknowledged(queue: QueueRef, msgKey: string): void {
     const subscription = this.byQueue.get(queue.key);
     if (!subscription) return;
-    if (subscription.inFlight.delete(msgKey) && subscription.pumping) (subscription.acknowledged ??= new Set()).add(msgKey);
+    if (subscription.inFlight?.delete(msgKey) && subscription.pumping) (subscription.acknowledged ??= new Set()).add(msgKey);
     this.pump(queue.key);
   }
 
@@ -137,17 +152,17 @@ export class Delivery {
     const { queue, subscriber, inFlight } = subscription;
     if (this.byQueue.get(queue.key) !== subscription) return false;
     const present = (key: string) => window.some((m) => m.key === key);
-    for (const key of inFlight) if (!present(key)) inFlight.delete(key);
+    if (inFlight) for (const key of inFlight) if (!present(key)) inFlight.delete(key);
     const acknowledged = subscription.acknowledged;
     if (acknowledged) for (const key of acknowledged) if (!present(key)) acknowledged.delete(key);
     for (const message of window) {
-      if (inFlight.has(message.key) || acknowledged?.has(message.key)) continue;
+      if (inFlight?.has(message.key) || acknowledged?.has(message.key)) continue;
       const frame: MsgFrame = { t: 'msg', recipientId: queue.recipientId, msgId: message.msgId, body: message.body, ts: message.ts };
       if (!subscriber.deliver(frame)) {
         this.disconnected(subscriber);
         return false;
       }
-      inFlight.add(message.key);
+      (subscription.inFlight ??= new Set()).add(message.key);
       this.delivered();
     }
     return true;
@@ -156,6 +171,11 @@ export class Delivery {
   private fail(subscription: Subscription, error: unknown): void {
     subscription.pumping = false;
     this.failed(subscription.subscriber, error);
+  }
+
+  /** Ends `subscription` if it is still the queue's current one (another process took the queue over). */
+  end(subscription: Subscription): void {
+    if (this.byQueue.get(subscription.queue.key) === subscription) this.drop(subscription.queue.key);
   }
 
   private drop(queueKey: string): void {

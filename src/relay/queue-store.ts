@@ -96,18 +96,7 @@ export class QueueStore {
     while (this.byRecipient.has(hex(recipientId)));
     do senderId = this.random(RELAY_LIMITS.queueIdBytes);
     while (this.bySender.has(hex(senderId)));
-    // Both keys in one buffer: a queue lives as long as its recipient uses it, so its bytes count.
-    const keys = new Uint8Array(recipientKey.length + deliveryKey.length);
-    keys.set(recipientKey, 0);
-    keys.set(deliveryKey, recipientKey.length);
-    const queue = this.add({
-      recipientId,
-      senderId,
-      recipientKey: keys.subarray(0, recipientKey.length),
-      deliveryKey: keys.subarray(recipientKey.length),
-      messages: [],
-      lastActive: now,
-    });
+    const queue = this.add({ recipientId, senderId, recipientKey, deliveryKey, messages: [], lastActive: now });
     this.journal.created(queue);
     return queue;
   }
@@ -230,11 +219,15 @@ export class QueueStore {
 
   private add(record: QueueRecord): Queue {
     const messages = record.messages.map((m) => ({ msgId: m.msgId, key: hex(m.msgId), body: m.body, ts: m.ts }));
+    // Ids and keys in one array of their own: a queue lives as long as its recipient uses it, so
+    // its bytes count (one small array costs about what four views of one do), and nothing it
+    // keeps shares memory with the frame or record it came from.
+    const [recipientId, senderId, recipientKey, deliveryKey] = packed(record.recipientId, record.senderId, record.recipientKey, record.deliveryKey);
     const queue: Queue = {
-      recipientId: record.recipientId,
-      senderId: record.senderId,
-      recipientKey: record.recipientKey,
-      deliveryKey: record.deliveryKey,
+      recipientId: recipientId!,
+      senderId: senderId!,
+      recipientKey: recipientKey!,
+      deliveryKey: deliveryKey!,
       key: hex(record.recipientId),
       messages,
       bytes: messages.reduce((n, m) => n + m.body.length, 0),
@@ -246,4 +239,15 @@ export class QueueStore {
     this.queued += queue.bytes;
     return queue;
   }
+}
+
+/** Copies `parts` into one new array, returning a view of each. */
+function packed(...parts: Uint8Array[]): Uint8Array[] {
+  const all = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  return parts.map((part) => {
+    all.set(part, at);
+    at += part.length;
+    return all.subarray(at - part.length, at);
+  });
 }

@@ -230,6 +230,9 @@ function clientReads(input: Uint8Array, seed: number): { frames: RelayFrame[]; r
  * Why a validated frame is not a fresh plain object with only its type's fields and byte fields
  * copied, or undefined if it is. Plain checks, not `expect`: this runs for every accepted frame.
  */
+/** Byte fields a decoder leaves as views into the block (MsgFrame's `body`). */
+const VIEWS = ['msg.body'];
+
 function uncleanness(frame: object, allowed: Record<string, string[]>, input: Uint8Array, raw?: unknown): string | undefined {
   if (Object.getPrototypeOf(frame) !== Object.prototype) return 'not a plain object';
   if (frame === raw) return 'the decoded value itself, not a fresh object';
@@ -237,7 +240,12 @@ function uncleanness(frame: object, allowed: Record<string, string[]>, input: Ui
   if (!fields) return 'unknown t';
   for (const [name, field] of Object.entries(frame)) {
     if (!fields.includes(name)) return `unknown field ${name}`;
-    if (field instanceof Uint8Array) {
+    if (field instanceof Uint8Array && VIEWS.includes(`${(frame as { t: string }).t}.${name}`)) {
+      // Documented as a view into the block (a `msg` body, opened at once): it lies inside it, or
+      // (decoded from an msgpack extension) is an array of its own, never part of other memory.
+      const own = field.byteOffset === 0 && field.byteLength === field.buffer.byteLength;
+      if (field.buffer !== input.buffer && !own) return `${name} is a view into other memory`;
+    } else if (field instanceof Uint8Array) {
       // Copied, not a Buffer or a view into the input.
       if (field.constructor !== Uint8Array) return `${name} is a ${field.constructor.name}`;
       if (field.buffer === input.buffer || field.byteOffset !== 0 || field.byteLength !== field.buffer.byteLength) return `${name} is a view`;

@@ -87,7 +87,8 @@ export interface HelloFrame { t: 'hello'; v: number; relayKey: Uint8Array; sessi
 export interface IdsFrame { t: 'ids'; corr: number; recipientId: Uint8Array; senderId: Uint8Array; serverKey: Uint8Array }
 /**
  * A stored message delivered to the queue's subscriber, its body sealed for the recipient
- * (src/crypto/relay-keys.ts). `ts`: when the relay accepted it (ms).
+ * (src/crypto/relay-keys.ts). `ts`: when the relay accepted it (ms). Decoded, `body` is a view
+ * into the block's bytes: open it, do not keep it.
  */
 export interface MsgFrame { t: 'msg'; recipientId: Uint8Array; msgId: Uint8Array; body: Uint8Array; ts: number }
 /** Success reply to `sub`, `ack`, `del` and `send`. */
@@ -189,7 +190,7 @@ function clientFrame(value: unknown, copy: boolean): ClientFrame {
   }
 }
 
-/** Turns a decoded, untrusted value into a {@link RelayFrame} (fresh object, own fields only). */
+/** Turns a decoded, untrusted value into a {@link RelayFrame} (fresh object, own fields only; byte fields copied except a `msg` body). */
 export function validateRelayFrame(value: unknown): RelayFrame {
   const obj = record(value, 'frame');
   const t = frameType(field(obj, 't'));
@@ -224,7 +225,9 @@ export function validateRelayFrame(value: unknown): RelayFrame {
         t,
         recipientId: recipientId(),
         msgId: msgId(field(obj, 'msgId')),
-        body: bytesUpTo(field(obj, 'body'), 'body', RELAY_LIMITS.maxBodyBytes),
+        // A view, not a copy: a recipient opens it at once (openDelivery makes the plaintext's own
+        // array) and keeps nothing of it, so copying a body per delivery would be waste.
+        body: bytesUpTo(field(obj, 'body'), 'body', RELAY_LIMITS.maxBodyBytes, false),
         ts: uint(field(obj, 'ts'), 'ts', Number.MAX_SAFE_INTEGER),
       };
     case 'ok':

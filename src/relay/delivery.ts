@@ -130,10 +130,9 @@ export class Delivery {
         // there were acknowledged or expired, and free their slot.
         const window = this.store.peek(queue, this.options.maxInFlight, this.options.now() - this.options.messageTtlMs);
         if (window instanceof Promise) {
-          window.then(
-            (messages) => (this.send(subscription, messages) && subscription.again ? this.run(subscription) : (subscription.pumping = false)),
-            (error) => this.fail(subscription, error),
-          );
+          window
+            .then((messages) => (this.send(subscription, messages) && subscription.again ? this.run(subscription) : (subscription.pumping = false)))
+            .catch((error: unknown) => this.fail(subscription, error));
           return;
         }
         if (!this.send(subscription, window)) break;

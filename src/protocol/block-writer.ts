@@ -87,10 +87,15 @@ function writeUint(out: Uint8Array, at: number, n: number): number {
   if (n < 0x100) return writeHead(out, at, 0xcc, 1, n);
   if (n < 0x10000) return writeHead(out, at, 0xcd, 2, n);
   if (n <= 0xffff_ffff) return writeHead(out, at, 0xce, 4, n);
+  // Every `msg` carries one (its ts in ms): written through a scratch double, no view per frame.
   out[at] = 0xcb;
-  new DataView(out.buffer, out.byteOffset + at + 1, 8).setFloat64(0, n);
+  float64.setFloat64(0, n);
+  out.set(float64Bytes, at + 1);
   return at + 9;
 }
+
+const float64 = new DataView(new ArrayBuffer(8));
+const float64Bytes = new Uint8Array(float64.buffer);
 
 function writeBytes(out: Uint8Array, at: number, bytes: Uint8Array): number {
   at = writeLength(out, at, bytes.length, 0xc4);

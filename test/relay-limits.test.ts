@@ -7,7 +7,7 @@ import { pack as packPlain } from '../src/protocol/msgpack.js';
 import { authContent, RELAY_LIMITS, type ClientFrame, type ErrFrame, type MsgFrame, type RelayFrame } from '../src/protocol/relay-frames.js';
 import { socketUrl } from '../src/protocol/relay-url.js';
 import { RawClient, type RawQueue } from './helpers/relay-client.js';
-import { RelayFixture, sleep, text as body, textOf } from './helpers/relay-fixture.js';
+import { RelayFixture, sleep, text as body, textOf, until } from './helpers/relay-fixture.js';
 
 // The relay's limits and its behaviour under hostile input, over real sockets on 127.0.0.1.
 const f = new RelayFixture();
@@ -136,6 +136,24 @@ describe('relay: limits', () => {
     expect(errCode(await client.sendTo(abandoned.senderId, body('x')))).toBe('NO_QUEUE');
     expect((await client.sendTo(kept.senderId, body('x'))).t).toBe('ok');
     expect((await client.sendTo(listened.senderId, body('x'))).t).toBe('ok');
+  });
+
+  it('lets every queue a closed connection was subscribed to expire (one connection, two subscriptions)', async () => {
+    let clock = 1_000_000;
+    const relay = await f.start({ now: () => clock, queueIdleTtlMs: 10_000 });
+    const client = await f.raw(relay);
+    const one = await client.newQueue();
+    const two = await client.newQueue();
+    await client.subscribe(one);
+    await client.subscribe(two);
+    clock += 20_000;
+    relay.sweep();
+    expect(relay.stats.queues).toBe(2); // subscribed: in use (and touched by the sweep)
+    client.close();
+    await until(() => relay.stats.connections === 0);
+    clock += 20_000;
+    relay.sweep();
+    expect(relay.stats.queues).toBe(0);
   });
 
   it('expires messages after messageTtlMs: never delivered, swept, and not counted against the quota', async () => {

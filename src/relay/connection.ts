@@ -47,6 +47,39 @@ function flushAll(): void {
 /** Command keys a connection keeps (one per queue it authorizes commands for; a client uses one or two). */
 const MAX_COMMAND_KEYS = 64;
 
+/** What a connection tells its relay: each valid frame, and its socket's end. */
+export interface ConnectionEvents {
+  frame(connection: RelayConnection, frame: ClientFrame): void;
+  closed(connection: RelayConnection, code: number): void;
+}
+
+/**
+ * The socket's listeners are shared by every connection and find theirs on the socket: a relay
+ * holds thousands of idle connections, and closures of their own would cost each about 200 bytes.
+ */
+const CONNECTION = Symbol('connection');
+type ConnectionSocket = WebSocket & { [CONNECTION]: RelayConnection };
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  (this as ConnectionSocket)[CONNECTION].received(data, isBinary);
+}
+
+function onPong(this: WebSocket): void {
+  (this as ConnectionSocket)[CONNECTION].alive = true;
+}
+
+function onClose(this: WebSocket, code: number): void {
+  const connection = (this as ConnectionSocket)[CONNECTION];
+  connection.events.closed(connection, code);
+}
+
+const clock = (): number => performance.now();
+
+/** Offsets in a connection's key array: its session key pair, then its first queue's command key. */
+const SECRET = 32;
+const FIRST_KEY = 64;
+const KEYS_BYTES = 96;
+
 /**
  * One client's WebSocket: greets it with a signed `hello` carrying this connection's session
  * key, throttles it (token bucket, per frame), refuses malformed frames with `err` replies
@@ -60,21 +93,22 @@ export class RelayConnection implements Subscriber {
   /** Cleared by each heartbeat ping, set by the pong. */
   alive = true;
   private readonly bucket: TokenBucket;
-  /** The first queue's command key (most connections only ever have one), and its queue's key. */
-  private firstKey: Uint8Array | undefined;
+  /** The queue whose command key is the first (most connections only ever have one). */
   private firstKeyQueue: string | undefined;
   /** Command keys of further queues: made at the second one. */
   private commandKeys: Map<string, Uint8Array> | undefined;
-  private outbox: RelayFrame[] = [];
+  /** Frames for this moment's block; none while idle. */
+  private outbox: RelayFrame[] | undefined;
   private flushScheduled = false;
   private badFrames = 0;
   private strikes = 0;
   private closing = false;
   /**
-   * This connection's X25519 session key pair, public half then secret half, in one array: it
-   * lives as long as the connection, and one small array costs a third of two.
+   * This connection's X25519 session key pair (public half, secret half) and its first queue's
+   * command key, in one array: they live as long as the connection, and one small array costs a
+   * third of three.
    */
-  private readonly session: Uint8Array;
+  private readonly keys = new Uint8Array(KEYS_BYTES);
 
   constructor(
     private readonly ws: WebSocket,
@@ -84,24 +118,16 @@ export class RelayConnection implements Subscriber {
     readonly address: string,
     private readonly options: ResolvedRelayOptions,
     identity: KeyPair,
-    private readonly onFrame: (connection: RelayConnection, frame: ClientFrame) => void,
+    /** Where its frames and its end go (one object for all of a relay's connections). */
+    readonly events: ConnectionEvents,
   ) {
-    this.session = new Uint8Array(session.publicKey.length + session.secretKey.length);
-    this.session.set(session.publicKey, 0);
-    this.session.set(session.secretKey, session.publicKey.length);
-    this.bucket = new TokenBucket(options.rateLimitPerSecond, options.rateLimitBurst, () => performance.now());
-    ws.on('message', (data, isBinary) => {
-      try {
-        this.receive(data, isBinary);
-      } catch {
-        // A bug, not client input (every client error gets a reply): drop this client, never the relay.
-        options.logger('internal-error');
-        this.close(CLOSE.internalError, 'internal error');
-      }
-    });
-    ws.on('pong', () => {
-      this.alive = true;
-    });
+    this.keys.set(session.publicKey, 0);
+    this.keys.set(session.secretKey, SECRET);
+    this.bucket = new TokenBucket(options.rateLimitPerSecond, options.rateLimitBurst, clock);
+    (ws as ConnectionSocket)[CONNECTION] = this;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('close', onClose);
     const sig = signHello(identity.secretKey, session.publicKey);
     this.send({ t: 'hello', v: RELAY_PROTOCOL_VERSION, relayKey: identity.publicKey, sessionKey: session.publicKey, sig });
     this.flush();
@@ -118,13 +144,13 @@ export class RelayConnection implements Subscriber {
    * Throws `DECRYPT_FAILED` for a key with no shared secret.
    */
   commandKey(recipientKey: Uint8Array, queue?: QueueRef): Uint8Array {
-    const cached = queue && (queue.key === this.firstKeyQueue ? this.firstKey : this.commandKeys?.get(queue.key));
+    if (queue && queue.key === this.firstKeyQueue) return this.keys.subarray(FIRST_KEY);
+    const cached = queue && this.commandKeys?.get(queue.key);
     if (cached) return cached;
-    const half = this.session.length / 2;
-    const key = commandKey(this.session.subarray(half), recipientKey, this.session.subarray(0, half), recipientKey);
+    const key = commandKey(this.keys.subarray(SECRET, FIRST_KEY), recipientKey, this.keys.subarray(0, SECRET), recipientKey);
     if (queue && this.firstKeyQueue === undefined) {
       this.firstKeyQueue = queue.key;
-      this.firstKey = key;
+      this.keys.set(key, FIRST_KEY);
     } else if (queue) {
       this.commandKeys ??= new Map();
       if (this.commandKeys.size >= MAX_COMMAND_KEYS) this.commandKeys.clear();
@@ -139,7 +165,7 @@ export class RelayConnection implements Subscriber {
    */
   send(frame: RelayFrame): boolean {
     if (!this.open) return false;
-    this.outbox.push(frame);
+    (this.outbox ??= []).push(frame);
     if (this.outbox.length >= RELAY_LIMITS.maxFramesPerBlock) return this.flush();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -169,7 +195,7 @@ export class RelayConnection implements Subscriber {
   /** Drops the socket without a close handshake. */
   terminate(): void {
     this.closing = true;
-    this.outbox = [];
+    this.outbox = undefined;
     this.ws.terminate();
   }
 
@@ -181,9 +207,9 @@ export class RelayConnection implements Subscriber {
   /** Sends the queued frames now, as one block; false if the client was dropped as too slow. */
   flush(): boolean {
     this.flushScheduled = false;
-    if (this.outbox.length === 0) return true;
     const frames = this.outbox;
-    this.outbox = [];
+    if (frames === undefined) return true;
+    this.outbox = undefined;
     if (!this.open) return false;
     this.ws.send(encodeRelayBlock(frames));
     // A client that does not read makes the relay buffer for it without bound: drop it.
@@ -194,6 +220,17 @@ export class RelayConnection implements Subscriber {
       return false;
     }
     return true;
+  }
+
+  /** A WebSocket message came. */
+  received(data: RawData, isBinary: boolean): void {
+    try {
+      this.receive(data, isBinary);
+    } catch {
+      // A bug, not client input (every client error gets a reply): drop this client, never the relay.
+      this.options.logger('internal-error');
+      this.close(CLOSE.internalError, 'internal error');
+    }
   }
 
   private receive(data: RawData, isBinary: boolean): void {
@@ -235,7 +272,7 @@ export class RelayConnection implements Subscriber {
       this.refuse(corrOf(raw), wireCode(error), isSealcallError(error) ? error.message : 'invalid frame');
       return;
     }
-    this.onFrame(this, frame);
+    this.events.frame(this, frame);
   }
 
   /** Replies to a malformed frame and closes the connection once it has sent too many. */

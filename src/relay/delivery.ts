@@ -48,8 +48,11 @@ class Subscription implements QueueWatcher {
  */
 export class Delivery {
   private readonly byQueue = new Map<string, Subscription>();
-  /** Keys of the queues each subscriber is subscribed to (only subscribers that have one). */
-  private readonly bySubscriber = new Map<Subscriber, Set<string>>();
+  /**
+   * Keys of the queues each subscriber is subscribed to (only subscribers that have one): the key
+   * itself while there is one (nearly every connection), a set from the second on.
+   */
+  private readonly bySubscriber = new Map<Subscriber, string | Set<string>>();
 
   constructor(
     private readonly store: RelayStore,
@@ -68,15 +71,17 @@ export class Delivery {
     this.drop(queue.key);
     const subscription = new Subscription(queue, subscriber, this);
     this.byQueue.set(queue.key, subscription);
-    let keys = this.bySubscriber.get(subscriber);
-    if (!keys) this.bySubscriber.set(subscriber, (keys = new Set()));
-    keys.add(queue.key);
+    const keys = this.bySubscriber.get(subscriber);
+    if (keys === undefined) this.bySubscriber.set(subscriber, queue.key);
+    else if (typeof keys === 'string') this.bySubscriber.set(subscriber, new Set([keys, queue.key]));
+    else keys.add(queue.key);
     return this.store.watch(queue, subscription);
   }
 
   /** Forgets every subscription of a closed connection. Its in-flight messages stay stored. */
   disconnected(subscriber: Subscriber): void {
-    for (const key of [...(this.bySubscriber.get(subscriber) ?? [])]) if (this.byQueue.get(key)?.subscriber === subscriber) this.drop(key);
+    const keys = this.bySubscriber.get(subscriber);
+    for (const key of typeof keys === 'string' ? [keys] : [...(keys ?? [])]) if (this.byQueue.get(key)?.subscriber === subscriber) this.drop(key);
     this.bySubscriber.delete(subscriber);
   }
 
@@ -181,8 +186,7 @@ export class Delivery {
     const subscription = this.byQueue.get(queueKey);
     if (!subscription) return;
     const keys = this.bySubscriber.get(subscription.subscriber);
-    keys?.delete(queueKey);
-    if (keys?.size === 0) this.bySubscriber.delete(subscription.subscriber);
+    if (typeof keys === 'string' ? keys === queueKey : keys?.delete(queueKey) && keys.size === 0) this.bySubscriber.delete(subscription.subscriber);
     this.byQueue.delete(queueKey);
     this.store.unwatch(subscription.queue);
   }

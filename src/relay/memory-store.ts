@@ -21,8 +21,6 @@ export interface MemoryStoreOptions {
  * It answers synchronously (no promises), so a command on it runs to its reply in one go.
  */
 export class MemoryRelayStore implements RelayStore {
-  private readonly watchers = new Map<string, QueueWatcher>();
-
   private constructor(
     readonly identity: RelayIdentity,
     private readonly queues: QueueStore,
@@ -74,7 +72,7 @@ export class MemoryRelayStore implements RelayStore {
     if (full()) this.queues.expire(limits.expiredBefore);
     if (full()) return this.queues.bytesQueued + message.body.length > limits.maxStoredBytes ? 'relay-full' : 'queue-full';
     this.queues.push(queue, message);
-    this.watchers.get(queue.key)?.pushed();
+    queue.watcher?.pushed();
     return 'ok';
   }
 
@@ -109,12 +107,14 @@ export class MemoryRelayStore implements RelayStore {
     return { expired, queues: this.queues.expireIdle(idleBefore, (q) => inUse(q.key)) };
   }
 
-  watch(queue: QueueRef, watcher: QueueWatcher): void {
-    this.watchers.set(queue.key, watcher);
+  watch(ref: QueueRef, watcher: QueueWatcher): void {
+    const queue = this.live(ref);
+    if (queue) queue.watcher = watcher;
   }
 
-  unwatch(queue: QueueRef): void {
-    this.watchers.delete(queue.key);
+  unwatch(ref: QueueRef): void {
+    const queue = this.live(ref);
+    if (queue) queue.watcher = undefined;
   }
 
   async close(): Promise<void> {

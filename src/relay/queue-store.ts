@@ -1,6 +1,6 @@
+import { RELAY_KEY_BYTES } from '../crypto/relay-keys.js';
 import { RELAY_LIMITS } from '../protocol/relay-frames.js';
-import { hex, type QueueRef, type StoredMessage } from './relay-store.js';
-
+import { hex, type QueueRef, type QueueWatcher, type StoredMessage } from './relay-store.js';
 
 /**
  * How far `lastActive` may drift from its journaled value before {@link QueueStore.touch} journals
@@ -9,20 +9,64 @@ import { hex, type QueueRef, type StoredMessage } from './relay-store.js';
  */
 const TOUCH_JOURNAL_MS = 60 * 60 * 1000;
 
+/** Byte offsets of a queue's ids and keys in its one array. */
+const SENDER_ID = RELAY_LIMITS.queueIdBytes;
+const RECIPIENT_KEY = SENDER_ID + RELAY_LIMITS.queueIdBytes;
+const DELIVERY_KEY = RECIPIENT_KEY + RELAY_LIMITS.publicKeyBytes;
+const QUEUE_BYTES = DELIVERY_KEY + RELAY_KEY_BYTES;
+
 /**
  * A queue: one recipient, any number of anonymous senders. The two ids are unrelated random
  * values, so a sender's id says nothing about the recipient's and vice versa.
+ *
+ * Its ids and keys live in one array of its own, handed out as views on demand: a queue lives as
+ * long as its recipient uses it, so its size counts (each kept view would cost more than the
+ * 16 or 32 bytes it shows), and nothing it keeps shares memory with the frame or record it came from.
  */
-export interface Queue extends QueueRef {
+export class Queue implements QueueRef {
   /** Unacknowledged messages, oldest first. */
   readonly messages: StoredMessage[];
   /** Body bytes of `messages`. */
-  bytes: number;
+  bytes = 0;
   /**
    * When the recipient last used the queue (created, subscribed, acknowledged; ms, relay clock).
    * Set through {@link QueueStore.touch}, so the store log hears of it.
    */
-  readonly lastActive: number;
+  lastActive: number;
+  /** The `lastActive` the journal last heard of. */
+  journaledActive: number;
+  /** Who hears of each push (the memory store's one watcher per queue). */
+  watcher: QueueWatcher | undefined;
+  readonly key: string;
+  private readonly data = new Uint8Array(QUEUE_BYTES);
+
+  constructor(record: QueueRecord) {
+    this.data.set(record.recipientId, 0);
+    this.data.set(record.senderId, SENDER_ID);
+    this.data.set(record.recipientKey, RECIPIENT_KEY);
+    this.data.set(record.deliveryKey, DELIVERY_KEY);
+    this.key = hex(record.recipientId);
+    this.messages = record.messages.map((m) => ({ msgId: m.msgId, key: hex(m.msgId), body: m.body, ts: m.ts }));
+    for (const m of this.messages) this.bytes += m.body.length;
+    this.lastActive = record.lastActive;
+    this.journaledActive = record.lastActive;
+  }
+
+  get recipientId(): Uint8Array {
+    return this.data.subarray(0, SENDER_ID);
+  }
+
+  get senderId(): Uint8Array {
+    return this.data.subarray(SENDER_ID, RECIPIENT_KEY);
+  }
+
+  get recipientKey(): Uint8Array {
+    return this.data.subarray(RECIPIENT_KEY, DELIVERY_KEY);
+  }
+
+  get deliveryKey(): Uint8Array {
+    return this.data.subarray(DELIVERY_KEY, QUEUE_BYTES);
+  }
 }
 
 /** A queue as persisted: ids, keys and messages, nothing derived. */
@@ -65,8 +109,6 @@ export const NO_JOURNAL: StoreJournal = {
 export class QueueStore {
   private readonly byRecipient = new Map<string, Queue>();
   private readonly bySender = new Map<string, Queue>();
-  /** The `lastActive` each queue's journal last heard of. */
-  private readonly journaledActive = new WeakMap<Queue, number>();
   private journal: StoreJournal = NO_JOURNAL;
   private queued = 0;
 
@@ -141,9 +183,9 @@ export class QueueStore {
    * more since the journal last heard, so busy queues do not grow the log.
    */
   touch(queue: Queue, now: number): void {
-    (queue as { lastActive: number }).lastActive = now;
-    if (Math.abs(now - (this.journaledActive.get(queue) ?? now)) < TOUCH_JOURNAL_MS) return;
-    this.journaledActive.set(queue, now);
+    queue.lastActive = now;
+    if (Math.abs(now - queue.journaledActive) < TOUCH_JOURNAL_MS) return;
+    queue.journaledActive = now;
     this.journal.touched(queue);
   }
 
@@ -218,36 +260,10 @@ export class QueueStore {
   }
 
   private add(record: QueueRecord): Queue {
-    const messages = record.messages.map((m) => ({ msgId: m.msgId, key: hex(m.msgId), body: m.body, ts: m.ts }));
-    // Ids and keys in one array of their own: a queue lives as long as its recipient uses it, so
-    // its bytes count (one small array costs about what four views of one do), and nothing it
-    // keeps shares memory with the frame or record it came from.
-    const [recipientId, senderId, recipientKey, deliveryKey] = packed(record.recipientId, record.senderId, record.recipientKey, record.deliveryKey);
-    const queue: Queue = {
-      recipientId: recipientId!,
-      senderId: senderId!,
-      recipientKey: recipientKey!,
-      deliveryKey: deliveryKey!,
-      key: hex(record.recipientId),
-      messages,
-      bytes: messages.reduce((n, m) => n + m.body.length, 0),
-      lastActive: record.lastActive,
-    };
-    this.journaledActive.set(queue, queue.lastActive);
+    const queue = new Queue(record);
     this.byRecipient.set(queue.key, queue);
     this.bySender.set(hex(queue.senderId), queue);
     this.queued += queue.bytes;
     return queue;
   }
-}
-
-/** Copies `parts` into one new array, returning a view of each. */
-function packed(...parts: Uint8Array[]): Uint8Array[] {
-  const all = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  return parts.map((part) => {
-    all.set(part, at);
-    at += part.length;
-    return all.subarray(at - part.length, at);
-  });
 }

@@ -7,7 +7,7 @@ import { SealcallError } from '../errors.js';
 import { generateRelayKeyPair } from '../crypto/relay-keys.js';
 import { withFingerprint } from '../protocol/relay-url.js';
 import { executeCommand, type CommandContext } from './commands.js';
-import { CLOSE, RelayConnection } from './connection.js';
+import { CLOSE, RelayConnection, type ConnectionEvents } from './connection.js';
 import { CreationLimiter } from './creation-limiter.js';
 import { Delivery } from './delivery.js';
 import { resolveRelayOptions, type RelayOptions, type RelayStats, type ResolvedRelayOptions } from './options.js';
@@ -199,9 +199,7 @@ export class Relay {
   }
 
   private accept(ws: WebSocket, address: string): void {
-    // ws reports protocol violations (bad opcodes, oversized messages) as 'error' and then closes
-    // the socket; without a listener they would crash the process.
-    ws.on('error', () => {});
+    ws.on('error', ignore);
     if (this.state !== 'listening') {
       ws.close(CLOSE.goingAway, 'relay shutting down');
       return;
@@ -211,21 +209,26 @@ export class Relay {
       ws.close(CLOSE.tryAgainLater, 'too many connections');
       return;
     }
-    // A command that throws is a bug, caught by the connection (it drops that client only); one
-    // that rejects met a shared store out of reach: the client is told to retry.
-    const connection = new RelayConnection(ws, generateRelayKeyPair(), address, this.options, this.store!.identity, (c, frame) => {
-      const done = executeCommand(this.context!, c, frame);
-      if (done instanceof Promise) done.catch(() => this.closeForRetry(c));
-    });
+    const connection = new RelayConnection(ws, generateRelayKeyPair(), address, this.options, this.store!.identity, this.connectionEvents);
     this.connections.add(connection);
     this.options.logger('connection', { connections: this.connections.size });
-    ws.on('close', (code) => {
+  }
+
+  /** What every connection tells this relay. */
+  private readonly connectionEvents: ConnectionEvents = {
+    // A command that throws is a bug, caught by the connection (it drops that client only); one
+    // that rejects met a shared store out of reach: the client is told to retry.
+    frame: (connection, frame) => {
+      const done = executeCommand(this.context!, connection, frame);
+      if (done instanceof Promise) done.catch(() => this.closeForRetry(connection));
+    },
+    closed: (connection, code) => {
       this.connections.delete(connection);
       this.delivery!.disconnected(connection);
       this.options.logger('disconnect', { connections: this.connections.size, code });
       if (this.connections.size === 0) this.drained?.();
-    });
-  }
+    },
+  };
 
   private startTimers(): void {
     const sweep = setInterval(() => {
@@ -297,6 +300,9 @@ export class Relay {
  * Starts a WebSocket server on an HTTP server of its own, HTTPS with `tls`; rejects with
  * `RELAY_LISTEN_FAILED`. {@link closeServer} closes both.
  */
+/** ws reports protocol violations as 'error' and then closes the socket; unheard, they would crash the process. */
+const ignore = (): void => {};
+
 function startServer(port: number, host: string, maxPayload: number, tls: RelayTlsOptions | undefined): Promise<WebSocketServer> {
   return new Promise((resolve, reject) => {
     let httpServer: HttpServer | HttpsServer;

@@ -30,18 +30,28 @@ export const CLOSE = {
   tryAgainLater: 1013,
 } as const;
 
-/** Connections with frames waiting, flushed together once the event loop has read what it can. */
+/**
+ * Connections with frames waiting. Whatever one incoming block causes (its replies, the
+ * deliveries it lets go) leaves when that block is done, each connection's frames as one block;
+ * what a shared store answers later leaves once the event loop turns.
+ */
 const dirty = new Set<RelayConnection>();
+let flushPending = false;
 
 function scheduleFlush(connection: RelayConnection): void {
-  if (dirty.size === 0) setImmediate(flushAll);
   dirty.add(connection);
+  if (flushPending) return;
+  flushPending = true;
+  setImmediate(flushAll);
 }
 
 function flushAll(): void {
-  const connections = [...dirty];
-  dirty.clear();
-  for (const connection of connections) connection.flush();
+  flushPending = false;
+  // A Set iterates safely while its entries are deleted; no copy per incoming block.
+  for (const connection of dirty) {
+    dirty.delete(connection);
+    connection.flush();
+  }
 }
 
 /** Command keys a connection keeps (one per queue it authorizes commands for; a client uses one or two). */
@@ -165,7 +175,9 @@ export class RelayConnection implements Subscriber {
    */
   send(frame: RelayFrame): boolean {
     if (!this.open) return false;
-    (this.outbox ??= []).push(frame);
+    // Most blocks carry one frame: an array of exactly one, grown only for a second.
+    if (this.outbox) this.outbox.push(frame);
+    else this.outbox = [frame];
     if (this.outbox.length >= RELAY_LIMITS.maxFramesPerBlock) return this.flush();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -226,6 +238,7 @@ export class RelayConnection implements Subscriber {
   received(data: RawData, isBinary: boolean): void {
     try {
       this.receive(data, isBinary);
+      flushAll();
     } catch {
       // A bug, not client input (every client error gets a reply): drop this client, never the relay.
       this.options.logger('internal-error');

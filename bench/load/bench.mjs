@@ -64,8 +64,9 @@ export function renderRelay(machine, load, r, micro, tookMs) {
       );
     }
   }
-  const memRow = (name, clients, perClient, before, after) =>
-    `| ${name} | ${int(clients)} | ${kib(perClient.heapUsed)} | ${kib(perClient.external)} | ${kib(perClient.rss)} | ${mib(before.rss)} → ${mib(after.rss)} |`;
+  const memRow = (name, clients, perClient, marginal, before, after) =>
+    `| ${name} | ${int(clients)} | ${kib(perClient.heapUsed)} | ${marginal ? kib(marginal.heapUsed) : '–'} | ${kib(perClient.external)} | ${kib(perClient.rss)} | ${marginal ? kib(marginal.rss) : '–'} | ${mib(before.rss)} → ${mib(after.rss)} |`;
+  const heapRatio = (key) => relay.idle[key].heapUsed / base.idle[key].heapUsed;
   const ratio = (i) => relay.phases[i].closed.messagesPerSecond / base.phases[i].closed.messagesPerSecond;
   const totals = relay.clientTotals;
   const errors = Object.entries(totals.errors);
@@ -129,22 +130,31 @@ ${pacedRows.join('\n')}
 ${redis ? `\n${redisLatency(relay, redis)}\n` : ''}
 ### Memory per idle client
 
-Server memory after forced GC with no client, then with all ${int(r.options.clients)} clients connected, subscribed and idle;
-the difference divided by the number of clients. An idle relay client has its receive connection
+Server memory after forced GC with no client, then with half the clients connected, subscribed and
+idle, then with all ${int(r.options.clients)}. Per client: the growth from none to all, divided by the number of
+clients; per further client: the growth over the second half (${int(relay.idle.marginal.clients)} clients), which leaves out the
+one-time growth the first connections cause. An idle relay client has its receive connection
 only (\`WebSocketTransport\` opens its send connection at its first send): that is the first relay
 row. The second is after every client also opened its send connection, as during the traffic
 (${int(connections)} connections, before any message).
 
-| Server | clients | heap KiB/client | external KiB/client | RSS KiB/client | server RSS MiB |
-| --- | ---: | ---: | ---: | ---: | ---: |
-${memRow(`${label.relay}, idle (receive connection)`, relay.idle.clients, relay.idle.perClient, relay.idle.empty, relay.idle.idle)}
-${memRow(`${label.relay}, receive + send connection`, relay.idle.clients, relay.senders.perClient, relay.idle.empty, relay.senders.memory)}
-${memRow(label.baseline, base.idle.clients, base.idle.perClient, base.idle.empty, base.idle.idle)}
-${redis ? `${memRow(`${label.redis}, idle (receive connection)`, redis.idle.clients, redis.idle.perClient, redis.idle.empty, redis.idle.idle)}
+| Server | clients | heap KiB/client | heap KiB per further client | external KiB/client | RSS KiB/client | RSS KiB per further client | server RSS MiB |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${memRow(`${label.relay}, idle (receive connection)`, relay.idle.clients, relay.idle.perClient, relay.idle.marginal, relay.idle.empty, relay.idle.idle)}
+${memRow(`${label.relay}, receive + send connection`, relay.idle.clients, relay.senders.perClient, undefined, relay.idle.empty, relay.senders.memory)}
+${memRow(label.baseline, base.idle.clients, base.idle.perClient, base.idle.marginal, base.idle.empty, base.idle.idle)}
+${redis ? `${memRow(`${label.redis}, idle (receive connection)`, redis.idle.clients, redis.idle.perClient, redis.idle.marginal, redis.idle.empty, redis.idle.idle)}
 
 With the Redis store the queues live in redis-server, whose memory that row leaves out: its RSS grew by
 ${kib(redis.redis.rssPerIdleClient)} KiB per idle client (${mib(redis.redis.rss.empty)} → ${mib(redis.redis.rss.idle)} MiB).
 ` : ''}
+In this run an idle relay client held ${heapRatio('perClient').toFixed(2)}× the baseline's heap per client
+(${kib(relay.idle.perClient.heapUsed)} against ${kib(base.idle.perClient.heapUsed)} KiB), and ${heapRatio('marginal').toFixed(2)}× per further client (${kib(relay.idle.marginal.heapUsed)} against
+${kib(base.idle.marginal.heapUsed)} KiB). RSS per client is mostly not the clients' own: V8 enlarges its young generation
+(new space) as allocation speeds up, and connecting ${int(r.options.clients)} clients took the relay's from ${mib(relay.idle.newSpace.empty)} to
+${mib(relay.idle.newSpace.idle)} MiB (the baseline's from ${mib(base.idle.newSpace.empty)} to ${mib(base.idle.newSpace.idle)} MiB), space it keeps after the forced GC;
+so RSS per client reads high and moves between runs.
+
 ### Where the relay's time goes
 
 Per message the relay decodes and validates two client frames (\`send\` on the sender's send

@@ -2,6 +2,7 @@
 // process (so its CPU and memory are its own, and @roamhq/wrtc's crashes stay contained), driven
 // by request/reply messages over the IPC channel.
 import { execFileSync, spawn } from 'node:child_process';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { exitNodeProcess } from 'sealcall';
 
 /**
@@ -121,7 +122,10 @@ export function serve(handlers) {
   });
 }
 
-/** What every child reports about itself: memory, CPU time and open handles. */
+/**
+ * What every child reports about itself: memory (with the size of V8's young generation, which
+ * V8 grows as allocation speeds up), CPU time and open handles.
+ */
 export function processSample({ gc = false } = {}) {
   if (gc) {
     if (typeof globalThis.gc !== 'function') throw new Error('start the child with --expose-gc to sample after GC');
@@ -132,6 +136,7 @@ export function processSample({ gc = false } = {}) {
   return {
     at: performance.timeOrigin + performance.now(),
     memory: process.memoryUsage(),
+    newSpace: getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0,
     cpu: process.cpuUsage(),
     handles: handles.length,
     handleTypes: countBy(handles),

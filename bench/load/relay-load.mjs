@@ -83,7 +83,13 @@ async function runServer(mode, o, minFds, rates, log) {
     const { url } = await server.request('start', { options });
     const empty = await server.request('sample', { gc: true });
     const redisEmpty = redis?.sample();
-    const connect = await clients.request('connect', { url, count: o.clients }, 120_000);
+    // Half the clients first: the second half's cost is what each further client adds, without
+    // the one-time growth the first connections cause.
+    const half = Math.floor(o.clients / 2);
+    const firstHalf = await clients.request('connect', { url, count: half }, 120_000);
+    const halfway = await server.request('sample', { gc: true });
+    const secondHalf = await clients.request('connect', { url, count: o.clients }, 120_000);
+    const connect = { clients: secondHalf.clients, ms: firstHalf.ms + secondHalf.ms };
     const idle = await server.request('sample', { gc: true });
     const redisIdle = redis?.sample();
     const idleClients = await clients.request('sample', { gc: true });
@@ -104,6 +110,14 @@ async function runServer(mode, o, minFds, rates, log) {
           external: perClient('external'),
           arrayBuffers: perClient('arrayBuffers'),
         },
+        /** Per client of the second half: what each further client adds. */
+        marginal: {
+          clients: o.clients - half,
+          rss: (idle.memory.rss - halfway.memory.rss) / (o.clients - half),
+          heapUsed: (idle.memory.heapUsed - halfway.memory.heapUsed) / (o.clients - half),
+          external: (idle.memory.external - halfway.memory.external) / (o.clients - half),
+        },
+        newSpace: { empty: empty.newSpace, idle: idle.newSpace },
         clientProcessRss: idleClients.memory.rss,
       },
       senders: {

@@ -43,9 +43,23 @@ export interface CallKitCoordinatorOptions {
    * and its CallKit call ends as failed. Default 2,000 ms.
    */
   inviteOpenTimeoutMs?: number;
+  /**
+   * How long the OS may take to perform the start action `startCall` asked for. Past it, the
+   * start counts as refused: `startCall` rejects with `CALLKIT_REPORT_FAILED`, the OS call (if
+   * any) ends as failed and a late start action is failed. The OS can refuse without a word:
+   * CallKit's failed transaction is only logged by react-native-callkeep, and Android ignores a
+   * start without permissions, phone account or availability. Default 5,000 ms.
+   */
+  startTimeoutMs?: number;
   /** UUID source, for tests. Default: random version-4 UUIDs. */
   randomUuid?: () => string;
 }
+
+/** How long the OS may take to start a call the coordinator asked for (`startTimeoutMs`). */
+export const DEFAULT_START_TIMEOUT_MS = 5_000;
+
+/** How many refused start UUIDs are remembered, so a late start action for one is failed. */
+const REFUSED_MEMORY = 16;
 
 /** Events of a {@link CallKitCoordinator}. */
 export interface CallKitCoordinatorEvents {
@@ -57,6 +71,13 @@ export interface CallKitCoordinatorEvents {
   reset: () => void;
   /** The OS (de)activated the call audio session: start or stop call audio (react-native-webrtc's `RTCAudioSession`). */
   'audio-session': (active: boolean) => void;
+  /**
+   * Android self-managed mode: the OS shows nothing for the incoming call under `uuid`; show the
+   * app's own incoming call screen now. `call` is undefined while a pushed invitation is sealed.
+   */
+  'show-incoming-ui': (uuid: string, call: Call | undefined) => void;
+  /** The user silenced the ringer (Android's volume key): stop the app's own ringtone for `uuid`. */
+  'silence-ringer': (uuid: string) => void;
 }
 
 interface StartRequest {
@@ -64,6 +85,8 @@ interface StartRequest {
   options: CallOptions;
   resolve: (call: Call) => void;
   reject: (error: unknown) => void;
+  /** Runs out when the OS never performs the start action (`startTimeoutMs`). */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -78,6 +101,9 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
   private readonly registry: SessionRegistry;
   private readonly pushes: PushInbox;
   private readonly requestedStarts = new Map<string, StartRequest>();
+  /** Starts given up on (refused or timed out): their late start actions are failed. */
+  private readonly refusedStarts: string[] = [];
+  private readonly startTimeoutMs: number;
   private readonly detach: () => void;
   private readonly clientReady: Promise<CallClient>;
   private readonly unsubscribeClient: (() => void)[] = [];
@@ -85,6 +111,7 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
 
   constructor(options: CallKitCoordinatorOptions) {
     super();
+    this.startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     this.registry = new SessionRegistry({
       ...options,
       readyTimeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
@@ -117,8 +144,9 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
   /**
    * Places a call through CallKit: asks the OS to start it (so it appears in Recents and the
    * system UI), and calls the peer when the OS performs the start action. Resolves with the
-   * call once the invitation is sent. Rejects with the call's error, `CALLKIT_NOT_READY` or
-   * `CALLKIT_RESET`.
+   * call once the invitation is sent. Rejects with the call's error, `CALLKIT_NOT_READY`,
+   * `CALLKIT_RESET`, or `CALLKIT_REPORT_FAILED` when the OS refused or never performed the start
+   * (within `startTimeoutMs`).
    */
   startCall(peer: PeerId, options: CallOptions = {}): Promise<Call> {
     if (this.disposed) return Promise.reject(new SealcallError('INVALID_STATE', 'the coordinator is disposed'));
@@ -127,8 +155,17 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
     const info = this.registry.infoFor(peer, media === 'video');
     return new Promise<Call>((resolve, reject) => {
       if (this.registry.readiness.state === 'failed') return void this.ready().catch(reject);
-      this.requestedStarts.set(uuid, { peer, options: { ...options, media }, resolve, reject });
-      this.registry.report(undefined, (r) => r.requestStartCall(uuid, info));
+      const request: StartRequest = { peer, options: { ...options, media }, resolve, reject };
+      this.requestedStarts.set(uuid, request);
+      this.registry.report(undefined, (r) => {
+        if (this.requestedStarts.get(uuid) !== request) return; // refused or rejected meanwhile
+        // Armed before asking: a reporter may refuse synchronously (see refuseStart).
+        request.timer = setTimeout(
+          () => this.refuseStart(uuid, new SealcallError('CALLKIT_REPORT_FAILED', `the OS did not start the call within ${this.startTimeoutMs} ms`)),
+          this.startTimeoutMs,
+        );
+        r.requestStartCall(uuid, info);
+      });
     });
   }
 
@@ -207,6 +244,32 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
     this.emit('error', toSealcallError(error, 'CALLKIT_REPORT_FAILED'));
   }
 
+  /**
+   * @internal The OS refused a start `startCall` asked for: rejects it with `error`, ends
+   * whatever the OS may show under `uuid` as failed, and fails a late start action for it.
+   */
+  refuseStart(uuid: string, error: SealcallError): void {
+    const request = this.requestedStarts.get(uuid);
+    if (!request) return;
+    this.requestedStarts.delete(uuid);
+    clearTimeout(request.timer);
+    this.refusedStarts.push(uuid);
+    if (this.refusedStarts.length > REFUSED_MEMORY) this.refusedStarts.shift();
+    this.registry.report(undefined, (r) => r.reportCallEnded(uuid, 'failed'));
+    request.reject(error);
+  }
+
+  /**
+   * @internal The OS refused (or later dropped) the incoming call it was asked to show under
+   * `uuid`: nothing more is reported about it, a pending answer fails, and the app hears
+   * `CALLKIT_REPORT_FAILED` (the call may still ring in its own UI).
+   */
+  incomingRefused(uuid: string, cause: unknown): void {
+    const session = this.registry.get(uuid);
+    if (session) this.registry.refused(session, cause);
+    else this.fail(new SealcallError('CALLKIT_REPORT_FAILED', 'the OS refused to show the incoming call', { cause }));
+  }
+
   /** @internal The peer a handle names, per the `peerFromHandle` option. */
   peerFromHandle(handle: string): PeerId | undefined {
     return this.registry.peerFromHint(handle);
@@ -221,8 +284,14 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
     const { registry } = this;
     const tracked = registry.get(uuid);
     if (tracked) return registry.actions.settleNow(action, tracked.direction === 'outgoing' && tracked.call !== undefined);
+    const refused = this.refusedStarts.indexOf(uuid);
+    if (refused >= 0) {
+      this.refusedStarts.splice(refused, 1);
+      return registry.actions.settleNow(action, false);
+    }
     const request = this.requestedStarts.get(uuid);
     this.requestedStarts.delete(uuid);
+    clearTimeout(request?.timer);
     const peer = request?.peer ?? registry.peerFromHint(action.handle);
     if (peer === undefined) return registry.actions.settleNow(action, false);
     const media = request?.options.media ?? (action.video ? 'video' : 'audio');
@@ -323,6 +392,16 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
     this.emit('audio-session', false);
   }
 
+  showIncomingCallUi(uuid: string): void {
+    const known = this.callUuid(uuid);
+    if (known !== undefined) this.emit('show-incoming-ui', known, this.registry.get(known)?.call);
+  }
+
+  silenceRinger(uuid: string): void {
+    const known = this.callUuid(uuid);
+    if (known !== undefined) this.emit('silence-ringer', known);
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   private useClient(client: CallClient): void {
@@ -346,7 +425,20 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
   private rejectStarts(error: SealcallError): void {
     const starts = [...this.requestedStarts.values()];
     this.requestedStarts.clear();
-    for (const start of starts) start.reject(error);
+    for (const start of starts) {
+      clearTimeout(start.timer);
+      start.reject(error);
+    }
+  }
+
+  /** The normalised UUID of a session the coordinator tracks; undefined for anything else. */
+  private callUuid(uuid: string): string | undefined {
+    try {
+      const normalized = normalizeUuid(uuid);
+      return this.registry.get(normalized) ? normalized : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private uuidFrom(action: CallKitAction): string | undefined {

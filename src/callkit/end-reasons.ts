@@ -45,7 +45,8 @@ export function callKitEnd(reason: EndReason, direction: 'incoming' | 'outgoing'
 
 /**
  * react-native-callkeep's numeric end reasons on iOS (`CONSTANTS.END_CALL_REASONS`), which its
- * native code turns into `CXCallEndedReason`.
+ * native code turns into `CXCallEndedReason`. Android reads the same numbers differently: see
+ * {@link CALLKEEP_ANDROID_END_REASONS}.
  */
 export const CALLKEEP_END_REASONS: Readonly<Record<CallKitEndReason, number>> = {
   failed: 1,
@@ -53,4 +54,18 @@ export const CALLKEEP_END_REASONS: Readonly<Record<CallKitEndReason, number>> = 
   unanswered: 3,
   answeredElsewhere: 4,
   declinedElsewhere: 5,
+};
+
+/**
+ * react-native-callkeep's numeric end reasons on Android, which `VoiceConnection.reportDisconnect`
+ * turns into a `DisconnectCause`: 1 ERROR, 2 REMOTE, 4 ANSWERED_ELSEWHERE, 6 MISSED. An
+ * unanswered call is MISSED (iOS's 3 would show as BUSY there); Android has no "declined
+ * elsewhere", so it is REMOTE, as callkeep's own `CONSTANTS.END_CALL_REASONS.DECLINED_ELSEWHERE`.
+ */
+export const CALLKEEP_ANDROID_END_REASONS: Readonly<Record<CallKitEndReason, number>> = {
+  failed: 1,
+  remoteEnded: 2,
+  unanswered: 6,
+  answeredElsewhere: 4,
+  declinedElsewhere: 2,
 };

@@ -16,7 +16,12 @@ export type {
   SetMutedAction,
   StartCallAction,
 } from './types.js';
-export { CallKitCoordinator, type CallKitCoordinatorEvents, type CallKitCoordinatorOptions } from './coordinator.js';
+export {
+  CallKitCoordinator,
+  DEFAULT_START_TIMEOUT_MS,
+  type CallKitCoordinatorEvents,
+  type CallKitCoordinatorOptions,
+} from './coordinator.js';
 export type { PendingInvitation } from './push-inbox.js';
 export { NoopCallKitReporter } from './noop-reporter.js';
 export { CallKeepBridge, type CallKeepBridgeOptions } from './callkeep-bridge.js';
@@ -27,9 +32,10 @@ export type {
   CallKeepHandler,
   CallKeepHandleType,
   CallKeepInitialEvent,
+  CallKeepSetupOptions,
   CallKeepSubscription,
 } from './callkeep-types.js';
-export { CALLKIT_END_REASONS, CALLKEEP_END_REASONS, callKitEnd, type CallKitEnd } from './end-reasons.js';
+export { CALLKIT_END_REASONS, CALLKEEP_END_REASONS, CALLKEEP_ANDROID_END_REASONS, callKitEnd, type CallKitEnd } from './end-reasons.js';
 export {
   buildCallPush,
   parseCallPush,

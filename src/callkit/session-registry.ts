@@ -159,14 +159,16 @@ export class SessionRegistry implements SessionHost {
   reportIncoming(session: CallSession): void {
     this.report(session, (r) => {
       const result = r.reportIncomingCall(session.uuid, session.shown);
-      if (result && typeof result.then === 'function') {
-        result.then(undefined, (error: unknown) => {
-          session.osGone = true;
-          this.actions.fail(session.uuid, 'answer');
-          this.options.onError(new SealcallError('CALLKIT_REPORT_FAILED', 'the OS refused to show the incoming call', { cause: error }));
-        });
-      }
+      if (result && typeof result.then === 'function') result.then(undefined, (error: unknown) => this.refused(session, error));
     });
+  }
+
+  /** The OS refused to show (or dropped) the session's incoming call: `CALLKIT_REPORT_FAILED`. */
+  refused(session: CallSession, cause: unknown): void {
+    if (session.osGone) return;
+    session.osGone = true;
+    this.actions.fail(session.uuid, 'answer');
+    this.options.onError(new SealcallError('CALLKIT_REPORT_FAILED', 'the OS refused to show the incoming call', { cause }));
   }
 
   /** The bound call ended: settle its actions and tell CallKit, unless it asked for the end itself. */

@@ -115,4 +115,8 @@ export interface CallKitReceiver {
   didActivateAudioSession(): void;
   /** The OS deactivated the call audio session. */
   didDeactivateAudioSession(): void;
+  /** Android self-managed mode: the OS asks the app to show its own incoming call screen. */
+  showIncomingCallUi?(uuid: string): void;
+  /** The user silenced the ringer (Android): stop the app's own ringtone. */
+  silenceRinger?(uuid: string): void;
 }

@@ -5,6 +5,7 @@ import type {
   CallKeepHandler,
   CallKeepHandleType,
   CallKeepInitialEvent,
+  CallKeepSetupOptions,
   CallKeepSubscription,
 } from '../callkit/callkeep-types.js';
 
@@ -17,6 +18,8 @@ export interface FakeCallKeepOptions {
   legacyListeners?: boolean;
   /** Refuses `displayIncomingCall` with this error code (e.g. `'FilteredByDoNotDisturb'`). */
   refuseDisplay?: (uuid: string) => string | undefined;
+  /** Refuses every `startCall` transaction, which callkeep only logs: no start action follows. */
+  refuseStart?: boolean;
 }
 
 /** One method call the app (or the bridge) made on the fake. */
@@ -28,11 +31,16 @@ export interface FakeCallKeepCall {
 type Handler = (data: never) => void;
 
 /**
- * A stand-in for react-native-callkeep's `RNCallKeep` object on iOS, for tests: records every
- * method call and, like the native module, answers `startCall`, `answerIncomingCall`, `endCall`,
- * `setMutedCall` and `displayIncomingCall` with the matching event a moment later, with the UUID
- * lowercased. Test methods play the user and the OS (answer on the lock screen, end, mute, hold,
- * a PushKit report from native code, a provider reset). Not react-native-callkeep.
+ * A stand-in for react-native-callkeep 4.3's `RNCallKeep` object on iOS, for tests: records every
+ * method call and, like the native module over CallKit, answers with the matching events a moment
+ * later. `displayIncomingCall` is answered by `didDisplayIncomingCall` (the UUID as given, an
+ * error code when refused); `startCall`, `answerIncomingCall`, `endCall` and `setMutedCall` by
+ * their action's event with the UUID lowercased, but only for a call CallKit shows (a failed
+ * transaction is only logged); start and answer activate the audio session, the last call's end
+ * deactivates it. Test methods play the user and the OS (answer on the lock screen, end, mute,
+ * hold, a PushKit report from native code, a provider reset). `test/callkit-callkeep-native.test.ts`
+ * checks that it sends what react-native-callkeep's own JavaScript does over its iOS module.
+ * Not react-native-callkeep; Android's behaviour differs (see `CallKeepBridge`).
  */
 export class FakeCallKeep implements CallKeep {
   /** Every method call, in order. */
@@ -40,6 +48,9 @@ export class FakeCallKeep implements CallKeep {
   /** What `getInitialEvents()` returns (events native code queued before JavaScript listened). */
   initialEvents: CallKeepInitialEvent[] = [];
   private readonly listeners = new Map<CallKeepEvent, Set<Handler>>();
+  /** Calls CallKit shows, by lowercased UUID. */
+  private readonly shown = new Set<string>();
+  private audioActive = false;
   private pending: Promise<void>[] = [];
 
   constructor(private readonly options: FakeCallKeepOptions = {}) {}
@@ -66,6 +77,8 @@ export class FakeCallKeep implements CallKeep {
   // RNCallKeep
 
   addEventListener<E extends CallKeepEvent>(type: E, handler: CallKeepHandler<E>): CallKeepSubscription | void {
+    // Like RCTEventEmitter's startObserving: the first listener gets the queue (which stays queued).
+    if (this.listenerCount() === 0 && this.initialEvents.length > 0) this.later('didLoadWithEvents', [...this.initialEvents]);
     let set = this.listeners.get(type);
     if (!set) this.listeners.set(type, (set = new Set()));
     set.add(handler as Handler);
@@ -77,13 +90,28 @@ export class FakeCallKeep implements CallKeep {
     this.listeners.delete(type);
   }
 
+  setup(options: CallKeepSetupOptions): Promise<undefined> {
+    this.record('setup', options);
+    return Promise.resolve(undefined);
+  }
+
+  /** iOS: false (how the bridge tells iOS from Android). */
+  supportConnectionService(): boolean {
+    return false;
+  }
+
+  setReachable(): void {
+    this.record('setReachable');
+  }
+
   displayIncomingCall(uuid: string, handle: string, localizedCallerName?: string, handleType?: CallKeepHandleType, hasVideo?: boolean): void {
     this.record('displayIncomingCall', uuid, handle, localizedCallerName, handleType, hasVideo);
-    const errorCode = this.options.refuseDisplay?.(uuid);
+    const errorCode = this.shown.has(uuid.toLowerCase()) ? 'CallUUIDAlreadyExists' : this.options.refuseDisplay?.(uuid);
+    if (!errorCode) this.shown.add(uuid.toLowerCase());
     this.later('didDisplayIncomingCall', {
       error: errorCode ? `The operation couldn't be completed (${errorCode})` : '',
-      ...(errorCode ? { errorCode } : {}),
-      callUUID: uuid.toLowerCase(),
+      errorCode: errorCode ?? '',
+      callUUID: uuid,
       handle,
       localizedCallerName: localizedCallerName ?? '',
       hasVideo: hasVideo ? '1' : '0',
@@ -94,7 +122,10 @@ export class FakeCallKeep implements CallKeep {
 
   startCall(uuid: string, handle: string, contactIdentifier?: string, handleType?: CallKeepHandleType, hasVideo?: boolean): void {
     this.record('startCall', uuid, handle, contactIdentifier, handleType, hasVideo);
+    if (this.options.refuseStart || this.shown.has(uuid.toLowerCase())) return;
+    this.shown.add(uuid.toLowerCase());
     this.later('didReceiveStartCallAction', { callUUID: uuid.toLowerCase(), handle });
+    this.activateAudio();
   }
 
   reportConnectingOutgoingCallWithUUID(uuid: string): void {
@@ -107,25 +138,27 @@ export class FakeCallKeep implements CallKeep {
 
   reportEndCallWithUUID(uuid: string, reason: number): void {
     this.record('reportEndCallWithUUID', uuid, reason);
+    if (reason >= 1 && reason <= 6) this.gone(uuid);
   }
 
-  updateDisplay(uuid: string, displayName: string, handle: string): void {
-    this.record('updateDisplay', uuid, displayName, handle);
+  updateDisplay(uuid: string, displayName: string, handle: string, options?: object): void {
+    if (options === undefined) this.record('updateDisplay', uuid, displayName, handle);
+    else this.record('updateDisplay', uuid, displayName, handle, options);
   }
 
   setMutedCall(uuid: string, muted: boolean): void {
     this.record('setMutedCall', uuid, muted);
-    this.later('didPerformSetMutedCallAction', { muted, callUUID: uuid.toLowerCase() });
+    if (this.shown.has(uuid.toLowerCase())) this.mute(uuid, muted, true);
   }
 
   answerIncomingCall(uuid: string): void {
     this.record('answerIncomingCall', uuid);
-    this.later('answerCall', { callUUID: uuid.toLowerCase() });
+    if (this.shown.has(uuid.toLowerCase())) this.answer(uuid, true);
   }
 
   endCall(uuid: string): void {
     this.record('endCall', uuid);
-    this.later('endCall', { callUUID: uuid.toLowerCase() });
+    if (this.shown.has(uuid.toLowerCase())) this.end(uuid, true);
   }
 
   getInitialEvents(): Promise<CallKeepInitialEvent[]> {
@@ -139,21 +172,23 @@ export class FakeCallKeep implements CallKeep {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // The user and the OS (synchronous, so a test controls the order).
+  // The user and the OS (synchronous unless `later`, so a test controls the order).
 
   /** The user answers in the system UI. */
-  answer(uuid: string): void {
-    this.emit('answerCall', { callUUID: uuid.toLowerCase() });
+  answer(uuid: string, later = false): void {
+    this.send(later, 'answerCall', { callUUID: uuid.toLowerCase() });
+    this.activateAudio(later);
   }
 
   /** The user ends or declines in the system UI. */
-  end(uuid: string): void {
-    this.emit('endCall', { callUUID: uuid.toLowerCase() });
+  end(uuid: string, later = false): void {
+    this.send(later, 'endCall', { callUUID: uuid.toLowerCase() });
+    this.gone(uuid, later);
   }
 
   /** The user taps mute in the system UI. */
-  mute(uuid: string, muted: boolean): void {
-    this.emit('didPerformSetMutedCallAction', { muted, callUUID: uuid.toLowerCase() });
+  mute(uuid: string, muted: boolean, later = false): void {
+    this.send(later, 'didPerformSetMutedCallAction', { muted, callUUID: uuid.toLowerCase() });
   }
 
   /** The OS holds or resumes the call. */
@@ -163,9 +198,11 @@ export class FakeCallKeep implements CallKeep {
 
   /** Native code reported a call from a PushKit handler (`RNCallKeep.reportNewIncomingCall`). */
   pushKitIncoming(uuid: string, payload: object, info: { handle: string; localizedCallerName?: string; hasVideo?: boolean }): void {
+    this.shown.add(uuid.toLowerCase());
     this.emit('didDisplayIncomingCall', {
       error: '',
-      callUUID: uuid.toLowerCase(),
+      errorCode: '',
+      callUUID: uuid,
       handle: info.handle,
       localizedCallerName: info.localizedCallerName ?? '',
       hasVideo: info.hasVideo ? '1' : '0',
@@ -174,19 +211,41 @@ export class FakeCallKeep implements CallKeep {
     });
   }
 
-  /** The OS resets the provider. */
+  /** The OS resets the provider: CallKit drops every call. */
   resetProvider(): void {
+    this.shown.clear();
+    this.audioActive = false;
     this.emit('didResetProvider', undefined);
   }
 
   /** The OS activates the call audio session. */
   activateAudioSession(): void {
+    this.audioActive = true;
     this.emit('didActivateAudioSession', undefined);
   }
 
   /** Fires any event as the native module would. */
   emit<E extends CallKeepEvent>(type: E, data: CallKeepEventPayloads[E]): void {
     for (const handler of [...(this.listeners.get(type) ?? [])]) (handler as (data: CallKeepEventPayloads[E]) => void)(data);
+  }
+
+  private activateAudio(later = true): void {
+    if (this.audioActive) return;
+    this.audioActive = true;
+    this.send(later, 'didActivateAudioSession', undefined);
+  }
+
+  /** CallKit no longer shows the call; the last one's end deactivates the audio session. */
+  private gone(uuid: string, later = true): void {
+    if (!this.shown.delete(uuid.toLowerCase())) return;
+    if (this.shown.size > 0 || !this.audioActive) return;
+    this.audioActive = false;
+    this.send(later, 'didDeactivateAudioSession', undefined);
+  }
+
+  private send<E extends CallKeepEvent>(later: boolean, type: E, data: CallKeepEventPayloads[E]): void {
+    if (later) this.later(type, data);
+    else this.emit(type, data);
   }
 
   private record(method: string, ...args: unknown[]): void {

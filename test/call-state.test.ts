@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isLive, isTerminal, nextState, type CallEvent, type CallState } from '../src/call/call-state.js';
 
 const STATES: CallState[] = ['idle', 'incoming', 'outgoing', 'joining', 'connected', 'reconnecting', 'disconnecting', 'disconnected'];
-const EVENTS: CallEvent[] = ['invite-sent', 'invite-received', 'accepted', 'media-connected', 'ice-disconnected', 'ice-recovered', 'hangup-started', 'ended'];
+const EVENTS: CallEvent[] = ['placed', 'invite-received', 'accepted', 'media-connected', 'ice-disconnected', 'ice-recovered', 'hangup-started', 'ended'];
 
 /** The only transitions that may exist: the seeds' lifecycle. */
 const ALLOWED = new Set([

@@ -80,6 +80,9 @@ describe('sealcall peer in a real terminal (pty)', () => {
     const ticks = alice.output.slice(from, to);
     expect(ticks).not.toContain('\n');
     expect(ticks.split(CLEAR_ROW).length).toBeGreaterThan(3);
+    // The call's quality ends the status line, redrawn like the meter, never a line of its own.
+    await alice.waitFor(/\r\x1b\[2Kbob: connected [^\r\n]* Hz · (good|fair|poor): rtt \d+ ms, loss [\d.]+%, ↑\d+ ↓\d+ kbps/, aliceHears.index);
+    expect(alice.output).not.toMatch(/call quality/);
 
     // Nobody muted: no media announcement at connect, on either side.
     const muteAt = bob.output.length;
@@ -94,7 +97,7 @@ describe('sealcall peer in a real terminal (pty)', () => {
     expect(silent[0]).toContain("alice's mic off");
 
     alice.type('hangup\r');
-    await Promise.all([alice.waitFor(/call with bob ended: hangup/), bob.waitFor(/call with alice ended: remote-hangup/)]);
+    await Promise.all([alice.waitFor(/call with bob ended: hangup after 0:\d\d/), bob.waitFor(/call with alice ended: remote-hangup after 0:\d\d/)]);
     alice.type('quit\r');
     bob.type('quit\r');
     expect((await alice.exited).code).toBe(0);
@@ -118,7 +121,7 @@ describe('sealcall peer with its output in a pipe', () => {
     alice.type('mute\n');
     await bob.waitFor(/alice now has the microphone muted/, hearing.index);
     await bob.waitFor(/hearing: silent\n/, hearing.index);
-    await bob.waitFor(/call with alice ended: remote-hangup/);
+    await bob.waitFor(/call with alice ended: remote-hangup after 0:0\d\n/);
     alice.type('quit\n');
     bob.type('quit\n');
     await Promise.all([alice.exited, bob.exited]);
@@ -127,6 +130,8 @@ describe('sealcall peer with its output in a pipe', () => {
       expect(output).not.toContain('\x1b');
       expect(output).not.toContain('\r');
       expect(output.match(/hearing/g)!.length).toBeLessThanOrEqual(3);
+      // A quality reading is a line when its level changes (the first one does).
+      expect(output).toMatch(/call quality (good|fair|poor): rtt \d+ ms, jitter \d+ ms, loss [\d.]+%, ↑\d+ ↓\d+ kbps\n/);
     }
     expect(bob.output.match(/microphone/g)).toHaveLength(1);
     await expectNoSecrets('alice', alice.output);

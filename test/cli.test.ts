@@ -105,6 +105,15 @@ describe('sealcall CLI (real processes, relay on 127.0.0.1)', () => {
     expect(Math.abs(Number(atAlice.frequencyHz) - 880)).toBeLessThan(90);
     expect(Math.abs(Number(atBob.frequencyHz) - 440)).toBeLessThan(45);
 
+    // Quality readings while connected, the tone's bitrate both ways.
+    const quality = await alice.next('quality');
+    expect(quality).toMatchObject({ peer: 'bob', level: 'good' });
+    const figures = quality as unknown as { rttMs: number; lossPercent: { receive: number }; bitrateKbps: { send: number; receive: number } };
+    expect(figures.rttMs).toBeGreaterThanOrEqual(0);
+    expect(figures.lossPercent.receive).toBeGreaterThanOrEqual(0);
+    expect(figures.bitrateKbps.send).toBeGreaterThan(0);
+    expect(figures.bitrateKbps.receive).toBeGreaterThan(0);
+
     // What each peer reports at connect is no news: nothing about the other's media yet.
     expect([...alice.events, ...bob.events].filter((e) => e.event === 'remote-media')).toEqual([]);
     alice.send('mute');
@@ -112,8 +121,14 @@ describe('sealcall CLI (real processes, relay on 127.0.0.1)', () => {
     expect(await bob.next('remote-media', (e) => e.audioMuted === true)).toBeTruthy();
 
     alice.send('hangup');
-    expect(await alice.next('ended')).toMatchObject({ reason: 'hangup' });
+    const aliceEnded = await alice.next('ended');
+    expect(aliceEnded).toMatchObject({ reason: 'hangup' });
     expect(await bob.next('ended')).toMatchObject({ reason: 'remote-hangup' });
+    // The call's history: connected for as long as it took to hear, measure and mute.
+    const times = aliceEnded as unknown as { startedAt: number; connectedAt: number; endedAt: number; durationMs: number };
+    expect(times.connectedAt).toBeGreaterThan(times.startedAt);
+    expect(times.durationMs).toBe(times.endedAt - times.connectedAt);
+    expect(times.durationMs).toBeGreaterThan(1000);
     alice.send('quit');
     bob.send('quit');
     expect(await alice.exited).toBe(0);

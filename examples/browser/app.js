@@ -1,7 +1,7 @@
 /**
  * sealcall browser example: one profile per tab (?name=alice), an identity and a relay queue kept
  * in localStorage, contacts added by pasting their address, and one call at a time with its
- * state machine, end-to-end encryption mode, network path and frame counters shown live.
+ * state machine, end-to-end encryption mode, network path, quality and frame counters shown live.
  *
  * Plain JavaScript, no build step: it loads the library's self-contained browser build
  * (dist/browser/sealcall.js, made by `npm run build`), which finds its frame worker next to itself.
@@ -28,7 +28,7 @@ let transport;
 let client;
 /** name → { address, publicKey } */
 const contacts = new Map();
-/** The call on screen: { call, history, knowsE2ee, connectedAt, endedAt, path, counters, rates, remoteMedia, ended }. */
+/** The call on screen: { call, history, knowsE2ee, connectedAt, durationMs, path, quality, counters, rates, remoteMedia, ended }. */
 let view;
 /** A call is being placed (camera prompt, invitation on its way). */
 let placing = false;
@@ -91,6 +91,11 @@ async function main() {
   client = await sealcall.CallClient.create({ identity, transport });
   client.on('incoming', (call) => {
     log(`incoming ${call.media} call from ${call.peer}`);
+    follow(call);
+  });
+  // A placed call is on screen at once, `outgoing`, while the browser still asks for the camera.
+  client.on('outgoing', (call) => {
+    log(`calling ${call.peer} (${call.media})`);
     follow(call);
   });
   client.on('warning', (error) => {
@@ -259,8 +264,7 @@ async function placeCall(name, media) {
   placing = true;
   render();
   try {
-    follow(await client.call(name, { media }));
-    log(`calling ${name} (${media})`);
+    await client.call(name, { media }); // the `outgoing` event put it on screen
   } catch (error) {
     showNotice(`Could not call ${name}: ${describe(error)}`);
     log(`call failed: ${describe(error)}`);
@@ -278,8 +282,9 @@ function follow(call) {
     since: Date.now(),
     knowsE2ee: call.direction === 'incoming',
     connectedAt: undefined,
-    endedAt: undefined,
+    durationMs: undefined,
     path: undefined,
+    quality: undefined,
     counters: undefined,
     rates: undefined,
     remoteMedia: undefined,
@@ -312,10 +317,16 @@ function follow(call) {
     if (onScreen()) render();
   });
   call.on('local-media', () => onScreen() && render());
-  call.on('ended', ({ reason, error }) => {
+  call.on('quality', (quality) => {
+    if (quality.level !== v.quality?.level) log(`call quality ${quality.level}`);
+    v.quality = quality;
+    if (onScreen()) render();
+  });
+  call.on('ended', ({ reason, error, durationMs }) => {
     v.ended = { reason, code: error?.code };
-    v.endedAt = Date.now();
-    log(`call with ${call.peer} ended: ${reason}${error ? ` (${describe(error)})` : ''}`);
+    v.durationMs = durationMs; // the connected time, 0 if it never connected
+    const after = durationMs > 0 ? ` after ${duration(durationMs)}` : '';
+    log(`call with ${call.peer} ended: ${reason}${error ? ` (${describe(error)})` : ''}${after}`);
     if (!onScreen()) return;
     $('remote-video').srcObject = null;
     $('unmute-remote').hidden = true;
@@ -420,7 +431,18 @@ function render() {
   $('call-e2ee').textContent = !v?.knowsE2ee ? '—' : call.e2ee === 'frame' ? 'frame · SFrame over DTLS-SRTP' : 'transport · DTLS-SRTP only';
   $('call-e2ee').dataset.mode = v?.knowsE2ee ? call.e2ee : '';
   $('call-path').textContent = !v?.path ? '—' : v.path === 'direct' ? 'direct · peer to peer' : 'relayed · through TURN';
-  $('call-duration').textContent = v?.connectedAt ? duration((v.endedAt ?? Date.now()) - v.connectedAt) : '—';
+  $('call-duration').textContent =
+    v?.durationMs !== undefined ? duration(v.durationMs) : v?.connectedAt ? duration(Date.now() - v.connectedAt) : '—';
+  const quality = v && !v.ended ? v.quality : undefined;
+  $('call-quality').textContent = quality?.level ?? '—';
+  $('call-quality').dataset.level = quality?.level ?? '';
+  // Each direction: ↓ what this side receives, ↑ what it sends (loss and jitter as the peer reports them).
+  const figure = (value, unit) => (value === undefined ? '–' : `${value}${unit}`);
+  const both = (d, unit) => (quality ? `${figure(d.receive, unit)} ↓ · ${figure(d.send, unit)} ↑` : '—');
+  $('call-rtt').textContent = quality ? figure(quality.rttMs, ' ms') : '—';
+  $('call-loss').textContent = both(quality?.lossPercent, '%');
+  $('call-jitter').textContent = both(quality?.jitterMs, ' ms');
+  $('call-bitrate').textContent = quality ? `${both(mapValues(quality.bitrateKbps, Math.round), '')} kbps` : '—';
   $('call-remote-media').textContent = v?.remoteMedia
     ? `${v.remoteMedia.audioMuted ? 'muted' : 'mic on'}, ${v.remoteMedia.videoEnabled ? 'camera on' : 'camera off'}`
     : '—';
@@ -553,6 +575,11 @@ function button(label, onClick, className) {
 function describe(error) {
   if (error && typeof error === 'object' && 'code' in error) return `${error.code}: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** `{ send, receive }` with `fn` applied to the numbers. */
+function mapValues(d, fn) {
+  return { send: d.send === undefined ? undefined : fn(d.send), receive: d.receive === undefined ? undefined : fn(d.receive) };
 }
 
 function dropped(counters) {

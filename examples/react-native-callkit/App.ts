@@ -1,24 +1,30 @@
 /*
- * Wiring sealcall into iOS CallKit in a React Native app with react-native-callkeep and
- * react-native-voip-push-notification. Framework-neutral: call `startCalling()` once at launch
- * (e.g. from your root component's effect) and `stop()` on sign-out. See README.md.
+ * sealcall in a React Native app: calls over the app's chat, media through react-native-webrtc,
+ * the phone's own call screen through react-native-callkeep (CallKit on iOS, ConnectionService
+ * on Android), and a sealed push that rings the callee's phone when the app is not running
+ * (PushKit through react-native-voip-push-notification on iOS, the app's FCM library on Android).
  *
- * In an app the imports read `from 'sealcall'` and `from 'sealcall/callkit'`; this example
- * imports the sources so the repository's `tsc` checks it.
+ * Call `startCalling()` once, at the top level of the app's index.js, not in a component: a push
+ * can start the app with no UI (iOS in the background, Android's FCM handler headless), and the
+ * call must be shown then. See README.md for the push flow and the native parts (ios/, android/).
  */
-import RNCallKeep from 'react-native-callkeep';
+import { Platform } from 'react-native';
+import RNCallKeep, { CONSTANTS } from 'react-native-callkeep';
 import VoipPushNotification from 'react-native-voip-push-notification';
-import { CallClient, type Call, type ChatTransport, type Contacts, type Identity, type PeerId, type ReplayStore } from '../../src/index.js';
+import * as RNWebRTC from 'react-native-webrtc';
+import { CallClient, type Call, type ChatTransport, type Contacts, type Identity, type PeerId, type ReplayStore } from 'sealcall';
 import {
   buildCallPush,
   CALL_PUSH_KEY,
   CallKeepBridge,
   decideCallKit,
+  normalizeUuid,
   parseCallPush,
   unwrapCallPush,
   type CallKitPolicyInput,
+  type CallPushPayload,
   type PushKeyPair,
-} from '../../src/callkit/index.js';
+} from 'sealcall/callkit';
 
 /** What the app already has; sealcall brings none of it. */
 export interface AppServices {
@@ -30,112 +36,160 @@ export interface AppServices {
   /** How the *callee* names this user: the push's caller hint, where their client expects the invitation from. */
   myPeerIdFor(contact: PeerId): string;
   /**
-   * This device's push key pair (`generatePushKey()` once, kept in the keychain). Its public
-   * key travels to contacts with the app's contact card, next to the PushKit token the server has.
+   * This device's push key pair (`generatePushKey()` once, kept in the keychain or keystore). Its
+   * public key travels to contacts with the app's contact card.
    */
   pushKey: PushKeyPair;
   /** A contact's device push public key, from their contact card. */
   pushKeyOf(contact: PeerId): Uint8Array | undefined;
   /**
-   * A few hundred bytes of app storage (a file, the keychain): sealcall's replay state, so a
-   * captured invitation pushed again after iOS restarted the app never rings.
+   * A few hundred bytes of app storage: sealcall's replay state, so a captured invitation pushed
+   * again after the OS restarted the app never rings.
    */
   replayStore: ReplayStore;
-  /** The app server's VoIP push endpoint (it holds the contacts' PushKit tokens). */
-  sendVoipPush(to: PeerId, data: Record<string, unknown>): Promise<void>;
-  /** Inputs for the CallKit-free decision (StoreKit storefront, locale, CoreTelephony MCCs, a setting). */
+  /**
+   * The app server's push endpoint. It knows each contact's push token and platform, and delivers
+   * `push` to an iPhone as a VoIP push (APNs, `apns-push-type: voip`, payload `{ "sealcall": push }`)
+   * and to an Android phone as a high-priority FCM data message (`{ "sealcall": JSON text of push }`).
+   */
+  sendCallPush(to: PeerId, push: CallPushPayload): Promise<void>;
+  /** iOS: this device's PushKit token, for the app server. (Android's FCM token comes from the app's FCM library.) */
+  voipTokenChanged(token: string): void;
+  /**
+   * Inputs for the CallKit-free decision: on iOS the StoreKit storefront, locale and carrier MCCs
+   * (China's App Store forbids CallKit) and the user's setting; on Android the setting alone.
+   */
   region: CallKitPolicyInput;
   /** A contact's display name. */
   displayName(peer: PeerId): string;
-  /**
-   * True when AppDelegate reports VoIP pushes to CallKit natively (README.md), which is what
-   * rings a phone whose app was not running; JavaScript then must not report them again.
-   */
-  pushesReportedNatively: boolean;
-  /** The in-app call UI: shows `call` (always in CallKit-free mode, as the in-call screen otherwise). */
+  /** The in-app call UI: shows `call` (always in CallKit-free mode; as the in-call screen otherwise). */
   showCall(call: Call, uuid: string): void;
-  /** The CallKit audio session turned on or off: forward to react-native-webrtc's RTCAudioSession. */
-  audioSession(active: boolean): void;
 }
 
 /** Running call integration. */
 export interface Calling {
   bridge: CallKeepBridge;
-  /** Places a call through CallKit (or in-app in CallKit-free mode). */
+  /** Places a call through the phone's call UI (or in-app in CallKit-free mode). */
   call(peer: PeerId, video: boolean): Promise<Call>;
+  /**
+   * Android: every FCM data message, from the app's FCM library (its foreground listener and its
+   * background handler, which runs headless when the app was killed). Messages that are not a
+   * sealcall push are left alone.
+   */
+  handleFcmData(data: Readonly<Record<string, string>>): void;
   stop(): Promise<void>;
 }
 
+const ios = Platform.OS === 'ios';
+
+/**
+ * callkeep's setup. On iOS AppDelegate sets CallKit up natively with the same values (see
+ * ios/AppDelegate.mm), so that a push can be reported before JavaScript runs, and this call then
+ * changes nothing there. On Android `foregroundService` keeps the microphone working while the
+ * app is in the background during a call; its icon is required (without a small icon Android
+ * refuses the service's notification, and callkeep then runs no foreground service at all).
+ */
+const CALLKEEP_OPTIONS: Parameters<typeof RNCallKeep.setup>[0] = {
+  ios: { appName: 'Chat', supportsVideo: true, maximumCallGroups: '1', maximumCallsPerCallGroup: '1' },
+  android: {
+    alertTitle: 'Calls',
+    alertDescription: 'Chat places and answers calls through your phone app',
+    cancelButton: 'Cancel',
+    okButton: 'OK',
+    additionalPermissions: [],
+    foregroundService: {
+      channelId: 'chat.calls',
+      channelName: 'Calls in progress',
+      notificationTitle: 'Call in progress',
+      notificationIcon: 'ic_launcher',
+    },
+  },
+};
+
 export function startCalling(app: AppServices): Calling {
-  // 1. CallKit or not. China's App Store does not allow CallKit (storefront CHN, region CN or a
-  //    460 carrier); the user may turn it off too. Either way the bridge has the same interface.
+  // 1. CallKit or not: the same bridge either way (enabled: false is the app's own call UI).
   const policy = decideCallKit(app.region);
 
-  // 2. The client. Passed to the bridge as a promise: when a VoIP push wakes the app, CallKit
-  //    must hear of the call before libsodium has even loaded.
-  const client = CallClient.create({ identity: app.identity, contacts: app.contacts, transport: withVoipPushes(app), replayStore: app.replayStore });
+  // 2. The client, on react-native-webrtc (its module as it is; or call its registerGlobals()
+  //    once and leave `wrtc` out). There are no insertable streams there: calls are protected by
+  //    DTLS-SRTP, end to end because its fingerprints travel in the authenticated signaling
+  //    (`call.e2ee === 'transport'`). Passed to the bridge as a promise, so a pushed call is
+  //    shown before libsodium has loaded.
+  const client = CallClient.create({
+    identity: app.identity,
+    contacts: app.contacts,
+    transport: withCallPushes(app),
+    replayStore: app.replayStore,
+    wrtc: RNWebRTC,
+  });
 
-  // 3. The bridge. `ready` is callkeep's setup; reports wait for it (3 s at most, then the
-  //    coordinator emits CALLKIT_NOT_READY and the app falls back to its own UI).
+  // 3. The bridge. It runs callkeep's setup once its listeners are in place (Android delivers
+  //    the events queued before JavaScript ran, a lock-screen answer among them, during setup);
+  //    reports wait for it (3 s at most, then CALLKIT_NOT_READY).
   const bridge = new CallKeepBridge({
     client,
     callKeep: RNCallKeep,
     enabled: policy.useCallKit,
-    ...(policy.useCallKit
-      ? { ready: RNCallKeep.setup({ ios: { appName: 'Chat', supportsVideo: true, maximumCallGroups: '1', maximumCallsPerCallGroup: '1' }, android: ANDROID }) }
-      : {}),
+    setup: CALLKEEP_OPTIONS,
     displayName: app.displayName,
     pushKey: app.pushKey,
   });
   bridge.coordinator.on('call', (call, uuid) => app.showCall(call, uuid));
-  bridge.coordinator.on('audio-session', (active) => app.audioSession(active));
-  bridge.coordinator.on('error', (error) => {
-    // Codes, never key material: CALLKIT_NOT_READY, CALLKIT_REPORT_FAILED, a malformed push…
-    console.warn(`calls: ${error.code}`);
-  });
+  // CallKit owns the audio session on iOS: react-native-webrtc starts call audio when told (a no-op on Android).
+  bridge.coordinator.on('audio-session', (active) =>
+    active ? RNWebRTC.RTCAudioSession.audioSessionDidActivate() : RNWebRTC.RTCAudioSession.audioSessionDidDeactivate(),
+  );
+  bridge.coordinator.on('error', (error) => console.warn(`calls: ${error.code}`)); // codes, never key material
+  // Android: ConnectionService refuses outgoing calls until the app says it can place them (a
+  // no-op on iOS and without CallKit).
+  bridge.setAvailable(true);
 
-  // 4. VoIP pushes that reach JavaScript.
-  VoipPushNotification.addEventListener('notification', (dictionary) => {
-    if (app.pushesReportedNatively || !policy.useCallKit) {
-      // Already on screen (callkeep's didDisplayIncomingCall brings the payload to the bridge
-      // too; duplicates are ignored), or no CallKit: the bridge opens it for the in-app UI.
-      bridge.handlePush(dictionary, { reported: true });
-      return;
-    }
-    let uuid = '';
-    try {
-      // Synchronous and libsodium-free: the call is on screen within iOS's few seconds. The push
-      // is sealed to this device, so nothing about the caller is known yet: a neutral placeholder.
-      const push = parseCallPush(unwrapCallPush(dictionary));
-      uuid = push.uuid;
-      RNCallKeep.displayIncomingCall(push.uuid, 'unknown', 'Incoming call', 'generic', false);
-      // The bridge opens the push and the sealed invitation once the client is up, binds the
-      // call to this UUID, shows the authenticated contact's name, and ends it as failed if the
-      // invitation proves forged, stale or replayed.
-      bridge.handlePush(dictionary, { reported: true });
-    } catch {
-      // Not ours or malformed: the bridge reports and ends a placeholder call, as iOS requires.
-      bridge.handlePush(dictionary);
-    }
-    VoipPushNotification.onVoipNotificationCompleted(uuid);
-  });
-  // Cold start: pushes PushKit delivered before JavaScript listened.
-  VoipPushNotification.addEventListener('didLoadWithEvents', (events) => {
-    const pushes = events.filter((e) => e.name === 'RNVoipPushRemoteNotificationReceivedEvent').map((e) => e.data);
-    bridge.coordinator.restorePushes(pushes);
-  });
-  VoipPushNotification.registerVoipToken();
+  // 4. iOS: PushKit. AppDelegate reported every push to CallKit before JavaScript saw it (iOS 13
+  //    requires that even when JavaScript is not running) and kept PushKit's completion handler
+  //    under the push's UUID; each push is taken here, and the handler released. Without CallKit
+  //    there are no VoIP pushes (each would need a CallKit report).
+  const pushKit = ios && policy.useCallKit;
+  if (pushKit) {
+    // The token is '' until PushKit gave one.
+    const onToken = (token: string) => token !== '' && app.voipTokenChanged(token);
+    VoipPushNotification.addEventListener('register', onToken);
+    VoipPushNotification.addEventListener('notification', (payload) => takeVoipPush(bridge, payload));
+    // Pushes (and the token) that arrived before JavaScript listened: a push that started the app.
+    VoipPushNotification.addEventListener('didLoadWithEvents', (events) => {
+      for (const event of events) {
+        if (event.name === VoipPushNotification.RNVoipPushRemoteNotificationsRegisteredEvent) onToken(event.data);
+        if (event.name === VoipPushNotification.RNVoipPushRemoteNotificationReceivedEvent) takeVoipPush(bridge, event.data);
+      }
+    });
+    // AppDelegate registered with PushKit at launch; this re-emits the token to 'register'.
+    VoipPushNotification.registerVoipToken();
+  }
 
-  // 5. callkeep events native code queued before JavaScript listened: a lock-screen answer of a
-  //    pushed call is held until the client opens the invitation, then fulfilled on connect.
+  // 5. callkeep events native code queued before JavaScript listened (a call reported from
+  //    PushKit, a lock-screen answer): an answer is held until the invitation opens.
   void bridge.processInitialEvents();
 
   return {
     bridge,
     call: (peer, video) => bridge.startCall(peer, { media: video ? 'video' : 'audio' }),
+    handleFcmData(data) {
+      const text = data[CALL_PUSH_KEY];
+      if (text === undefined) return;
+      const payload = { [CALL_PUSH_KEY]: parseJson(text) };
+      try {
+        parseCallPush(unwrapCallPush(payload));
+      } catch {
+        return; // Android requires no call for a push: a malformed one is dropped
+      }
+      // Reports a neutral placeholder through ConnectionService at once, opens the push and the
+      // sealed invitation once the client is up, and shows the authenticated contact.
+      bridge.handlePush(payload);
+    },
     async stop() {
-      VoipPushNotification.removeEventListener('notification');
-      VoipPushNotification.removeEventListener('didLoadWithEvents');
+      if (pushKit) {
+        for (const type of ['register', 'notification', 'didLoadWithEvents'] as const) VoipPushNotification.removeEventListener(type);
+      }
+      bridge.setAvailable(false);
       const ready = await client;
       bridge.dispose(); // removes every callkeep listener it added
       await ready.close();
@@ -144,14 +198,38 @@ export function startCalling(app: AppServices): Calling {
 }
 
 /**
- * The caller's side: the chat transport, plus a VoIP push for every invitation (sealcall marks
- * its first copy with `hints.wake`) so the callee's phone rings even when the app is not
- * running. The push is sealed to the callee's device: Apple and the app server see a UUID and
- * ciphertext. The relay still carries the same envelope (the callee's client drops whichever
- * copy comes second).
+ * A VoIP push that AppDelegate already reported to CallKit under its `sealcall.uuid` (it ends
+ * pushes without a UUID itself). The bridge opens it, binds the call to that UUID, shows the
+ * authenticated contact, and ends the call as failed if the invitation proves forged, stale or
+ * replayed; a payload that does not even parse is ended here. Then PushKit's completion handler,
+ * which AppDelegate keeps under the same UUID, is released.
  */
-function withVoipPushes(app: AppServices): ChatTransport {
+function takeVoipPush(bridge: CallKeepBridge, payload: object): void {
+  let uuid: string;
+  try {
+    uuid = normalizeUuid((unwrapCallPush(payload) as { uuid?: unknown } | undefined)?.uuid);
+  } catch {
+    return; // AppDelegate never forwards one without a UUID
+  }
+  try {
+    parseCallPush(unwrapCallPush(payload));
+    bridge.handlePush(payload, { reported: true }); // a duplicate of callkeep's didDisplayIncomingCall is ignored
+  } catch {
+    RNCallKeep.reportEndCallWithUUID(uuid, CONSTANTS.END_CALL_REASONS.FAILED);
+  }
+  VoipPushNotification.onVoipNotificationCompleted(uuid);
+}
+
+/**
+ * The caller's side: the chat transport, plus a push for every invitation (sealcall marks its
+ * first copy with `hints.wake`) so the callee's phone rings even when the app is not running.
+ * The push is sealed to the callee's device: Apple, Google and the app server see a UUID and
+ * ciphertext. The relay still carries the same envelope (the callee drops whichever copy comes
+ * second).
+ */
+function withCallPushes(app: AppServices): ChatTransport {
   return {
+    maxPayloadBytes: app.chat.maxPayloadBytes,
     onMessage: (handler) => app.chat.onMessage(handler),
     async send(to, payload, hints) {
       await app.chat.send(to, payload);
@@ -159,9 +237,15 @@ function withVoipPushes(app: AppServices): ChatTransport {
       if (!hints?.wake || !pushKey) return;
       const push = buildCallPush({ envelope: payload, callerHint: app.myPeerIdFor(to), pushKey });
       // Best effort: the relay's copy still rings a callee whose app is running.
-      await app.sendVoipPush(to, { [CALL_PUSH_KEY]: push }).catch(() => {});
+      await app.sendCallPush(to, push).catch(() => {});
     },
   };
 }
 
-const ANDROID = { alertTitle: 'Calls', alertDescription: 'Allow calls', cancelButton: 'Cancel', okButton: 'OK', additionalPermissions: [] };
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -16,13 +16,16 @@ import { createFrameProtector, detectFrameTransformApi } from '../session/frame-
 import type { FrameSuiteName } from '../crypto/frame/types.js';
 import { DEFAULT_FRAME_SUITES, e2eeUnavailable } from './frame-policy.js';
 import { IceServerSource } from './ice-servers.js';
-import { DEFAULTS, type CallClientOptions, type Contacts, type ResolvedOptions } from './options.js';
+import { DEFAULTS, sessionWebRtc, type CallClientOptions, type Contacts, type ResolvedOptions } from './options.js';
 
 /** Events of a {@link CallClient}. */
 export interface CallClientEvents {
   /** A contact's invitation is ringing. Answer with `call.accept()` or `call.reject()`. */
   incoming: (call: Call) => void;
-  /** This user placed a call (`client.call()`), before its invitation is sent. */
+  /**
+   * This user placed a call (`client.call()`), synchronously inside `call()`: before devices and
+   * ICE servers are fetched and the invitation is sent. The call's `state` moves to `outgoing` right after.
+   */
   outgoing: (call: Call) => void;
   /**
    * Input was dropped (forged, malformed, stale, from an unknown sender) or a send failed and
@@ -124,10 +127,15 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= MIN_PAYLOAD_BYTES)) {
       throw new SealcallError('INVALID_ARGUMENT', `transport.maxPayloadBytes must be an integer of at least ${MIN_PAYLOAD_BYTES}`);
     }
+    const quality = options.qualityIntervalMs;
+    if (quality !== undefined && !(typeof quality === 'number' && Number.isFinite(quality) && quality >= 0)) {
+      throw new SealcallError('INVALID_ARGUMENT', 'qualityIntervalMs must be a number of milliseconds, 0 or more');
+    }
     const resolved: ResolvedOptions = {
       ...DEFAULTS,
       now: Date.now,
       ...stripUndefined(options),
+      wrtc: sessionWebRtc(options.wrtc),
       identity: options.identity,
       transport: options.transport,
       contacts: options.contacts ?? contactsOf(options.transport),
@@ -175,9 +183,13 @@ export class CallClient extends EventEmitter<CallClientEvents> {
   }
 
   /**
-   * Calls a contact: gets local media, then sends the invitation (no SDP, no address). Resolves
-   * once the invitation is sent; watch `call.on('state')` and `call.on('ended')`. If that
-   * contact is ringing this user right now, their call is accepted instead (and returned).
+   * Calls a contact. The call is `outgoing` at once (see the `outgoing` event), then gets local
+   * media and ICE servers and sends the invitation (no SDP, no address). Resolves once the
+   * invitation is sent; watch `call.on('state')` and `call.on('ended')`. When media or ICE
+   * servers cannot be had, the call ends `media-failed` (nothing was sent) and this rejects with
+   * the same typed error (`MIC_PERMISSION_DENIED`, `CAMERA_PERMISSION_DENIED`, `MEDIA_UNAVAILABLE`,
+   * or the ICE server provider's). If that contact is ringing this user right now, their call is
+   * accepted instead (and returned).
    */
   async call(peer: PeerId, options: CallOptions = {}): Promise<Call> {
     if (this.closed) throw new SealcallError('INVALID_STATE', 'client is closed');

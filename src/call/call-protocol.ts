@@ -11,6 +11,7 @@ import { nextState, type CallEvent, type CallState } from './call-state.js';
 import { e2eeUnavailable } from './frame-policy.js';
 import type { MediaOptions } from './local-media.js';
 import { MediaPlane } from './media-plane.js';
+import { QualitySampler } from './quality-sampler.js';
 import { Timers } from './timers.js';
 
 /**
@@ -33,6 +34,14 @@ export class CallProtocol {
     warn: (error) => this.sendFailed(error),
   });
   private readonly timers = new Timers<'ring'>();
+  private readonly quality: QualitySampler;
+  /** Whether the peer may know of this call: it invited us, or our invitation has left. */
+  private peerKnows: boolean;
+  /** Whether local media and ICE servers are in hand (a caller gets them after placing the call). */
+  private mediaReady = false;
+  /** For the call history that `ended` carries. */
+  private readonly startedAt: number;
+  private connectedAt: number | undefined;
 
   constructor(
     private readonly context: CallContext,
@@ -40,10 +49,18 @@ export class CallProtocol {
     callId: string,
   ) {
     this.role = call.direction === 'outgoing' ? 'caller' : 'callee';
+    this.peerKnows = this.role === 'callee';
     this.callId = callId;
+    this.startedAt = context.options.now();
     this.plane = new MediaPlane(context, (state) => {
       this.announceMedia();
       call.emit('local-media', state);
+    });
+    this.quality = new QualitySampler({
+      intervalMs: context.options.qualityIntervalMs,
+      stats: () => this.plane.getStats(),
+      reconnecting: () => this.current === 'reconnecting',
+      report: (quality) => call.emit('quality', quality),
     });
   }
 
@@ -97,16 +114,23 @@ export class CallProtocol {
     }
   }
 
-  /** Caller: get media, send the invitation, start ringing. */
+  /**
+   * Caller: outgoing at once, before anything is awaited (the user sees the call the moment they
+   * place it, as CallKit expects), then get media and ICE servers, send the invitation, ring.
+   */
   async start(invitation: OutgoingInvitation, options: MediaOptions): Promise<void> {
     this.invitation = invitation;
     invitation.replies((reply) => this.onReply(reply));
+    this.move('placed');
     await this.prepareMedia(options);
     if (this.hasEnded()) return;
-    // Outgoing from the moment the invitation is handed over: a transport whose send resolves
-    // late (a slow server ack) may deliver the reply and the offer before it does.
+    // Glare adopted the peer's call while media was being prepared: answer it, invite nobody.
+    if (this.invitation !== invitation) {
+      this.startSession('offerer');
+      return;
+    }
     const sending = invitation.send(this.context.options.sendTimeoutMs);
-    this.move('invite-sent');
+    this.peerKnows = true;
     this.timers.set('ring', this.context.options.ringTimeoutMs, () => this.finish('no-answer', { cancel: 'no-answer' }));
     // Settle when the transport takes the invitation (or sendTimeoutMs passed), or when the call
     // ends meanwhile (it rang out). A refused send is retried with the invitation's resends.
@@ -155,7 +179,7 @@ export class CallProtocol {
    */
   adopt(incoming: IncomingInvitation): void {
     const previousId = this.callId;
-    this.context.cancel(this.call.peer, previousId, { reason: 'cancelled' });
+    if (this.peerKnows) this.context.cancel(this.call.peer, previousId, { reason: 'cancelled' });
     this.invitation?.dispose();
     this.invitation = undefined;
     this.devices.clear();
@@ -166,7 +190,8 @@ export class CallProtocol {
     this.plane.agree(incoming.invite.capabilities.frameEncryption, this.context.frameSuites);
     this.timers.clear('ring');
     this.move('accepted');
-    this.startSession('offerer');
+    // Placed a moment ago, its media may still be on its way: start() answers once it is here.
+    if (this.mediaReady) this.startSession('offerer');
   }
 
   /**
@@ -284,7 +309,10 @@ export class CallProtocol {
         send: (message) => this.sendSignal(message),
         connected: () => {
           this.move('media-connected');
+          if (this.current !== 'connected') return;
+          this.connectedAt ??= this.context.options.now();
           this.announceMedia();
+          this.quality.start();
         },
         iceLost: () => this.move('ice-disconnected'),
         iceRecovered: () => this.move('ice-recovered'),
@@ -315,11 +343,16 @@ export class CallProtocol {
     if (this.live()) this.sendSignal({ type: 'media-state', ...this.plane.local.state });
   }
 
-  /** Gets local media and ICE servers; a failure ends the call `media-failed` and is rethrown. */
+  /**
+   * Gets local media and ICE servers; a failure ends the call `media-failed` and is rethrown
+   * (unless the call had already ended meanwhile: then it no longer matters).
+   */
   private async prepareMedia(options: MediaOptions): Promise<void> {
     try {
       await this.plane.prepare(options, this.call.media === 'video');
+      this.mediaReady = true;
     } catch (error) {
+      if (this.hasEnded()) return;
       const failure = toSealcallError(error, 'PEER_CONNECTION_FAILED');
       this.finish('media-failed', { error: failure, notify: this.devices.selected });
       throw failure;
@@ -356,6 +389,22 @@ export class CallProtocol {
     return this.current === 'connected' || this.current === 'reconnecting';
   }
 
+  /** How the call ended, with its times. */
+  private history(reason: EndReason, error: SealcallError | undefined): CallEnded {
+    const endedAt = this.context.options.now();
+    const connectedAt = this.connectedAt;
+    return {
+      reason,
+      ...(error ? { error } : {}),
+      direction: this.call.direction,
+      media: this.call.media,
+      startedAt: this.startedAt,
+      ...(connectedAt === undefined ? {} : { connectedAt }),
+      endedAt,
+      durationMs: connectedAt === undefined ? 0 : Math.max(0, endedAt - connectedAt),
+    };
+  }
+
   private move(event: CallEvent): void {
     const next = nextState(this.current, event);
     if (next === undefined) return;
@@ -381,8 +430,12 @@ export class CallProtocol {
       }
     }
     const { cancel, keepSession } = how;
-    if (cancel) this.context.cancel(this.call.peer, this.callId, { reason: cancel, ...(keepSession ? { keepSession } : {}) });
-    this.ended = { reason, ...(how.error ? { error: how.error } : {}) };
+    // A call the peer never heard of (it ended while getting media) needs no cancel.
+    if (cancel && this.peerKnows) {
+      this.context.cancel(this.call.peer, this.callId, { reason: cancel, ...(keepSession ? { keepSession } : {}) });
+    }
+    this.ended = this.history(reason, how.error);
+    this.quality.stop();
     this.timers.clearAll();
     this.plane.close();
     // The chosen device's channel lingers to deliver our `end` and acknowledge the peer's.

@@ -14,7 +14,7 @@ export type CallState =
  * transition cannot be written: an event that does not apply in the current state is ignored.
  */
 export type CallEvent =
-  | 'invite-sent' // caller placed the call
+  | 'placed' // the user placed the call: at once, before devices, ICE servers and the invitation
   | 'invite-received' // callee opened an invitation
   | 'accepted' // callee accepted, or caller received the offer: media setup begins
   | 'media-connected' // the peer connection is up
@@ -24,7 +24,7 @@ export type CallEvent =
   | 'ended'; // the call is over, for any reason
 
 const TRANSITIONS: Record<CallState, Partial<Record<CallEvent, CallState>>> = {
-  idle: { 'invite-sent': 'outgoing', 'invite-received': 'incoming', ended: 'disconnected' },
+  idle: { placed: 'outgoing', 'invite-received': 'incoming', ended: 'disconnected' },
   incoming: { accepted: 'joining', 'hangup-started': 'disconnecting', ended: 'disconnected' },
   outgoing: { accepted: 'joining', 'hangup-started': 'disconnecting', ended: 'disconnected' },
   joining: { 'media-connected': 'connected', 'hangup-started': 'disconnecting', ended: 'disconnected' },

@@ -2,9 +2,53 @@ import type { FrameSuiteName } from '../crypto/frame/types.js';
 import type { Identity } from '../crypto/identity.js';
 import type { ReplayStore } from '../signaling/replay-guard.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
-import type { FrameProtector, WebRtcImplementation } from '../session/types.js';
+import type { FrameProtector, WebRtcImplementation as SessionWebRtc } from '../session/types.js';
 import type { FrameEncryptionPolicy } from './frame-policy.js';
 import type { IceServerProvider } from './ice-servers.js';
+
+/**
+ * A WebRTC implementation: the parts of it sealcall uses. Browsers have it as globals (leave
+ * `wrtc` out). In Node pass `@roamhq/wrtc`. In React Native pass react-native-webrtc's module
+ * (`import * as RNWebRTC from 'react-native-webrtc'`), or call its `registerGlobals()` once and
+ * leave `wrtc` out.
+ *
+ * Typed by shape, so that those modules fit as they are and sealcall's own types never import
+ * them: their classes differ from the DOM library's in details sealcall does not use.
+ */
+export interface WebRtcImplementation {
+  RTCPeerConnection: new (configuration?: WebRtcConfiguration) => WebRtcPeerConnection;
+  RTCSessionDescription: new (description: SessionDescription) => { readonly sdp: string };
+  RTCIceCandidate: new (candidate: IceCandidateInit) => { readonly candidate: string };
+  /** Where a call captures the microphone and camera when the app gives no stream (react-native-webrtc, Node). */
+  mediaDevices?: { getUserMedia(constraints: { audio: boolean; video: boolean }): Promise<WebRtcMediaStream> };
+  /** The older form of `mediaDevices.getUserMedia`, used when there is no `mediaDevices` (Node's `@roamhq/wrtc` has both). */
+  getUserMedia?: (constraints: { audio: boolean; video: boolean }) => Promise<WebRtcMediaStream>;
+}
+
+type SessionDescription = { type: 'offer' | 'answer'; sdp: string };
+type IceCandidateInit = { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
+
+/** What sealcall passes when it makes a peer connection. */
+export interface WebRtcConfiguration {
+  iceServers?: { urls: string | string[]; username?: string; credential?: string }[];
+  iceTransportPolicy?: 'all' | 'relay';
+}
+
+/** The part of a peer connection that tells a WebRTC implementation apart from anything else. */
+export interface WebRtcPeerConnection {
+  createOffer(options?: object): Promise<unknown>;
+  createAnswer(options?: object): Promise<unknown>;
+  setLocalDescription(description?: SessionDescription): Promise<void>;
+  setRemoteDescription(description: SessionDescription): Promise<void>;
+  addIceCandidate(candidate?: IceCandidateInit): Promise<void>;
+  createDataChannel(label: string, options?: object): unknown;
+  close(): void;
+}
+
+/** A captured media stream, as far as sealcall looks into it. */
+export interface WebRtcMediaStream {
+  getTracks(): { readonly kind: string; enabled: boolean; stop(): void }[];
+}
 
 /** The app's contacts: peer id → X25519 public key. */
 export type Contacts = Record<PeerId, Uint8Array> | ((peer: PeerId) => Uint8Array | undefined);
@@ -21,7 +65,11 @@ export interface CallClientOptions {
    * `WebSocketTransport` does from `addContact`); given, it is the only source asked.
    */
   contacts?: Contacts;
-  /** RTCPeerConnection implementation; browsers' globals by default, `@roamhq/wrtc` in Node. */
+  /**
+   * The WebRTC implementation: browsers' globals by default, `@roamhq/wrtc` in Node,
+   * react-native-webrtc's module in React Native (or its `registerGlobals()`). Neither Node's nor
+   * React Native's can encrypt frames: their calls report `e2ee: 'transport'` (see `frameEncryption`).
+   */
   wrtc?: WebRtcImplementation;
   /**
    * STUN/TURN servers: a fixed list, or a provider of short-lived credentials (TURN REST style)
@@ -115,14 +163,28 @@ export interface CallClientOptions {
   frameProtector?: (suite: FrameSuiteName) => FrameProtector | undefined;
   /** How long after connecting frames must have decrypted before frame encryption counts as failed. Default 10,000 ms. */
   frameVerifyTimeoutMs?: number;
-  /** Clock, for tests. Default `Date.now`. */
+  /**
+   * How often a connected call emits `quality` (figures from `getStats()` over the last
+   * interval). Default 2,000 ms; 0 turns sampling off. Its timer never keeps a Node process alive.
+   */
+  qualityIntervalMs?: number;
+  /** Clock, for tests; also the times a call's `ended` event carries. Default `Date.now`. */
   now?: () => number;
 }
 
 /** Options with every default applied. */
 type Optional = 'wrtc' | 'iceServers' | 'replayStore' | 'frameWorkerUrl' | 'frameProtector';
 export type ResolvedOptions = Required<Omit<CallClientOptions, Optional>> &
-  Pick<CallClientOptions, 'wrtc' | 'frameWorkerUrl' | 'frameProtector' | 'replayStore'>;
+  Pick<CallClientOptions, 'frameWorkerUrl' | 'frameProtector' | 'replayStore'> & { wrtc?: SessionWebRtc };
+
+/**
+ * The app's implementation as the session layer types it: simple-peer and the session are written
+ * against the DOM library's typing of the standard WebRTC calls, which the implementations
+ * {@link WebRtcImplementation} accepts provide under typings of their own.
+ */
+export function sessionWebRtc(wrtc: WebRtcImplementation | undefined): SessionWebRtc | undefined {
+  return wrtc as SessionWebRtc | undefined;
+}
 
 export const DEFAULTS = {
   iceTransportPolicy: 'all',
@@ -142,4 +204,5 @@ export const DEFAULTS = {
   frameEncryption: 'preferred',
   frameVerifyTimeoutMs: 10_000,
   endedCallMemoryMs: 10 * 60_000,
+  qualityIntervalMs: 2_000,
 } as const;

@@ -2,16 +2,19 @@
 export class Timers<Name extends string> {
   private readonly running = new Map<Name, ReturnType<typeof setTimeout>>();
 
-  /** Starts (or restarts) the timer `name`. */
-  set(name: Name, ms: number, fn: () => void): void {
+  /**
+   * Starts (or restarts) the timer `name`. With `unref`, a pending timer does not keep a Node
+   * process alive (for periodic work nobody waits on, such as quality sampling).
+   */
+  set(name: Name, ms: number, fn: () => void, options: { unref?: boolean } = {}): void {
     this.clear(name);
-    this.running.set(
-      name,
-      setTimeout(() => {
-        this.running.delete(name);
-        fn();
-      }, Math.max(0, ms)),
-    );
+    const timer = setTimeout(() => {
+      this.running.delete(name);
+      fn();
+    }, Math.max(0, ms));
+    // Browsers return a number, which has nothing to unref.
+    if (options.unref && typeof timer === 'object') timer.unref();
+    this.running.set(name, timer);
   }
 
   has(name: Name): boolean {

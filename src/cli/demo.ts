@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Relay } from '../relay/index.js';
+import { minutes, qualityText } from './format.js';
 import type { CliEvent } from './output.js';
 
 /** How long the whole demo may take before it gives up. */
@@ -39,7 +40,8 @@ export async function runDemo(cliPath: string): Promise<number> {
 
     alice.send('call bob');
     const [connected] = await Promise.all([alice.next('connected'), bob.next('connected')]);
-    const [atAlice, atBob] = await Promise.all([alice.hearing(LISTEN_SECONDS), bob.hearing(LISTEN_SECONDS)]);
+    // The first quality reading comes one sampling interval (2 s) after connecting.
+    const [atAlice, atBob, quality] = await Promise.all([alice.hearing(LISTEN_SECONDS), bob.hearing(LISTEN_SECONDS), alice.next('quality')]);
     alice.send('hangup');
     const [aEnd, bEnd] = await Promise.all([alice.next('ended'), bob.next('ended')]);
     alice.send('quit');
@@ -55,10 +57,11 @@ summary
   setup (answer → connected) ${connected.setupMs} ms
   media protection           ${connected.e2ee === 'frame' ? 'SFrame frame encryption + DTLS-SRTP' : 'DTLS-SRTP, keyed through Noise-authenticated signaling'}
   media path                 ${connected.path}
+  call quality (alice)       ${qualityText(quality)}
   alice heard                ${atAlice.frequencyHz.toFixed(0)} Hz (bob sends 880)
   bob heard                  ${atBob.frequencyHz.toFixed(0)} Hz (alice sends 440)
   messages through relay     ${stats.messagesReceived} (${stats.bytesStored} bytes stored, sealed and padded)
-  ended                      alice: ${aEnd.reason}, bob: ${bEnd.reason}
+  ended                      alice: ${aEnd.reason}, bob: ${bEnd.reason}, connected for ${minutes(aEnd.durationMs)}
   result                     ${ok ? 'OK' : 'FAILED'}
 `);
     return ok ? 0 : 1;
@@ -138,6 +141,7 @@ class PeerProcess {
 }
 
 function summarize(e: CliEvent): string {
+  if (e.event === 'quality') return `quality ${qualityText(e)}`;
   const { event, ...rest } = e;
   const details = Object.entries(rest)
     .map(([k, v]) => `${k}=${String(v)}`)

@@ -1,3 +1,5 @@
+import type { CallQuality } from '../index.js';
+import { minutes, qualityText } from './format.js';
 import { StatusLine } from './status-line.js';
 import type { TerminalScreen } from './terminal-screen.js';
 
@@ -22,7 +24,10 @@ export type CliEvent =
   | { event: 'remote-media'; peer: string; audioMuted: boolean; videoEnabled: boolean }
   /** `frequencyHz` is 0 unless `audible`. */
   | { event: 'audio'; levelDb: number; audible: boolean; frequencyHz: number; audibleSeconds: number; bar: string }
-  | { event: 'ended'; peer: string; reason: string; code?: string }
+  /** Every `qualityIntervalMs` of a connected call (the call's `quality` event). */
+  | ({ event: 'quality'; peer: string } & CallQuality)
+  /** Times are epoch ms; `durationMs` is the connected time (0 if the call never connected). */
+  | { event: 'ended'; peer: string; reason: string; code?: string; startedAt: number; connectedAt?: number; endedAt: number; durationMs: number }
   | { event: 'error'; code: string; message: string }
   | { event: 'listening'; url: string; persistent: boolean }
   | { event: 'demo-page'; url: string }
@@ -32,7 +37,7 @@ export type CliEvent =
 const LIVE_LINE_EVERY_S = 5;
 
 /** Events that only redraw a terminal's status line: printed as lines they would scroll. */
-const STATUS_ONLY = new Set<CliEvent['event']>(['countdown', 'audio', 'state']);
+const STATUS_ONLY = new Set<CliEvent['event']>(['countdown', 'audio', 'state', 'quality']);
 
 /** Prints events in the chosen format. */
 export class Output {
@@ -40,6 +45,8 @@ export class Output {
   private readonly status = new StatusLine();
   /** The last audio reading printed as a line. */
   private audioLine: { audible: boolean; at: number } | undefined;
+  /** The quality level of the call's last reading (text logs print a reading when it changes). */
+  private qualityLevel: string | undefined;
 
   constructor(
     private readonly json: boolean,
@@ -63,10 +70,17 @@ export class Output {
   /**
    * Whether a log of lines (JSON or text) gets this event: a countdown every few seconds, and
    * text gets a level reading when audibility changes, or every few seconds. JSON keeps every
-   * reading: scripts and `sealcall demo` wait on them.
+   * reading: scripts and `sealcall demo` wait on them. Text gets a quality reading when its level
+   * changes (the first reading of a call included).
    */
   private logs(event: CliEvent): boolean {
     if (event.event === 'countdown') return event.secondsLeft % LIVE_LINE_EVERY_S === 0;
+    if (event.event === 'ended') this.qualityLevel = undefined;
+    if (event.event === 'quality') {
+      const changed = event.level !== this.qualityLevel;
+      this.qualityLevel = event.level;
+      return this.json || changed;
+    }
     if (event.event !== 'audio' || this.json) return true;
     const now = Date.now();
     const since = this.audioLine ? now - this.audioLine.at : Infinity;
@@ -103,8 +117,10 @@ function describe(e: CliEvent): string {
       return `${e.peer} now has the microphone ${e.audioMuted ? 'muted' : 'on'}, the camera ${e.videoEnabled ? 'on' : 'off'}`;
     case 'audio':
       return e.audible ? `  hearing ${e.bar}  ${e.frequencyHz.toFixed(0)} Hz` : '  hearing: silent';
+    case 'quality':
+      return `call quality ${qualityText(e)}`;
     case 'ended':
-      return `call with ${e.peer} ended: ${e.reason}${e.code ? ` (${e.code})` : ''}`;
+      return `call with ${e.peer} ended: ${e.reason}${e.code ? ` (${e.code})` : ''}${e.durationMs > 0 ? ` after ${minutes(e.durationMs)}` : ''}`;
     case 'error':
       return `error ${e.code}: ${e.message}`;
     case 'listening':

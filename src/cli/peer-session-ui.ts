@@ -91,8 +91,10 @@ export class PeerSessionUi {
       known = media;
       this.out.emit({ event: 'remote-media', peer, ...media });
     });
-    call.on('ended', ({ reason, error }) => {
-      this.out.emit({ event: 'ended', peer, reason, ...(error ? { code: error.code } : {}) });
+    call.on('quality', (quality) => this.out.emit({ event: 'quality', peer, ...quality }));
+    call.on('ended', ({ reason, error, startedAt, connectedAt, endedAt, durationMs }) => {
+      const times = { startedAt, ...(connectedAt === undefined ? {} : { connectedAt }), endedAt, durationMs };
+      this.out.emit({ event: 'ended', peer, reason, ...(error ? { code: error.code } : {}), ...times });
       this.release();
       this.current = undefined;
       if (this.options.exitAfterCall) this.onFinished?.();

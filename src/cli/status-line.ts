@@ -1,4 +1,6 @@
+import type { CallQuality } from '../index.js';
 import { levelBar } from './audio.js';
+import { minutes, qualityText } from './format.js';
 import type { CliEvent } from './output.js';
 
 /** The call as the status line shows it. */
@@ -12,13 +14,14 @@ interface CallView {
   e2ee?: string;
   connectedAt?: number;
   audio?: { levelDb: number; audible: boolean; frequencyHz: number };
+  quality?: CallQuality;
   muted: boolean;
   peerMuted: boolean;
 }
 
 /**
  * The one-line summary at the bottom of a terminal, e.g.
- * `bob: connected 0:42 · direct · e2ee transport · ▮▮▮▮▮▮▮▯▯▯ -15 dB 880 Hz`.
+ * `bob: connected 0:42 · direct · e2ee transport · ▮▮▮▮▮▮▮▯▯▯ -15 dB 880 Hz · good: rtt 1 ms, loss 0%, ↑62 ↓57 kbps`.
  * It is kept up to date from the same events the other outputs print, so it cannot disagree
  * with them; the meter's readings, twice a second, keep the call's duration current.
  */
@@ -71,6 +74,9 @@ export class StatusLine {
         return;
       case 'audio':
         call.audio = e;
+        return;
+      case 'quality':
+        call.quality = e;
     }
   }
 
@@ -89,11 +95,13 @@ export class StatusLine {
     if (call.e2ee) parts.push(`e2ee ${call.e2ee}`);
     if (call.muted) parts.push('mic off');
     if (call.peerMuted) parts.push(`${call.peer}'s mic off`);
-    // Last: the meter changes twice a second, and a narrow terminal cuts the end of the row.
+    // Last the live readings, the meter's twice a second, then the widest, quality (its level
+    // first): a narrow terminal cuts the end of the row.
     if (live && call.audio) {
       const { levelDb, audible, frequencyHz } = call.audio;
       parts.push(audible ? `${levelBar(levelDb, 8)} ${frequencyHz.toFixed(0)} Hz` : 'silent');
     }
+    if (live && call.quality) parts.push(qualityText(call.quality, { brief: true }));
     return parts.join(' · ');
   }
 }
@@ -109,10 +117,4 @@ function describeState(call: CallView): string {
     default:
       return call.state;
   }
-}
-
-/** `m:ss`. */
-function minutes(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }

@@ -191,6 +191,17 @@ describe('the browser example: two tabs call each other through the local relay'
     // (fail closed: "no-key", seen under CPU load); none once frames flow (checked below).
     for (const s of later) expect(s.reasons.replace(/no-key: \d+|none dropped/g, '').replace(/[, ]/g, ''), s.reasons).toBe('');
     expect(await text(alice, '#sent-rate')).toMatch(/^\d+$/);
+    // The call's quality, from getStats() every 2 s: a level and the figures behind it.
+    for (const page of [alice, bob]) {
+      await until(() => text(page, '#call-quality'), (s) => s !== '—', 10_000, 'a quality reading');
+      expect(await text(page, '#call-quality')).toMatch(/^(good|fair|poor)$/);
+      expect(await text(page, '#call-rtt')).toMatch(/^[\d.]+ ms$/);
+      expect(await text(page, '#call-loss')).toMatch(/^[\d.]+% ↓ · ([\d.]+%|–) ↑$/);
+      expect(await text(page, '#call-jitter')).toMatch(/^[\d.]+ ms ↓ · ([\d.]+ ms|–) ↑$/);
+      const [, receiveKbps, sendKbps] = (await text(page, '#call-bitrate')).match(/^(\d+) ↓ · (\d+) ↑ kbps$/)!.map(Number);
+      expect(receiveKbps).toBeGreaterThan(0);
+      expect(sendKbps).toBeGreaterThan(0);
+    }
     expect((await alice.locator('#states li[aria-current="step"]').textContent())?.trim()).toBe('connected');
 
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -210,6 +221,11 @@ describe('the browser example: two tabs call each other through the local relay'
     const ended = await until(both, (s) => s.every((x) => x.state === 'disconnected'), 10_000, 'both ended');
     expect(ended[0].ended).toBe('hangup');
     expect(ended[1].ended).toBe('remote-hangup');
+    // The connected time the ended event carries; no quality once it is over.
+    for (const page of [alice, bob]) {
+      expect(await text(page, '#call-duration')).toMatch(/^0:\d\d$/);
+      expect(await text(page, '#call-quality')).toBe('—');
+    }
     for (const page of [alice, bob]) expect(await text(page, '#call-title')).toMatch(/ended$/);
 
     // The other way round, audio only, and declined.
@@ -219,6 +235,8 @@ describe('the browser example: two tabs call each other through the local relay'
     await until(() => text(bob, '#call-ended'), (s) => s !== '—', 10_000, 'bob told');
     expect(await text(bob, '#call-ended')).toBe('rejected');
     expect(await text(alice, '#call-state')).toBe('disconnected');
+    // Never connected: the ended event's duration is 0.
+    for (const page of [alice, bob]) expect(await text(page, '#call-duration')).toBe('0:00');
 
     // A reload keeps the profile: same identity, same relay queue (so the same address), contacts.
     await alice.reload();

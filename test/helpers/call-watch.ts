@@ -5,7 +5,7 @@ import { isSealcallError } from '../../src/errors.js';
 import { END_REASONS } from '../../src/protocol/messages.js';
 import { flakyConnections } from './flaky-wrtc.js';
 
-const EVENTS: CallEvent[] = ['invite-sent', 'invite-received', 'accepted', 'media-connected', 'ice-disconnected', 'ice-recovered', 'hangup-started', 'ended'];
+const EVENTS: CallEvent[] = ['placed', 'invite-received', 'accepted', 'media-connected', 'ice-disconnected', 'ice-recovered', 'hangup-started', 'ended'];
 
 /** What a {@link watch} saw of one call. */
 export interface Watched {

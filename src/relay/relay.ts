@@ -10,6 +10,7 @@ import { executeCommand, type CommandContext } from './commands.js';
 import { CLOSE, RelayConnection, type ConnectionEvents } from './connection.js';
 import { CreationLimiter } from './creation-limiter.js';
 import { Delivery } from './delivery.js';
+import { Heartbeat } from './heartbeat.js';
 import { resolveRelayOptions, type RelayOptions, type RelayStats, type ResolvedRelayOptions } from './options.js';
 import { MemoryRelayStore } from './memory-store.js';
 import { RedisRelayStore } from './redis-store.js';
@@ -94,6 +95,7 @@ export class Relay {
   private context: CommandContext | undefined;
   private server: WebSocketServer | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
+  private heartbeat: Heartbeat | undefined;
   private state: 'idle' | 'starting' | 'listening' | 'closing' | 'closed' = 'idle';
   private closing: Promise<void> | undefined;
   private starting: Promise<RelayAddress> | undefined;
@@ -236,20 +238,7 @@ export class Relay {
     }, this.options.sweepIntervalMs);
     sweep.unref();
     this.timers.push(sweep);
-    if (this.options.heartbeatMs > 0) {
-      const heartbeat = setInterval(() => {
-        for (const connection of this.connections) {
-          // No pong since the last ping: the peer or the path is dead (half-open TCP).
-          if (!connection.alive) connection.terminate();
-          else {
-            connection.alive = false;
-            connection.ping();
-          }
-        }
-      }, this.options.heartbeatMs);
-      heartbeat.unref();
-      this.timers.push(heartbeat);
-    }
+    if (this.options.heartbeatMs > 0) this.heartbeat = new Heartbeat(() => this.connections, this.options.heartbeatMs);
   }
 
   private async shutdown(): Promise<void> {
@@ -261,6 +250,7 @@ export class Relay {
     }
     this.state = 'closing';
     for (const timer of this.timers) clearInterval(timer);
+    this.heartbeat?.stop();
     this.timers = [];
     const server = this.server!;
     const serverClosed = closeServer(server);

@@ -30,6 +30,24 @@ static NSString *SealcallPushUUID(NSDictionary *payload)
   return parsed == nil ? nil : parsed.UUIDString.lowercaseString;
 }
 
+// Reports a call to CallKit as a neutral "Incoming call": nothing about the caller is readable
+// here (the push is sealed to this device); JavaScript replaces it with the authenticated contact.
+static void ReportIncomingCall(NSString *uuid, NSDictionary *payload, void (^reported)(void))
+{
+  [RNCallKeep reportNewIncomingCall:uuid
+                             handle:@"unknown"
+                         handleType:@"generic"
+                           hasVideo:NO
+                localizedCallerName:@"Incoming call"
+                    supportsHolding:YES
+                       supportsDTMF:NO
+                   supportsGrouping:NO
+                 supportsUngrouping:NO
+                        fromPushKit:YES
+                            payload:payload
+              withCompletionHandler:reported];
+}
+
 @implementation AppDelegate {
   // UUIDs reported in this process: APNs may deliver a push twice.
   NSMutableSet<NSString *> *_reportedPushes;
@@ -90,8 +108,6 @@ static NSString *SealcallPushUUID(NSDictionary *payload)
                               forType:(PKPushType)type
                 withCompletionHandler:(void (^)(void))completion
 {
-  // Nothing about the caller is readable here (the push is sealed to this device): a neutral
-  // placeholder, which JavaScript replaces with the authenticated contact.
   NSString *uuid = SealcallPushUUID(payload.dictionaryPayload);
 
   if (uuid == nil || [_reportedPushes containsObject:uuid]) {
@@ -99,21 +115,10 @@ static NSString *SealcallPushUUID(NSDictionary *payload)
     // it. A placeholder under a fresh UUID (never the repeated one, whose call may be live) is
     // shown and ended as failed (1) at once; PushKit is done then.
     NSString *placeholder = [NSUUID UUID].UUIDString.lowercaseString;
-    [RNCallKeep reportNewIncomingCall:placeholder
-                               handle:@"unknown"
-                           handleType:@"generic"
-                             hasVideo:NO
-                  localizedCallerName:@"Incoming call"
-                      supportsHolding:NO
-                         supportsDTMF:NO
-                     supportsGrouping:NO
-                   supportsUngrouping:NO
-                          fromPushKit:YES
-                              payload:nil
-                withCompletionHandler:^{
-                  [RNCallKeep endCallWithUUID:placeholder reason:1];
-                  completion();
-                }];
+    ReportIncomingCall(placeholder, nil, ^{
+      [RNCallKeep endCallWithUUID:placeholder reason:1];
+      completion();
+    });
     return;
   }
   [_reportedPushes addObject:uuid];
@@ -125,18 +130,7 @@ static NSString *SealcallPushUUID(NSDictionary *payload)
   [RNVoipPushNotificationManager didReceiveIncomingPushWithPayload:payload forType:(NSString *)type];
   // The payload also reaches JavaScript with callkeep's didDisplayIncomingCall, which the bridge
   // handles (a duplicate of the 'notification' one is ignored).
-  [RNCallKeep reportNewIncomingCall:uuid
-                             handle:@"unknown"
-                         handleType:@"generic"
-                           hasVideo:NO
-                localizedCallerName:@"Incoming call"
-                    supportsHolding:NO
-                       supportsDTMF:NO
-                   supportsGrouping:NO
-                 supportsUngrouping:NO
-                        fromPushKit:YES
-                            payload:payload.dictionaryPayload
-              withCompletionHandler:nil];
+  ReportIncomingCall(uuid, payload.dictionaryPayload, nil);
 }
 
 @end

@@ -45,6 +45,8 @@ export type ErrorCode =
   | 'MIC_PERMISSION_DENIED'
   /** The user or OS refused camera access. */
   | 'CAMERA_PERMISSION_DENIED'
+  /** The user or OS refused screen sharing, or the user cancelled the browser's picker. */
+  | 'SCREEN_PERMISSION_DENIED'
   /** No usable microphone or camera, or capture failed. */
   | 'MEDIA_UNAVAILABLE'
   /** Frame encryption was required but this runtime or the peer cannot do it. */

@@ -7,7 +7,17 @@
 export { SealcallError, isSealcallError, type ErrorCode } from './errors.js';
 
 export { CallClient, type CallClientEvents, type CallOptions, type DeliveryOutcome } from './call/call-client.js';
-export { Call, type CallEvents, type CallEnded, type MediaOptions, type MediaState, type RemoteMediaState } from './call/call.js';
+export {
+  Call,
+  type CallEvents,
+  type CallEnded,
+  type CameraChoice,
+  type LocalMediaState,
+  type MediaOptions,
+  type MediaState,
+  type RejectOptions,
+  type RemoteMediaState,
+} from './call/call.js';
 export type { CallState } from './call/call-state.js';
 export { QUALITY_THRESHOLDS, type CallQuality, type DirectionalFigure, type QualityLevel } from './call/call-quality.js';
 export type { CallClientOptions, Contacts } from './call/options.js';

@@ -118,7 +118,7 @@ describe.each(['ios', 'android'] as const)('CallKeepBridge on %s, driving react-
     expect(bridge.platform).toBe(platform);
     // setup() came after every listener: nothing native code sends at setup can be missed.
     expect(native.calls.findIndex((c) => c.method === 'setup')).toBeGreaterThan(native.calls.findIndex((c) => c.method === 'setReachable'));
-    expect(native.jsListeners()).toBe(14);
+    expect(native.jsListeners()).toBe(15);
     bridge.dispose();
     expect(native.jsListeners()).toBe(0);
   });
@@ -235,10 +235,12 @@ describe.each(['ios', 'android'] as const)('CallKeepBridge on %s, driving react-
 
     native.osHolds(uuid, true);
     await native.flushed();
-    await until(bobCall, 'local-media', () => bobCall.audioMuted && !bobCall.videoEnabled);
+    await until(aliceCall, 'remote-media', () => aliceCall.remoteMedia?.held === true);
+    expect([bobCall.onHold, bobCall.audioMuted, bobCall.videoEnabled]).toEqual([true, false, true]); // held, not muted
     native.osHolds(uuid, false);
     await native.flushed();
-    await until(bobCall, 'local-media', () => !bobCall.audioMuted && bobCall.videoEnabled);
+    await until(aliceCall, 'remote-media', () => aliceCall.remoteMedia?.held === false);
+    expect([bobCall.onHold, bobCall.audioMuted, bobCall.videoEnabled]).toEqual([false, false, true]);
     expect(native.call(uuid)?.state).toBe(CONNECTED[platform]);
     expect(native.callsTo('setMutedCall')).toEqual([[uuid, true]]); // hold is not a mute
   });

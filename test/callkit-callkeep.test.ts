@@ -242,7 +242,7 @@ describe('CallKeepBridge against a fake react-native-callkeep', () => {
     const h = setup();
     const bob = await h.user('bob');
     const { bridge: b, callKeep } = bridge(bob.client, {}, { legacyListeners });
-    expect(callKeep.listenerCount()).toBe(14);
+    expect(callKeep.listenerCount()).toBe(15);
     b.dispose();
     expect(callKeep.listenerCount()).toBe(0);
   });

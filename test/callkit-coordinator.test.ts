@@ -4,7 +4,7 @@ import { CallKitCoordinator, type CallKitCoordinatorOptions } from '../src/callk
 import type { SealcallError } from '../src/errors.js';
 import { FakeCallKitProvider, type FakeCallKitProviderOptions } from '../src/testing/fake-callkit-provider.js';
 import { MemoryNetwork } from '../src/testing/memory-network.js';
-import { ended, Harness, once, reach } from './helpers/call-harness.js';
+import { ended, Harness, once, peerMedia, reach } from './helpers/call-harness.js';
 
 let harness: Harness | undefined;
 const kits: Kit[] = [];
@@ -213,21 +213,31 @@ describe('CallKitCoordinator with real calls', () => {
     expect(provider.actions.filter((a) => a.kind === 'set-muted')).toHaveLength(2);
   });
 
-  it('hold turns the microphone off and restores it, without touching the mute state CallKit shows', async () => {
+  it('hold puts the call on hold (media paused both ways, the peer told), without touching the mute state CallKit shows', async () => {
     const h = setup();
-    const { aliceCall } = await connectedPairWithKit(h);
+    const { aliceCall, bobCall } = await connectedPairWithKit(h);
     const { provider, coordinator } = kits[0]!;
     const uuid = coordinator.uuidOf(aliceCall)!;
+    const sending = () => aliceCall.localStream!.getTracks().filter((t) => t.enabled).length;
+    provider.activateAudioSession();
+    expect(sending()).toBeGreaterThan(0);
 
+    const bobSeesHold = peerMedia(bobCall, (media) => media.held);
     expect(await provider.setHeld(uuid, true)).toBe('fulfilled');
-    expect(aliceCall.audioMuted).toBe(true);
-    expect(aliceCall.videoEnabled).toBe(false);
-    // Muting while held changes what is restored, not the held call.
+    expect(aliceCall.onHold).toBe(true);
+    expect(aliceCall.audioMuted).toBe(false); // hold is not a mute
+    expect(sending()).toBe(0);
+    await bobSeesHold;
+    // Muting while held is the user's choice; it outlasts the hold.
     expect(await provider.setMuted(uuid, true)).toBe('fulfilled');
     expect(await provider.setMuted(uuid, false)).toBe('fulfilled');
-    expect(aliceCall.audioMuted).toBe(true);
-    expect(await provider.setHeld(uuid, false)).toBe('fulfilled');
     expect(aliceCall.audioMuted).toBe(false);
+    expect(sending()).toBe(0);
+    const bobSeesResume = peerMedia(bobCall, (media) => !media.held);
+    expect(await provider.setHeld(uuid, false)).toBe('fulfilled');
+    expect(aliceCall.onHold).toBe(false);
+    expect(sending()).toBeGreaterThan(0);
+    await bobSeesResume;
     expect(provider.reports.filter((r) => r.type === 'mute-requested')).toEqual([]);
     expect(provider.calls.get(uuid)).toMatchObject({ muted: false, held: false });
   });

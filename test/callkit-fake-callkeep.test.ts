@@ -22,6 +22,7 @@ const EVENTS: CallKeepEvent[] = [
   'didDeactivateAudioSession',
   'didResetProvider',
   'didLoadWithEvents',
+  'didChangeAudioRoute',
 ];
 
 const INCOMING = '5A0C1E9E-6B0B-4F5A-9D2E-3C1B2A4D5E6F'; // NSUUID's uppercase, as native code passes it
@@ -91,6 +92,50 @@ describe('FakeCallKeep is faithful to react-native-callkeep on iOS', () => {
       'endCall',
       'didDeactivateAudioSession',
     ]);
+  });
+
+  it('lists, changes and reports audio routes alike', async () => {
+    type Routed = CallKeep & Pick<FakeCallKeep, 'plugAudioDevice' | 'unplugAudioDevice'>;
+    const session = async (callKeep: Routed, flushed: () => Promise<void>) => {
+      const seen = record(callKeep);
+      const lists: unknown[] = [await callKeep.getAudioRoutes!()];
+      callKeep.plugAudioDevice('bluetooth');
+      callKeep.plugAudioDevice('wired');
+      lists.push(await callKeep.getAudioRoutes!());
+      const answers = [await callKeep.setAudioRoute!(INCOMING, 'Speaker'), await callKeep.setAudioRoute!(INCOMING, 'AirPods')];
+      callKeep.unplugAudioDevice('bluetooth');
+      await flushed();
+      return { seen, lists, answers };
+    };
+    const { native, RNCallKeep } = await real();
+    const fromReal = await session(
+      Object.assign(RNCallKeep, { plugAudioDevice: native.plugAudioDevice.bind(native), unplugAudioDevice: native.unplugAudioDevice.bind(native) }),
+      () => native.flushed(),
+    );
+    const fake = new FakeCallKeep();
+    const fromFake = await session(fake, () => fake.flushed());
+    expect(fromFake).toEqual(fromReal);
+    expect(fromReal.seen.map((e) => e.data)).toEqual([
+      { output: 'BluetoothHFP', reason: 1 },
+      { output: 'Headphones', reason: 1 },
+      { output: 'Speaker', reason: 4 },
+      { output: 'BluetoothHFP', reason: 8 },
+      { output: 'Headphones', reason: 2 },
+    ]);
+  });
+
+  it('a refused route change rejects on both, and sends nothing', async () => {
+    const native = new CallKeepNativeStandIn({ platform: 'ios', refuseAudioRoute: true });
+    const { RNCallKeep } = await loadCallKeep(native);
+    const fromReal = record(RNCallKeep);
+    await expect(RNCallKeep.setAudioRoute!(INCOMING, 'Speaker')).rejects.toThrow();
+    await native.flushed();
+    const fake = new FakeCallKeep({ refuseAudioRoute: true });
+    const fromFake = record(fake);
+    await expect(fake.setAudioRoute(INCOMING, 'Speaker')).rejects.toThrow();
+    await fake.flushed();
+    expect(fromReal).toEqual([]);
+    expect(fromFake).toEqual([]);
   });
 
   it('a refused start sends nothing on either', async () => {

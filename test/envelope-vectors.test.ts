@@ -12,7 +12,8 @@ import { hex, loadVectorFiles, REPO_VECTORS_DIR, toHex, VECTOR_DIRS } from './he
 /**
  * sealcall's own wire format, published as vectors (test/vectors/envelope-v2.json) so another
  * implementation can interoperate: two identities, the pair keys, and one of each envelope kind
- * (invitation, ringing reply, transport message, one-shot cancel) with every random input fixed.
+ * (invitation, ringing reply, transport message, one-shot cancel, and a second transport message
+ * carrying the optional `held` field) with every random input fixed.
  * `SEALCALL_WRITE_VECTORS=1` rewrites the repository's file from this code; otherwise the code
  * must reproduce every file byte for byte.
  */
@@ -76,6 +77,12 @@ function build(): EnvelopeVector {
   const cancelPayload = encodeMessage({ type: 'cancel', callId, seq: 0, reason: 'cancelled' });
   const cancel = sealOneShot({ identity: alice, remotePublicKey: bob.publicKey, callId, payload: cancelPayload, envelopeBytes, ephemeralSecretKey: bytes(9) });
   record('cancel (one-shot, a fresh KK message 1)', 'alice', cancelPayload, cancel, bytes(10, 24), bytes(9));
+
+  // Added with hold: the optional `held` field, sent only as true (older peers ignore it).
+  const heldPayload = encodeMessage({ type: 'media-state', callId, seq: 2, audioMuted: false, videoEnabled: true, held: true });
+  const held = callee.seal(heldPayload, envelopeBytes);
+  record('media-state on hold (transport message, counter 1)', 'bob', heldPayload, held, bytes(11, 24));
+  expect(caller.open(held)).toEqual(heldPayload);
 
   return {
     description:

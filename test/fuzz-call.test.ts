@@ -203,7 +203,10 @@ function message(e: Episode): { value: unknown; label: string } {
     case 'ice':
       return { value: { ...base(), type, candidates: candidates(r, e.connected), end: pick(r, [true, false, 'yes']) }, label: 'ice' };
     case 'media-state':
-      return { value: { ...base(), type, audioMuted: chance(r, 0.5), videoEnabled: pick(r, [true, false, 1]) }, label: type };
+      return {
+        value: { ...base(), type, audioMuted: chance(r, 0.5), videoEnabled: pick(r, [true, false, 1]), ...(chance(r, 0.4) ? { held: pick(r, [true, false, 'yes', 1, null]) } : {}) },
+        label: type,
+      };
     case 'key-update': {
       if (e.followed) e.kid = e.followed(); // relative to what the victim really follows
       const kid = pick(r, [e.kid + 1, e.kid + 1, e.kid + 2, e.kid + 16, e.kid + 17, e.kid, 0, 2 ** 32 - 1, int(r, 2 ** 32), -1, 0.5]);
@@ -567,6 +570,21 @@ describe(`hostile contact fuzzing of the call message handler (${RUNS} inputs, s
     // On MemoryNetwork (or any transport that does not catch) this is an uncaught exception in a
     // timer, i.e. a crashed app. Expected: dropped with a warning (or the call ends protocol-error).
     expect(thrown).toBeUndefined();
+  });
+
+  it('a contact that renegotiates too often is refused RATE_LIMITED, and the call stays up', async () => {
+    const me = generateIdentity();
+    const hostile = generateIdentity();
+    const link = new DirectLink(hostile, me.publicKey);
+    const run = new Run(await victimClient(link, me, hostile), link, me, hostile);
+    const c = await connectedCall(run, 'callee'); // the victim makes the offers: every request costs it one
+    for (let i = 0; i < 40; i++) c.media.send({ type: 'renegotiate', request: { iceRestart: false } });
+    await eventually(() => (run.warnings.get('RATE_LIMITED') ?? 0) > 0, 10_000, 'RATE_LIMITED');
+    expect(run.warnings.get('RATE_LIMITED')).toBe(40 - 24);
+    expect(c.call.state).toBe('connected');
+    await run.victim.close();
+    c.media.close();
+    await noPeerConnections(10_000);
   });
 
   for (const victimRole of ['caller', 'callee'] as const) {

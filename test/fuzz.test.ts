@@ -103,6 +103,7 @@ describe(`fuzzing (${RUNS} inputs per target, seed ${SEED})`, () => {
       encodeMessage({ type: 'invite', callId, seq: 0, media: 'audio', capabilities: { frameEncryption: ['a', 'b'] }, sentAt: 5, lifetimeMs: 9 }),
       encodeMessage({ type: 'ice', callId, seq: 3, end: false, candidates: [{ candidate: 'candidate:x', sdpMid: '0', sdpMLineIndex: 0 }] }),
       encodeMessage({ type: 'renegotiate', callId, seq: 3, request: { iceRestart: true, addTransceiver: 'audio' } }),
+      encodeMessage({ type: 'media-state', callId, seq: 4, audioMuted: false, videoEnabled: true, held: true }),
     ];
     for (let i = 0; i < RUNS; i++) {
       const seed = seeds[int(random, seeds.length)]!;

@@ -289,6 +289,9 @@ function follow(call) {
     rates: undefined,
     remoteMedia: undefined,
     ended: undefined,
+    /** The camera's facing mode, as last chosen with "Flip camera". */
+    facingMode: 'user',
+    screenSharing: false,
   };
   view = v;
   hideNotice();
@@ -316,7 +319,11 @@ function follow(call) {
     v.remoteMedia = media;
     if (onScreen()) render();
   });
-  call.on('local-media', () => onScreen() && render());
+  call.on('local-media', ({ screenSharing }) => {
+    if (screenSharing !== v.screenSharing) log(screenSharing ? 'sharing the screen' : 'screen sharing stopped');
+    v.screenSharing = screenSharing;
+    if (onScreen()) render();
+  });
   call.on('quality', (quality) => {
     if (quality.level !== v.quality?.level) log(`call quality ${quality.level}`);
     v.quality = quality;
@@ -355,12 +362,52 @@ async function act(action) {
       case 'camera':
         log((await call.setVideoEnabled(!call.videoEnabled)) ? 'camera on' : 'camera off');
         break;
+      case 'flip': {
+        // No renegotiation: the new camera's track replaces the old one on the same (encrypted) sender.
+        const facingMode = view.facingMode === 'environment' ? 'user' : 'environment';
+        await call.switchCamera({ facingMode });
+        view.facingMode = facingMode;
+        log(`camera: ${facingMode === 'user' ? 'front' : 'back'} (${call.localStream.getVideoTracks()[0]?.label})`);
+        break;
+      }
+      case 'microphone': {
+        const next = await nextMicrophone(call);
+        if (!next) {
+          log('no other microphone');
+          break;
+        }
+        await call.switchMicrophone(next.deviceId);
+        log(`microphone: ${next.label || next.deviceId}`);
+        break;
+      }
+      case 'share':
+        if (call.screenSharing) await call.stopScreenShare();
+        else await call.startScreenShare();
+        break;
     }
   } catch (error) {
+    if (error.code === 'SCREEN_PERMISSION_DENIED') {
+      log('screen sharing cancelled');
+      render();
+      return;
+    }
     showNotice(`${action} failed: ${describe(error)}`);
     log(`${action} failed: ${describe(error)}`);
   }
   render();
+}
+
+/** The audio input after the one being sent, in the browser's list (cycling); undefined if there is no other. */
+async function nextMicrophone(call) {
+  const current = call.localStream?.getAudioTracks()[0]?.getSettings().deviceId;
+  // "default" and "communications" are aliases of real devices.
+  const inputs = (await navigator.mediaDevices.enumerateDevices()).filter(
+    (d) => d.kind === 'audioinput' && d.deviceId !== 'default' && d.deviceId !== 'communications',
+  );
+  const others = inputs.filter((d) => d.deviceId !== current);
+  if (others.length === 0) return undefined;
+  const at = inputs.findIndex((d) => d.deviceId === current);
+  return at === -1 ? others[0] : inputs[(at + 1) % inputs.length];
 }
 
 function playRemote(stream) {
@@ -420,6 +467,10 @@ function render() {
   const hasVideo = Boolean(stream?.getVideoTracks().length);
   setToggle($('mute'), MEDIA_FLOWING.has(state) && hasAudio, call?.audioMuted, 'Unmute', 'Mute');
   setToggle($('camera'), MEDIA_FLOWING.has(state) && hasVideo, hasVideo && !call.videoEnabled, 'Camera on', 'Camera off');
+  $('flip').disabled = !MEDIA_FLOWING.has(state) || !hasVideo || call.screenSharing;
+  $('microphone').disabled = !MEDIA_FLOWING.has(state) || !hasAudio;
+  const canShare = typeof navigator.mediaDevices?.getDisplayMedia === 'function';
+  setToggle($('share'), MEDIA_FLOWING.has(state) && canShare, call?.screenSharing, 'Stop sharing', 'Share screen');
 
   const local = $('local-video');
   const wanted = live && hasVideo ? stream : null;
@@ -497,7 +548,7 @@ function setRelayStatus(status) {
 // Controls, notices, log
 
 function wireControls() {
-  for (const action of ['accept', 'reject', 'hangup', 'mute', 'camera']) {
+  for (const action of ['accept', 'reject', 'hangup', 'mute', 'camera', 'flip', 'microphone', 'share']) {
     $(action).addEventListener('click', () => void act(action));
   }
   $('unmute-remote').addEventListener('click', () => {

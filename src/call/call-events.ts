@@ -2,7 +2,7 @@ import type { SealcallError } from '../errors.js';
 import type { CallMedia, EndReason } from '../protocol/messages.js';
 import type { CallQuality } from './call-quality.js';
 import type { CallState } from './call-state.js';
-import type { MediaState } from './local-media.js';
+import type { LocalMediaState, MediaState } from './local-media.js';
 
 export type { CallQuality, DirectionalFigure, QualityLevel } from './call-quality.js';
 
@@ -21,12 +21,22 @@ export interface CallEnded {
   connectedAt?: number;
   /** When the call ended. */
   endedAt: number;
+  /**
+   * Set when this device declined with `reject({ silent: true })`: the caller was told nothing. To
+   * stop this user's other devices ringing at once, the app tells them through its own sync and
+   * each calls `reject({ silent: true })` on the call with the same `id`; otherwise they ring
+   * until the caller gives up (its ring timeout) or their own ring timeout passes.
+   */
+  silent?: true;
   /** How long it was connected, from `connectedAt` to `endedAt` (reconnecting included); 0 if it never connected. */
   durationMs: number;
 }
 
 /** The peer's camera and microphone as it last reported them. */
-export type RemoteMediaState = MediaState;
+export interface RemoteMediaState extends MediaState {
+  /** The peer put the call on hold (`setOnHold(true)`): media is paused both ways until it resumes. */
+  held: boolean;
+}
 
 /** Events of a {@link Call}. */
 export interface CallEvents {
@@ -38,16 +48,25 @@ export interface CallEvents {
   track: (track: MediaStreamTrack, stream: MediaStream) => void;
   /** A data channel message from the peer. */
   data: (data: Uint8Array) => void;
-  /** The peer muted, unmuted, or switched its camera. */
+  /** The peer muted, unmuted, switched its camera, or put the call on hold or took it off. */
   'remote-media': (media: RemoteMediaState) => void;
-  /** This side's confirmed microphone/camera state changed (after `setAudioMuted`/`setVideoEnabled`). */
-  'local-media': (media: MediaState) => void;
+  /**
+   * This side's confirmed microphone/camera state changed (after `setAudioMuted`/`setVideoEnabled`),
+   * or screen sharing started or stopped (`startScreenShare`/`stopScreenShare`, or the browser's
+   * own "stop sharing").
+   */
+  'local-media': (media: LocalMediaState) => void;
   /**
    * The network quality of the last interval: every `qualityIntervalMs` (2,000 by default) from
    * one interval after the call connected until it ends. See {@link CallQuality} for the
    * figures and the thresholds of its `level`.
    */
   quality: (quality: CallQuality) => void;
+  /**
+   * The call's media changed: `'video'` once either side's camera is on (`addVideo`, or the peer's
+   * media state), `'audio'` once both are off again. See {@link Call.media}.
+   */
+  media: (media: CallMedia) => void;
   /** The call is over; emitted once, last. */
   ended: (ended: CallEnded) => void;
 }

@@ -1,5 +1,5 @@
 import { SealcallError, toSealcallError } from '../errors.js';
-import type { CancelMessage, CancelReason, EndReason, Message } from '../protocol/messages.js';
+import type { CallMedia, CancelMessage, CancelReason, EndReason, Message } from '../protocol/messages.js';
 import type { ChannelMessage, SignalingChannel } from '../signaling/channel.js';
 import type { IncomingInvitation, InvitationReply, OutgoingInvitation } from '../signaling/invitation.js';
 import { PeerDevices } from '../signaling/peer-devices.js';
@@ -12,7 +12,25 @@ import { e2eeUnavailable } from './frame-policy.js';
 import type { MediaOptions } from './local-media.js';
 import { MediaPlane } from './media-plane.js';
 import { QualitySampler } from './quality-sampler.js';
+import { RateWindow } from './rate-window.js';
 import { Timers } from './timers.js';
+
+/**
+ * Most renegotiation messages (offers and requests: added or removed video, ICE restarts) taken
+ * from the peer per {@link RENEGOTIATION_WINDOW_MS}; more are dropped with `RATE_LIMITED`. An
+ * honest peer sends two or three per change.
+ */
+const MAX_RENEGOTIATIONS = 24;
+const RENEGOTIATION_WINDOW_MS = 10_000;
+
+/** How {@link Call.reject} declines. */
+export interface RejectOptions {
+  /**
+   * Tell the caller nothing: its call rings on until its ring timeout and ends `no-answer`, as
+   * if this device had not answered. The `ended` event then carries `silent: true`.
+   */
+  silent?: boolean;
+}
 
 /**
  * The state machine behind one {@link Call}: its signaling (the invitation, the callee's devices
@@ -42,6 +60,11 @@ export class CallProtocol {
   /** For the call history that `ended` carries. */
   private readonly startedAt: number;
   private connectedAt: number | undefined;
+  /** What the call carries now (see {@link Call.media}); the history keeps what the caller asked. */
+  private currentMedia: CallMedia;
+  /** This side put the call on hold. */
+  private held = false;
+  private readonly renegotiations: RateWindow;
 
   constructor(
     private readonly context: CallContext,
@@ -52,9 +75,12 @@ export class CallProtocol {
     this.peerKnows = this.role === 'callee';
     this.callId = callId;
     this.startedAt = context.options.now();
+    this.currentMedia = call.askedMedia;
+    this.renegotiations = new RateWindow(MAX_RENEGOTIATIONS, RENEGOTIATION_WINDOW_MS, context.options.now);
     this.plane = new MediaPlane(context, (state) => {
       this.announceMedia();
       call.emit('local-media', state);
+      this.updateMedia();
     });
     this.quality = new QualitySampler({
       intervalMs: context.options.qualityIntervalMs,
@@ -76,6 +102,16 @@ export class CallProtocol {
     return this.ended;
   }
 
+  /** {@link Call.media}. */
+  get media(): CallMedia {
+    return this.currentMedia;
+  }
+
+  /** {@link Call.onHold}. */
+  get onHold(): boolean {
+    return this.held;
+  }
+
   /** {@link Call.accept}. */
   async accept(options: MediaOptions = {}): Promise<void> {
     if (this.current !== 'incoming') throw new SealcallError('INVALID_STATE', `cannot accept a call that is ${this.current}`);
@@ -87,9 +123,32 @@ export class CallProtocol {
   }
 
   /** {@link Call.reject}. */
-  async reject(): Promise<void> {
+  async reject(options: RejectOptions = {}): Promise<void> {
     if (this.current !== 'incoming') throw new SealcallError('INVALID_STATE', `cannot reject a call that is ${this.current}`);
-    await this.endByUser('rejected');
+    if (!options.silent) return this.endByUser('rejected');
+    this.move('hangup-started');
+    this.finish('rejected', { silent: true });
+  }
+
+  /** {@link Call.setOnHold}. */
+  setOnHold(held: boolean): void {
+    if (!this.live()) throw new SealcallError('INVALID_STATE', `cannot hold a call that is ${this.current}`);
+    if (held === this.held) return;
+    this.held = held;
+    this.pauseMedia();
+    this.announceMedia();
+  }
+
+  /** {@link Call.addVideo}. */
+  async addVideo(stream?: MediaStream): Promise<void> {
+    if (!this.live()) throw new SealcallError('INVALID_STATE', `cannot add video to a call that is ${this.current}`);
+    await this.plane.local.addVideo(stream);
+  }
+
+  /** {@link Call.removeVideo}. */
+  async removeVideo(): Promise<void> {
+    if (!this.live()) throw new SealcallError('INVALID_STATE', `cannot remove video from a call that is ${this.current}`);
+    await this.plane.local.removeVideo();
   }
 
   /** {@link Call.hangup}. */
@@ -268,13 +327,22 @@ export class CallProtocol {
         if (this.role !== 'callee' || !this.plane.hasConnection) break;
         this.plane.handle(message);
         return;
-      case 'ice':
       case 'renegotiate':
+        if (!this.renegotiations.take()) {
+          this.warn(new SealcallError('RATE_LIMITED', 'the peer renegotiates too often'));
+          return;
+        }
+        this.plane.handle(message);
+        return;
+      case 'ice':
         this.plane.handle(message);
         return;
       case 'media-state': {
         const remote = this.plane.remoteMediaChanged(message);
-        if (remote) this.call.emit('remote-media', remote);
+        if (!remote) return;
+        this.pauseMedia();
+        this.call.emit('remote-media', remote);
+        this.updateMedia();
         return;
       }
       case 'end':
@@ -340,7 +408,22 @@ export class CallProtocol {
   }
 
   private announceMedia(): void {
-    if (this.live()) this.sendSignal({ type: 'media-state', ...this.plane.local.state });
+    if (this.live()) this.sendSignal({ type: 'media-state', ...this.plane.local.state, ...(this.held ? { held: true } : {}) });
+  }
+
+  /** Media pauses both ways while either side holds the call. */
+  private pauseMedia(): void {
+    this.plane.setPaused(this.held || this.plane.remoteMedia?.held === true);
+  }
+
+  /** `'video'` while either side's camera is on, once the peer's state is known. */
+  private updateMedia(): void {
+    const remote = this.plane.remoteMedia;
+    if (!remote || this.hasEnded()) return;
+    const media: CallMedia = this.plane.local.state.videoEnabled || remote.videoEnabled ? 'video' : 'audio';
+    if (media === this.currentMedia) return;
+    this.currentMedia = media;
+    this.call.emit('media', media);
   }
 
   /**
@@ -349,7 +432,7 @@ export class CallProtocol {
    */
   private async prepareMedia(options: MediaOptions): Promise<void> {
     try {
-      await this.plane.prepare(options, this.call.media === 'video');
+      await this.plane.prepare(options, this.call.askedMedia === 'video');
       this.mediaReady = true;
     } catch (error) {
       if (this.hasEnded()) return;
@@ -390,18 +473,19 @@ export class CallProtocol {
   }
 
   /** How the call ended, with its times. */
-  private history(reason: EndReason, error: SealcallError | undefined): CallEnded {
+  private history(reason: EndReason, error: SealcallError | undefined, silent: boolean): CallEnded {
     const endedAt = this.context.options.now();
     const connectedAt = this.connectedAt;
     return {
       reason,
       ...(error ? { error } : {}),
       direction: this.call.direction,
-      media: this.call.media,
+      media: this.call.askedMedia,
       startedAt: this.startedAt,
       ...(connectedAt === undefined ? {} : { connectedAt }),
       endedAt,
       durationMs: connectedAt === undefined ? 0 : Math.max(0, endedAt - connectedAt),
+      ...(silent ? { silent: true as const } : {}),
     };
   }
 
@@ -416,10 +500,11 @@ export class CallProtocol {
   /**
    * Ends the call once: tells the peer if asked (an `end` on the chosen channel, or a one-shot
    * cancel to all its devices), then releases every timer, key, track and peer connection.
+   * `silent`: the peer is told nothing, and the channel does not linger to acknowledge it either.
    */
   private finish(
     reason: EndReason,
-    how: { error?: SealcallError; notify?: SignalingChannel | undefined; cancel?: CancelReason; keepSession?: string } = {},
+    how: { error?: SealcallError; notify?: SignalingChannel | undefined; cancel?: CancelReason; keepSession?: string; silent?: boolean } = {},
   ): void {
     if (this.current === 'disconnected') return;
     if (how.notify?.open) {
@@ -434,12 +519,12 @@ export class CallProtocol {
     if (cancel && this.peerKnows) {
       this.context.cancel(this.call.peer, this.callId, { reason: cancel, ...(keepSession ? { keepSession } : {}) });
     }
-    this.ended = this.history(reason, how.error);
+    this.ended = this.history(reason, how.error, how.silent === true);
     this.quality.stop();
     this.timers.clearAll();
     this.plane.close();
     // The chosen device's channel lingers to deliver our `end` and acknowledge the peer's.
-    this.devices.clear({ linger: true });
+    this.devices.clear({ linger: !how.silent });
     this.invitation?.dispose();
     this.invitation = undefined;
     this.move('ended');

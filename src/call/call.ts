@@ -5,12 +5,13 @@ import type { MediaPath, StatsReport } from '../session/types.js';
 import type { PeerId } from '../transport/chat-transport.js';
 import type { CallContext } from './call-context.js';
 import type { CallEnded, CallEvents, RemoteMediaState } from './call-events.js';
-import { CallProtocol } from './call-protocol.js';
+import { CallProtocol, type RejectOptions } from './call-protocol.js';
 import type { CallState } from './call-state.js';
-import type { MediaOptions } from './local-media.js';
+import type { CameraChoice, MediaOptions } from './local-media.js';
 
 export type { CallEnded, CallEvents, RemoteMediaState } from './call-events.js';
-export type { MediaOptions, MediaState } from './local-media.js';
+export type { RejectOptions } from './call-protocol.js';
+export type { CameraChoice, LocalMediaState, MediaOptions, MediaState } from './local-media.js';
 
 /**
  * One call with one contact, from invitation to hang-up: the single source of truth for its
@@ -21,8 +22,8 @@ export class Call extends EventEmitter<CallEvents> {
   readonly peer: PeerId;
   /** Whether this user placed the call. */
   readonly direction: 'outgoing' | 'incoming';
-  /** Audio or video, as the caller asked. */
-  readonly media: CallMedia;
+  /** @internal Audio or video, as the caller asked (`media` follows the call as it changes). */
+  readonly askedMedia: CallMedia;
   /** @internal The state machine the `CallClient` drives; this class is the app's view of it. */
   readonly protocol: CallProtocol;
 
@@ -31,8 +32,23 @@ export class Call extends EventEmitter<CallEvents> {
     super();
     this.peer = init.peer;
     this.direction = init.direction;
-    this.media = init.media;
+    this.askedMedia = init.media;
     this.protocol = new CallProtocol(context, this, init.callId);
+  }
+
+  /**
+   * Audio or video: as the caller asked until the peer's first media state arrives (once
+   * connected), then `'video'` while either side's camera is on and `'audio'` while both are off.
+   * It changes with {@link addVideo} / {@link removeVideo} on either side (and with the camera
+   * choice); each change is a `media` event. The call history (`ended`) keeps what the caller asked.
+   */
+  get media(): CallMedia {
+    return this.protocol.media;
+  }
+
+  /** Whether this side holds the call ({@link setOnHold}); the peer's hold is `remoteMedia.held`. */
+  get onHold(): boolean {
+    return this.protocol.onHold;
   }
 
   /** The call id (32 hex digits). It changes once if glare resolution adopts the peer's call. */
@@ -106,9 +122,48 @@ export class Call extends EventEmitter<CallEvents> {
     return this.protocol.accept(options);
   }
 
-  /** Declines an incoming call; the caller's call ends `rejected`. */
-  async reject(): Promise<void> {
-    return this.protocol.reject();
+  /**
+   * Declines an incoming call; the caller's call ends `rejected`, and the callee's other devices
+   * stop ringing (`declined-elsewhere`). With `{ silent: true }` nothing is sent: the caller's
+   * call rings until its ring timeout and ends `no-answer`, as if nobody had been there, and the
+   * other devices ring on until then unless the app stops them (see `CallEnded.silent`).
+   */
+  async reject(options: RejectOptions = {}): Promise<void> {
+    return this.protocol.reject(options);
+  }
+
+  /**
+   * Puts a connected call on hold (true) or takes it off (false). On hold, media pauses both ways:
+   * this side's tracks are disabled (nothing is sent) and the peer's are disabled (nothing plays),
+   * and the peer is told (`remote-media` with `held: true`), whose side pauses likewise until the
+   * hold ends. The mute and camera choices are kept and apply again after. CallKit's hold action
+   * calls it. Throws `INVALID_STATE` unless connected or reconnecting.
+   */
+  setOnHold(held: boolean): void {
+    this.protocol.setOnHold(held);
+  }
+
+  /**
+   * Turns an audio call into a video call: sends the video track of `stream` (the app's, which the
+   * app stops) or a camera captured now (stopped by sealcall when removed or at the end), added to
+   * `localStream`, and renegotiates over the sealed signaling channel. The peer gets a `track`
+   * event and `remote-media` with `videoEnabled: true`; `media` becomes `'video'` on both sides.
+   * Resolves once the track is being sent (at once if a camera is sent already). Rejects with
+   * `INVALID_STATE` unless connected, `INVALID_ARGUMENT` for a stream without a live video track,
+   * or the capture's error (`CAMERA_PERMISSION_DENIED`, `MEDIA_UNAVAILABLE`).
+   */
+  async addVideo(stream?: MediaStream): Promise<void> {
+    return this.protocol.addVideo(stream);
+  }
+
+  /**
+   * Stops sending video (the camera, or the screen while shared) and renegotiates; the track
+   * leaves `localStream` and is stopped if sealcall captured it. The peer sees `videoEnabled:
+   * false`; `media` becomes `'audio'` once neither side's camera is on. Rejects with
+   * `INVALID_STATE` unless connected; resolves at once when no video is sent.
+   */
+  async removeVideo(): Promise<void> {
+    return this.protocol.removeVideo();
   }
 
   /**
@@ -131,6 +186,62 @@ export class Call extends EventEmitter<CallEvents> {
   /** Turns the camera on or off; resolves with the state the tracks confirm. */
   async setVideoEnabled(enabled: boolean): Promise<boolean> {
     return this.protocol.plane.local.setVideoEnabled(enabled);
+  }
+
+  /**
+   * Whether the OS's call audio session is active. While false the microphone's tracks stay
+   * disabled, so no audio is sent, and `audioMuted` keeps the user's choice; true restores them.
+   * Default true. `CallKitCoordinator` drives it for the calls CallKit shows, which must not
+   * start audio before CallKit activated the session; apps without CallKit never need it.
+   */
+  setAudioSessionActive(active: boolean): void {
+    this.protocol.plane.local.setAudioSessionActive(active);
+  }
+
+  /** Whether the shared screen is sent instead of the camera. */
+  get screenSharing(): boolean {
+    return this.protocol.plane.local.screenSharing;
+  }
+
+  /**
+   * Sends another microphone, without renegotiating (the sender's track is replaced, and its frames
+   * stay encrypted): a device id from `enumerateDevices()` (captured, exactly that device), or the
+   * app's own audio track (which the app stops; with it, `localStream` swaps the app's stream's
+   * track). The mute choice holds; the old track is stopped if sealcall captured it.
+   * Rejects with `INVALID_ARGUMENT`, `INVALID_STATE` (no microphone sent, or the call ended), or
+   * the capture's error (`MIC_PERMISSION_DENIED`, `MEDIA_UNAVAILABLE`): the old track is then still sent.
+   */
+  async switchMicrophone(device: string | MediaStreamTrack): Promise<void> {
+    return this.protocol.plane.local.switchMicrophone(device);
+  }
+
+  /**
+   * Sends another camera, without renegotiating, like {@link switchMicrophone}: `{ deviceId }`,
+   * `{ facingMode: 'user' | 'environment' }` to flip between front and back (the best match: a
+   * device with one camera keeps it), or the app's video track. The camera choice
+   * (`setVideoEnabled`) holds. While the screen is shared, it picks the camera sent after sharing.
+   */
+  async switchCamera(camera: CameraChoice | MediaStreamTrack): Promise<void> {
+    return this.protocol.plane.local.switchCamera(camera);
+  }
+
+  /**
+   * Browsers: sends a screen, window or tab the user picks (`getDisplayMedia`) instead of the
+   * camera, frame-encrypted like it, without renegotiating; `local-media` reports
+   * `screenSharing: true`. The camera stays captured and is sent again on {@link stopScreenShare} or
+   * when the user stops sharing in the browser's UI. On a call without a camera (audio) the screen
+   * is added as video, renegotiating like {@link addVideo}, and removed when sharing stops.
+   * `setVideoEnabled` applies to the screen too. Resolves at once if already sharing. Rejects with
+   * `SCREEN_PERMISSION_DENIED` when the user cancels or refuses, `MEDIA_UNAVAILABLE` outside
+   * browsers, or `INVALID_STATE` before local media (unanswered) or after the end: nothing changed then.
+   */
+  async startScreenShare(): Promise<void> {
+    return this.protocol.plane.local.startScreenShare();
+  }
+
+  /** Sends the camera again and stops the screen capture; resolves at once when not sharing. */
+  async stopScreenShare(): Promise<void> {
+    return this.protocol.plane.local.stopScreenShare();
   }
 
   /** Sends an app message over the call's data channel. `INVALID_STATE` before connected. */

@@ -154,6 +154,21 @@ export class MediaConnection {
     );
   }
 
+  /** Sends `next` instead of `previous` without renegotiating (see {@link PeerSession.replaceTrack}). */
+  replaceTrack(previous: MediaStreamTrack, next: MediaStreamTrack): Promise<void> {
+    return this.session.replaceTrack(previous, next);
+  }
+
+  /** Starts sending `track` mid-call, renegotiating (see {@link PeerSession.addTrack}). */
+  addTrack(track: MediaStreamTrack, stream: MediaStream): void {
+    this.session.addTrack(track, stream);
+  }
+
+  /** Stops sending `track`, renegotiating (see {@link PeerSession.removeTrack}). */
+  removeTrack(track: MediaStreamTrack): void {
+    this.session.removeTrack(track);
+  }
+
   /** Frame counters of both directions, or undefined without frame encryption. */
   async frameCounters(): Promise<{ send: FrameCounters; receive: FrameCounters } | undefined> {
     return this.frame?.protector.counters();

@@ -4,8 +4,9 @@ import type { MediaStateMessage } from '../protocol/messages.js';
 import type { FrameBaseKeys } from '../signaling/session.js';
 import type { FrameProtector, MediaPath, StatsReport } from '../session/types.js';
 import type { CallContext } from './call-context.js';
+import type { RemoteMediaState } from './call-events.js';
 import { e2eeUnavailable, negotiateSuite } from './frame-policy.js';
-import { LocalMedia, type MediaOptions, type MediaState } from './local-media.js';
+import { LocalMedia, type LocalMediaState, type MediaOptions } from './local-media.js';
 import { MediaConnection, type MediaConnectionHooks, type MediaMessage } from './media-connection.js';
 
 /**
@@ -29,22 +30,33 @@ export class MediaPlane {
   private warm: { suite: FrameSuiteName; protector: FrameProtector } | undefined;
   /** The seq of the peer's media state shown, so an older one arriving late is ignored. */
   private remoteSeq = 0;
-  private remoteState: MediaState | undefined;
+  private remoteState: RemoteMediaState | undefined;
+  /** Every track the peer sent, so a hold can silence them all (and one arriving during it). */
+  private readonly remoteTracks = new Set<MediaStreamTrack>();
+  private paused = false;
   private closed = false;
 
-  /** @param localChanged - this side's confirmed microphone/camera state changed. */
+  /** @param localChanged - this side's confirmed microphone/camera/screen state changed. */
   constructor(
     private readonly context: CallContext,
-    localChanged: (state: MediaState) => void,
+    localChanged: (state: LocalMediaState) => void,
   ) {
-    this.local = new LocalMedia(localChanged);
+    this.local = new LocalMedia({
+      changed: localChanged,
+      // Before the connection exists there is no sender: it will send the stream's tracks as they are then.
+      replace: async (previous, next) => this.connection?.replaceTrack(previous, next),
+      add: (track, stream) => this.connection?.addTrack(track, stream),
+      remove: (track) => this.connection?.removeTrack(track),
+      warn: (error) => context.warn(error),
+      wrtc: context.options.wrtc,
+    });
   }
 
   get remoteStream(): MediaStream | undefined {
     return this.remote;
   }
 
-  get remoteMedia(): MediaState | undefined {
+  get remoteMedia(): RemoteMediaState | undefined {
     return this.remoteState;
   }
 
@@ -60,7 +72,7 @@ export class MediaPlane {
    */
   async prepare(options: MediaOptions, video: boolean): Promise<void> {
     try {
-      await this.local.obtain(options, video, this.context.options.wrtc);
+      await this.local.obtain(options, video);
       if (this.closed) return this.local.release();
       this.iceServers = await this.context.iceServers.get();
     } catch (error) {
@@ -117,6 +129,8 @@ export class MediaPlane {
     }
     const track = (t: MediaStreamTrack, stream: MediaStream) => {
       this.remote = stream;
+      this.remoteTracks.add(t);
+      if (this.paused) t.enabled = false;
       hooks.track(t, stream);
     };
     try {
@@ -133,11 +147,22 @@ export class MediaPlane {
   }
 
   /** The peer's media state, if newer than the one shown (it carries the whole state). */
-  remoteMediaChanged(message: MediaStateMessage): MediaState | undefined {
+  remoteMediaChanged(message: MediaStateMessage): RemoteMediaState | undefined {
     if (message.seq < this.remoteSeq) return undefined;
     this.remoteSeq = message.seq;
-    this.remoteState = { audioMuted: message.audioMuted, videoEnabled: message.videoEnabled };
+    this.remoteState = { audioMuted: message.audioMuted, videoEnabled: message.videoEnabled, held: message.held === true };
     return this.remoteState;
+  }
+
+  /**
+   * Pauses media both ways while the call is on hold: nothing is sent (the tracks are disabled,
+   * the mute and camera choices kept) and the peer's tracks are disabled, so nothing plays.
+   */
+  setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    this.local.setPaused(paused);
+    for (const track of this.remoteTracks) track.enabled = !paused;
   }
 
   /** The client's ICE servers were refreshed. */

@@ -1,4 +1,4 @@
-import type { Call, CallEnded, MediaOptions, RemoteMediaState } from '../call/call.js';
+import type { Call, CallEnded, MediaOptions, MediaState } from '../call/call.js';
 import type { CallState } from '../call/call-state.js';
 import type { CallPush } from './push-payload.js';
 import type { PendingActions } from './pending-actions.js';
@@ -45,8 +45,6 @@ export class CallSession {
   ringTimer: ReturnType<typeof setTimeout> | undefined;
   /** How long a delivered push may take to open before it counts as invalid. */
   openTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Microphone and camera before hold, restored on unhold (the protocol has no hold). */
-  private held: { muted: boolean; camera: boolean } | undefined;
   private connectingReported = false;
   private connectedReported = false;
   private unbind: (() => void) | undefined;
@@ -65,7 +63,7 @@ export class CallSession {
   bind(call: Call): void {
     this.call = call;
     const onState = (state: CallState) => this.onState(call, state);
-    const onLocalMedia = (media: RemoteMediaState) => this.onLocalMedia(media);
+    const onLocalMedia = (media: MediaState) => this.onLocalMedia(media);
     const onEnded = (ended: CallEnded) => this.host.ended(this, ended);
     call.on('state', onState);
     call.on('local-media', onLocalMedia);
@@ -113,11 +111,6 @@ export class CallSession {
   /** The OS muted or unmuted (a set-muted action is pending). */
   setMuted(muted: boolean): void {
     this.osMuted = muted;
-    if (this.held) {
-      this.held.muted = muted; // applied on unhold
-      this.host.actions.fulfill(this.uuid, 'set-muted');
-      return;
-    }
     const call = this.call;
     if (!call || !hasMedia(call.state)) {
       this.host.actions.fulfill(this.uuid, 'set-muted'); // applied once connected
@@ -126,26 +119,19 @@ export class CallSession {
     this.applyMute(call, true);
   }
 
-  /** The OS put the call on hold or took it off (a set-held action is pending). */
+  /**
+   * The OS put the call on hold or took it off (a set-held action is pending): `Call.setOnHold`,
+   * which pauses media both ways, tells the peer, and keeps the mute choice (hold is not a mute).
+   */
   setHeld(onHold: boolean): void {
-    const call = this.call;
-    const done = (ok: boolean) =>
-      ok ? this.host.actions.fulfill(this.uuid, 'set-held') : this.host.actions.fail(this.uuid, 'set-held');
-    if (!call || onHold === (this.held !== undefined)) return done(call !== undefined);
-    let change: Promise<unknown>;
-    if (onHold) {
-      // Set before muting, so the 'local-media' events below are not reported as mute changes.
-      this.held = { muted: this.osMuted, camera: call.videoEnabled };
-      change = Promise.all([call.setAudioMuted(true), call.setVideoEnabled(false)]);
-    } else {
-      const before = this.held!;
-      this.held = undefined;
-      change = Promise.all([call.setAudioMuted(before.muted), call.setVideoEnabled(before.camera)]);
+    try {
+      if (!this.call) throw new Error('no call yet');
+      this.call.setOnHold(onHold);
+    } catch {
+      this.host.actions.fail(this.uuid, 'set-held'); // not connected: nothing to hold
+      return;
     }
-    change.then(
-      () => done(true),
-      () => done(false),
-    );
+    this.host.actions.fulfill(this.uuid, 'set-held');
   }
 
   private onState(call: Call, state: CallState): void {
@@ -167,13 +153,12 @@ export class CallSession {
         this.host.report(this, (r) => r.reportOutgoingConnected(this.uuid));
       }
       this.host.actions.fulfill(this.uuid, 'answer');
-      if (!this.held && call.audioMuted !== this.osMuted) this.applyMute(call, false);
+      if (call.audioMuted !== this.osMuted) this.applyMute(call, false);
     }
   }
 
-  private onLocalMedia(media: RemoteMediaState): void {
-    // While held, the microphone is off for the hold, not muted by the user.
-    if (this.held || media.audioMuted === this.osMuted) return;
+  private onLocalMedia(media: MediaState): void {
+    if (media.audioMuted === this.osMuted) return;
     this.osMuted = media.audioMuted;
     this.host.report(this, (r) => r.requestSetMuted(this.uuid, media.audioMuted));
   }
@@ -187,7 +172,7 @@ export class CallSession {
           if (confirmed === wanted) this.host.actions.fulfill(this.uuid, 'set-muted');
           else this.host.actions.fail(this.uuid, 'set-muted');
         }
-        if (confirmed !== this.osMuted && !this.held) {
+        if (confirmed !== this.osMuted) {
           this.osMuted = confirmed;
           this.host.report(this, (r) => r.requestSetMuted(this.uuid, confirmed));
         }

@@ -13,12 +13,21 @@ import {
   type CallKeepSetupOptions,
   type CallKeepSubscription,
 } from './callkeep-types.js';
+import { callKeepRoute, callKeepRouteOptions } from './callkeep-audio-routes.js';
 import { CallKitCoordinator, type CallKitCoordinatorOptions } from './coordinator.js';
 import { CALLKEEP_ANDROID_END_REASONS, CALLKEEP_END_REASONS } from './end-reasons.js';
 import { NoopCallKitReporter } from './noop-reporter.js';
 import type { PendingInvitation } from './push-inbox.js';
 import { PUSH_PLACEHOLDER } from './push-inbox.js';
-import type { CallKitCallInfo, CallKitCallUpdate, CallKitEndReason, CallKitReceiver, CallKitReporter } from './types.js';
+import type {
+  AudioRouteKind,
+  AudioRouteOption,
+  CallKitCallInfo,
+  CallKitCallUpdate,
+  CallKitEndReason,
+  CallKitReceiver,
+  CallKitReporter,
+} from './types.js';
 import { isUuid, normalizeUuid } from './uuid.js';
 
 /** Options of {@link CallKeepBridge}: the coordinator's, with react-native-callkeep as the reporter. */
@@ -86,6 +95,8 @@ export class CallKeepBridge implements CallKitReporter {
   readonly coordinator: CallKitCoordinator;
   /** The platform callkeep runs on (see {@link CallKeepBridgeOptions.platform}). */
   readonly platform: 'ios' | 'android';
+  /** @internal Both platforms activate the audio session for answered and started calls. */
+  readonly managesAudioSession = true;
   private readonly callKeep: CallKeep;
   private readonly enabled: boolean;
   private readonly handleType: CallKeepHandleType;
@@ -191,6 +202,24 @@ export class CallKeepBridge implements CallKitReporter {
     if (this.enabled && this.platform === 'android') this.callKeep.setAvailable?.(available);
   }
 
+  /**
+   * See `CallKitCoordinator.audioRoutes`: callkeep's `getAudioRoutes()`, each `type` mapped to a
+   * kind (`Phone` earpiece, `Speaker` speaker, `Bluetooth` bluetooth, `Headset` wired).
+   */
+  audioRoutes(): Promise<AudioRouteOption[]> {
+    return this.coordinator.audioRoutes();
+  }
+
+  /**
+   * See `CallKitCoordinator.setAudioRoute`: callkeep's `setAudioRoute(uuid, name)` with the name
+   * of the route `getAudioRoutes()` offers. Settles even where callkeep never would (a route
+   * gone meanwhile, a connection Android no longer has): `CALLKIT_REPORT_FAILED` after
+   * `audioRouteTimeoutMs`.
+   */
+  setAudioRoute(route: AudioRouteKind | string, call?: Call): Promise<AudioRouteOption> {
+    return this.coordinator.setAudioRoute(route, call);
+  }
+
   /** Android: brings the app to the foreground (e.g. to show a call answered elsewhere); a no-op on iOS. */
   backToForeground(): void {
     if (this.enabled && this.platform === 'android') this.callKeep.backToForeground?.();
@@ -244,6 +273,7 @@ export class CallKeepBridge implements CallKitReporter {
         this.audioActive = false;
         receiver.didDeactivateAudioSession();
       }),
+      this.listen('didChangeAudioRoute', (data) => receiver.didChangeAudioRoute?.(callKeepRoute(this.platform, data))),
       this.listen('didLoadWithEvents', (events) => void this.replay(events)),
       this.listen('checkReachability', () => this.callKeep.setReachable?.()),
       this.listen('showIncomingCallUi', ({ callUUID }) => {
@@ -354,6 +384,18 @@ export class CallKeepBridge implements CallKitReporter {
   /** @internal */
   requestSetMuted(uuid: string, muted: boolean): void {
     this.afterDisplay(uuid, () => this.callKeep.setMutedCall(this.osUuid(uuid), muted));
+  }
+
+  /** @internal */
+  async listAudioRoutes(): Promise<AudioRouteOption[]> {
+    if (!this.callKeep.getAudioRoutes) throw new SealcallError('INVALID_STATE', 'this react-native-callkeep has no getAudioRoutes');
+    return callKeepRouteOptions(await this.callKeep.getAudioRoutes());
+  }
+
+  /** @internal */
+  async routeAudio(uuid: string, route: AudioRouteOption): Promise<void> {
+    if (!this.callKeep.setAudioRoute) throw new SealcallError('INVALID_STATE', 'this react-native-callkeep has no setAudioRoute');
+    await this.callKeep.setAudioRoute(this.osUuid(uuid), route.name);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -44,6 +44,14 @@ export interface CallKeepEventPayloads {
   didActivateAudioSession: undefined;
   /** iOS only: Android has no such event. */
   didDeactivateAudioSession: undefined;
+  /**
+   * The audio route changed. iOS: on every `AVAudioSessionRouteChangeNotification`, `output` the
+   * first output's port type (`'Receiver'`, `'Speaker'`, `'BluetoothHFP'`, `'Headphones'`, …) and
+   * the change's `reason`. Android: on every `onCallAudioStateChanged` of a connection (a setMutedCall too),
+   * `output` from `CallAudioState.audioRouteToString` (`'EARPIECE'`, `'SPEAKER'`, `'BLUETOOTH'`,
+   * `'WIRED_HEADSET'`, …) with the call's `handle` and `callUUID`.
+   */
+  didChangeAudioRoute: { output: string; reason?: number; handle?: string; callUUID?: string };
   /** iOS only. */
   didResetProvider: undefined;
   /**
@@ -80,6 +88,7 @@ export const CALLKEEP_NATIVE_EVENTS: Readonly<Record<string, CallKeepEvent>> = {
   RNCallKeepDidDisplayIncomingCall: 'didDisplayIncomingCall',
   RNCallKeepDidActivateAudioSession: 'didActivateAudioSession',
   RNCallKeepDidDeactivateAudioSession: 'didDeactivateAudioSession',
+  RNCallKeepDidChangeAudioRoute: 'didChangeAudioRoute',
   RNCallKeepProviderReset: 'didResetProvider',
   RNCallKeepCheckReachability: 'checkReachability',
   RNCallKeepShowIncomingCallUi: 'showIncomingCallUi',
@@ -114,6 +123,7 @@ export interface CallKeep {
   addEventListener(type: 'didDisplayIncomingCall', handler: CallKeepHandler<'didDisplayIncomingCall'>): CallKeepSubscription | void;
   addEventListener(type: 'didActivateAudioSession', handler: () => void): CallKeepSubscription | void;
   addEventListener(type: 'didDeactivateAudioSession', handler: () => void): CallKeepSubscription | void;
+  addEventListener(type: 'didChangeAudioRoute', handler: CallKeepHandler<'didChangeAudioRoute'>): CallKeepSubscription | void;
   addEventListener(type: 'didResetProvider', handler: () => void): CallKeepSubscription | void;
   addEventListener(type: 'didLoadWithEvents', handler: CallKeepHandler<'didLoadWithEvents'>): CallKeepSubscription | void;
   addEventListener(type: 'checkReachability', handler: () => void): CallKeepSubscription | void;
@@ -165,6 +175,19 @@ export interface CallKeep {
   setAvailable?(active: boolean): void;
   /** Android: brings the app to the foreground (after an answer on the lock screen). */
   backToForeground?(): void;
+  /**
+   * The audio routes: `{ name, type, selected? }[]`, `type` one of `'Phone'`, `'Speaker'`,
+   * `'Bluetooth'`, `'Headset'` (iOS also `'CarAudio'`); `name` is the type on Android and the
+   * port's name on iOS (but `'Speaker'`). Declared by callkeep as `Promise<void>`.
+   */
+  getAudioRoutes?(): Promise<unknown>;
+  /**
+   * Routes call audio to the route named `inputName` (a `name` from `getAudioRoutes`). iOS ignores
+   * `uuid`, and never settles for a name it does not find; Android never settles without a
+   * connection for `uuid`, and takes any name but `'Bluetooth'`, `'Headset'`, `'Speaker'` as
+   * wired-or-earpiece.
+   */
+  setAudioRoute?(uuid: string, inputName: string): Promise<unknown>;
 }
 
 /** What `RNCallKeep.setup()` takes: `{ ios: { appName, … }, android: { alertTitle, …, selfManaged? } }`. */

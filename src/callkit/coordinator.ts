@@ -3,11 +3,23 @@ import type { CallClient, CallOptions } from '../call/call-client.js';
 import type { Call, MediaOptions } from '../call/call.js';
 import { SealcallError, toSealcallError } from '../errors.js';
 import type { PeerId } from '../transport/chat-transport.js';
+import { askOs, DEFAULT_AUDIO_ROUTE_TIMEOUT_MS, pickAudioRoute, sameAudioRoute } from './audio-routes.js';
+import { AudioSessionGate, DEFAULT_AUDIO_SESSION_TIMEOUT_MS } from './audio-session-gate.js';
 import { DEFAULT_READY_TIMEOUT_MS } from './provider-readiness.js';
 import { PushInbox, type PendingInvitation } from './push-inbox.js';
 import type { PushKeyPair } from './push-payload.js';
 import { SessionRegistry } from './session-registry.js';
-import type { CallKitAction, CallKitReceiver, CallKitReporter, SetHeldAction, SetMutedAction, StartCallAction } from './types.js';
+import type {
+  AudioRoute,
+  AudioRouteKind,
+  AudioRouteOption,
+  CallKitAction,
+  CallKitReceiver,
+  CallKitReporter,
+  SetHeldAction,
+  SetMutedAction,
+  StartCallAction,
+} from './types.js';
 import { normalizeUuid } from './uuid.js';
 
 /** Options of {@link CallKitCoordinator}. */
@@ -51,6 +63,14 @@ export interface CallKitCoordinatorOptions {
    * start without permissions, phone account or availability. Default 5,000 ms.
    */
   startTimeoutMs?: number;
+  /**
+   * With a reporter that manages the audio session (CallKit, react-native-callkeep), each call's
+   * audio stays off until the OS activated the session; an answered call (from `joining` on) whose
+   * session the OS still has not activated after this long starts its audio anyway. Default 2,000 ms.
+   */
+  audioSessionTimeoutMs?: number;
+  /** How long the OS may take to list or change audio routes before that counts as refused. Default 2,000 ms. */
+  audioRouteTimeoutMs?: number;
   /** UUID source, for tests. Default: random version-4 UUIDs. */
   randomUuid?: () => string;
 }
@@ -69,8 +89,13 @@ export interface CallKitCoordinatorEvents {
   error: (error: SealcallError) => void;
   /** The OS reset the provider; every call was ended. */
   reset: () => void;
-  /** The OS (de)activated the call audio session: start or stop call audio (react-native-webrtc's `RTCAudioSession`). */
+  /**
+   * The OS (de)activated the call audio session: start or stop call audio (react-native-webrtc's
+   * `RTCAudioSession`). The coordinator itself keeps its calls' microphone off until it is active.
+   */
   'audio-session': (active: boolean) => void;
+  /** Call audio now takes another route (speaker, earpiece, Bluetooth, wired headset); repeats of the same route are dropped. */
+  'audio-route': (route: AudioRoute) => void;
   /**
    * Android self-managed mode: the OS shows nothing for the incoming call under `uuid`; show the
    * app's own incoming call screen now. `call` is undefined while a pushed invitation is sealed.
@@ -104,6 +129,11 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
   /** Starts given up on (refused or timed out): their late start actions are failed. */
   private readonly refusedStarts: string[] = [];
   private readonly startTimeoutMs: number;
+  private readonly reporter: CallKitReporter;
+  /** Holds calls' audio until the OS activated the session; absent without CallKit. */
+  private readonly audioGate: AudioSessionGate | undefined;
+  private readonly audioRouteTimeoutMs: number;
+  private audioRoute: AudioRoute | undefined;
   private readonly detach: () => void;
   private readonly clientReady: Promise<CallClient>;
   private readonly unsubscribeClient: (() => void)[] = [];
@@ -112,10 +142,18 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
   constructor(options: CallKitCoordinatorOptions) {
     super();
     this.startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    this.reporter = options.reporter;
+    this.audioRouteTimeoutMs = options.audioRouteTimeoutMs ?? DEFAULT_AUDIO_ROUTE_TIMEOUT_MS;
+    if (options.reporter.managesAudioSession === true) {
+      this.audioGate = new AudioSessionGate(options.audioSessionTimeoutMs ?? DEFAULT_AUDIO_SESSION_TIMEOUT_MS);
+    }
     this.registry = new SessionRegistry({
       ...options,
       readyTimeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
-      onCall: (call, uuid) => this.emit('call', call, uuid),
+      onCall: (call, uuid) => {
+        this.audioGate?.follow(call);
+        this.emit('call', call, uuid);
+      },
       onError: (error) => this.fail(error),
       onProviderFailed: (error) => {
         this.rejectStarts(error);
@@ -225,13 +263,46 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
   }
 
   /**
+   * The audio routes the OS offers now, the one in use `selected`. Rejects with `INVALID_STATE`
+   * when the reporter has no routes (the CallKit-free mode: the app routes audio itself), or
+   * `CALLKIT_REPORT_FAILED` when the OS cannot list them or does not answer within
+   * `audioRouteTimeoutMs`.
+   */
+  audioRoutes(): Promise<AudioRouteOption[]> {
+    const reporter = this.reporter;
+    if (this.disposed) return Promise.reject(new SealcallError('INVALID_STATE', 'the coordinator is disposed'));
+    if (!reporter.listAudioRoutes) return Promise.reject(new SealcallError('INVALID_STATE', 'this reporter has no audio routes'));
+    return askOs(() => reporter.listAudioRoutes!(), this.audioRouteTimeoutMs, 'list audio routes');
+  }
+
+  /**
+   * Sends call audio to `route`: a kind (`'speaker'`, `'earpiece'`, `'bluetooth'`, `'wired'`: the
+   * first such route the OS offers) or the `name` of one of {@link audioRoutes}. `call` is the
+   * call to route (Android routes per call); default: the latest call CallKit shows. Resolves
+   * with the route asked for once the OS accepted; the change itself arrives as `'audio-route'`.
+   * Rejects with `INVALID_ARGUMENT` when the OS offers no such route, `INVALID_STATE` without
+   * a call CallKit shows or without routes (the CallKit-free mode), `CALLKIT_REPORT_FAILED`
+   * when the OS refuses or does not answer within `audioRouteTimeoutMs`.
+   */
+  async setAudioRoute(route: AudioRouteKind | string, call?: Call): Promise<AudioRouteOption> {
+    const reporter = this.reporter;
+    if (!reporter.routeAudio) throw new SealcallError('INVALID_STATE', 'this reporter cannot route audio');
+    const session = call ? this.registry.of(call) : this.registry.all().filter((s) => s.call && s.call.state !== 'disconnected' && !s.osGone).pop();
+    if (!session || session.osGone) throw new SealcallError('INVALID_STATE', call ? 'CallKit does not show this call' : 'CallKit shows no call');
+    const option = pickAudioRoute(await this.audioRoutes(), route);
+    await askOs(() => reporter.routeAudio!(session.uuid, option), this.audioRouteTimeoutMs, `route audio to ${option.name}`);
+    return option;
+  }
+
+  /**
    * Stops following calls and the OS: fails pending actions, removes every listener. Calls
-   * carry on; hang them up first if they should end too.
+   * carry on (with their audio on); hang them up first if they should end too.
    */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.detach();
+    this.audioGate?.dispose();
     this.registry.clear();
     this.rejectStarts(new SealcallError('INVALID_STATE', 'the coordinator is disposed'));
     for (const off of this.unsubscribeClient.splice(0)) off();
@@ -381,15 +452,26 @@ export class CallKitCoordinator extends EventEmitter<CallKitCoordinatorEvents> i
       else session.declined = true; // a sealed invitation is rejected once opened
     }
     this.registry.readiness.restart();
+    this.audioGate?.setActive(false); // CallKit dropped the session with the calls
     this.emit('reset');
   }
 
   didActivateAudioSession(): void {
+    if (this.disposed) return;
+    this.audioGate?.setActive(true);
     this.emit('audio-session', true);
   }
 
   didDeactivateAudioSession(): void {
+    if (this.disposed) return;
+    this.audioGate?.setActive(false);
     this.emit('audio-session', false);
+  }
+
+  didChangeAudioRoute(route: AudioRoute): void {
+    if (this.disposed || sameAudioRoute(this.audioRoute, route)) return;
+    this.audioRoute = route;
+    this.emit('audio-route', route);
   }
 
   showIncomingCallUi(uuid: string): void {

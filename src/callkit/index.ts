@@ -6,6 +6,9 @@
  * @packageDocumentation
  */
 export type {
+  AudioRoute,
+  AudioRouteKind,
+  AudioRouteOption,
   CallKitAction,
   CallKitCallInfo,
   CallKitCallUpdate,
@@ -22,6 +25,8 @@ export {
   type CallKitCoordinatorEvents,
   type CallKitCoordinatorOptions,
 } from './coordinator.js';
+export { DEFAULT_AUDIO_SESSION_TIMEOUT_MS } from './audio-session-gate.js';
+export { DEFAULT_AUDIO_ROUTE_TIMEOUT_MS } from './audio-routes.js';
 export type { PendingInvitation } from './push-inbox.js';
 export { NoopCallKitReporter } from './noop-reporter.js';
 export { CallKeepBridge, type CallKeepBridgeOptions } from './callkeep-bridge.js';

@@ -28,12 +28,37 @@ export interface CallKitCallInfo {
 /** A change of what the OS shows (`CXCallUpdate`); absent fields stay as they were. */
 export type CallKitCallUpdate = Partial<CallKitCallInfo>;
 
+/** Where call audio plays: the kinds an app shows, whatever each platform calls them. */
+export type AudioRouteKind = 'speaker' | 'earpiece' | 'bluetooth' | 'wired' | 'unknown';
+
+/** The route call audio takes now. */
+export interface AudioRoute {
+  kind: AudioRouteKind;
+  /** The OS's name for it (e.g. iOS's port type `'BluetoothHFP'`, Android's `'WIRED_HEADSET'`). */
+  name?: string;
+}
+
+/** A route the OS offers for call audio. */
+export interface AudioRouteOption {
+  kind: AudioRouteKind;
+  /** What to ask the OS for (e.g. `'Speaker'`, a Bluetooth device's name on iOS). */
+  name: string;
+  /** Whether call audio takes this route now. */
+  selected: boolean;
+}
+
 /**
  * Outbound: tells the OS about calls. Pure reporting, no business logic. Methods named
  * `request…` ask the OS for a transaction (`CXCallController.request`); the OS then performs the
  * matching action on the {@link CallKitReceiver} (the echo the coordinator expects and absorbs).
  */
 export interface CallKitReporter {
+  /**
+   * True when the OS activates a call audio session for answered and started calls and says so
+   * (`didActivateAudioSession`), as CallKit does: the coordinator then keeps each call's audio
+   * off until it has. Absent or false (the CallKit-free mode): audio starts at once.
+   */
+  readonly managesAudioSession?: boolean;
   /**
    * Resolves once the OS provider can take reports (the CXProvider exists and has its delegate;
    * react-native-callkeep's `setup()` resolved); undefined (or no method) when it already can,
@@ -68,6 +93,13 @@ export interface CallKitReporter {
   requestEndCall(uuid: string): void;
   /** Tells the OS the confirmed mute state changed (`CXSetMutedCallAction`); a set-muted action follows. */
   requestSetMuted(uuid: string, muted: boolean): void;
+  /** The audio routes the OS offers now. Rejects when the OS cannot list them. */
+  listAudioRoutes?(): PromiseLike<AudioRouteOption[]>;
+  /**
+   * Sends call audio (of the call under `uuid`, on platforms that route per call) to `route`, one
+   * of {@link listAudioRoutes}. Rejects when the OS refuses; the receiver hears the new route.
+   */
+  routeAudio?(uuid: string, route: AudioRouteOption): PromiseLike<unknown>;
 }
 
 /**
@@ -115,6 +147,8 @@ export interface CallKitReceiver {
   didActivateAudioSession(): void;
   /** The OS deactivated the call audio session. */
   didDeactivateAudioSession(): void;
+  /** Call audio now takes `route` (a headset plugged in, the user chose the speaker, …). */
+  didChangeAudioRoute?(route: AudioRoute): void;
   /** Android self-managed mode: the OS asks the app to show its own incoming call screen. */
   showIncomingCallUi?(uuid: string): void;
   /** The user silenced the ringer (Android): stop the app's own ringtone. */

@@ -139,6 +139,11 @@ export interface RenegotiateMessage extends MessageBase<'renegotiate'> {
 export interface MediaStateMessage extends MessageBase<'media-state'> {
   audioMuted: boolean;
   videoEnabled: boolean;
+  /**
+   * The sender put the call on hold: media is paused both ways. Sent only as `true` (absent means
+   * not held), so a peer that predates hold reads the message as before.
+   */
+  held?: true;
 }
 
 /** Either side: the sender switched its frame-encryption key to key id `kid`. */

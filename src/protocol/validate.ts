@@ -78,13 +78,17 @@ export function validateMessage(value: unknown): Message {
       return { ...base, type, reason: oneOf(field(obj, 'reason'), END_REASONS, 'reason') };
     case 'renegotiate':
       return { ...base, type, ...renegotiation(obj) };
-    case 'media-state':
+    case 'media-state': {
+      // Optional (older peers omit it); `false` is read as absent, the one way this build writes it.
+      const held = field(obj, 'held');
       return {
         ...base,
         type,
         audioMuted: bool(field(obj, 'audioMuted'), 'audioMuted'),
         videoEnabled: bool(field(obj, 'videoEnabled'), 'videoEnabled'),
+        ...(held !== undefined && bool(held, 'held') ? { held: true as const } : {}),
       };
+    }
     case 'key-update':
       return { ...base, type, kid: uint(field(obj, 'kid'), 'kid', 0xffff_ffff) };
     case 'part': {

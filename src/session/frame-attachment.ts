@@ -10,6 +10,8 @@ export class FrameAttachment {
   private readonly restricted = new WeakSet<RTCRtpTransceiver>();
   /** Senders and receivers handed to the protector: each exactly once. */
   private readonly protectedEndpoints = new WeakSet<RTCRtpSender | RTCRtpReceiver>();
+  /** Senders whose transform could not be attached: silenced for good. */
+  private readonly silenced = new WeakSet<RTCRtpSender>();
 
   constructor(
     private readonly pc: RTCPeerConnection,
@@ -42,6 +44,7 @@ export class FrameAttachment {
         } catch {
           // Fail closed: a sender without its transform would send clear frames (script
           // transforms). Silence it for good; the protector reports its own failures.
+          this.silenced.add(sender);
           sender.replaceTrack(null).catch(() => undefined);
         }
       }
@@ -53,6 +56,11 @@ export class FrameAttachment {
         }
       }
     }
+  }
+
+  /** Whether `sender` may be given a track: false for one silenced because it is unprotected. */
+  maySend(sender: RTCRtpSender): boolean {
+    return !this.silenced.has(sender);
   }
 
   /** True the first time an endpoint is seen. */

@@ -42,6 +42,55 @@ export async function acquireLocalMedia(request: MediaRequest, wrtc?: WebRtcImpl
   return stream;
 }
 
+/**
+ * Captures one microphone or camera track with `constraints` (e.g. `{ deviceId: { exact } }`),
+ * through the same APIs as {@link acquireLocalMedia}, with the same typed errors.
+ */
+export async function acquireTrack(
+  kind: 'audio' | 'video',
+  constraints: MediaTrackConstraints,
+  wrtc?: WebRtcImplementation,
+): Promise<MediaStreamTrack> {
+  const getUserMedia = findGetUserMedia(wrtc);
+  if (!getUserMedia) throw new SealcallError('MEDIA_UNAVAILABLE', 'no getUserMedia in this runtime');
+  let stream: MediaStream;
+  try {
+    stream = await getUserMedia({ [kind]: constraints });
+  } catch (error) {
+    throw captureError(error, { audio: kind === 'audio', video: kind === 'video' });
+  }
+  const [track, ...others] = stream.getTracks().filter((t) => t.kind === kind);
+  for (const other of others) other.stop();
+  if (!track) throw new SealcallError('MEDIA_UNAVAILABLE', `no ${kind === 'audio' ? 'microphone' : 'camera'} track was captured`);
+  return track;
+}
+
+/**
+ * Captures a screen, window or tab the user picks, with the browser's `getDisplayMedia` (video
+ * only). Rejects with `MEDIA_UNAVAILABLE` where there is none (Node, React Native) or capture
+ * failed, `SCREEN_PERMISSION_DENIED` when the user or OS refused (or cancelled the picker).
+ */
+export async function acquireDisplayTrack(): Promise<MediaStreamTrack> {
+  const devices = (globalThis as { navigator?: { mediaDevices?: MediaDevices } }).navigator?.mediaDevices;
+  if (typeof devices?.getDisplayMedia !== 'function') {
+    throw new SealcallError('MEDIA_UNAVAILABLE', 'no getDisplayMedia in this runtime: screen sharing needs a browser');
+  }
+  let stream: MediaStream;
+  try {
+    stream = await devices.getDisplayMedia({ video: true, audio: false });
+  } catch (error) {
+    if (permissionRefused(error)) throw new SealcallError('SCREEN_PERMISSION_DENIED', 'screen sharing was refused', { cause: error });
+    throw captureError(error, { audio: false, video: true });
+  }
+  const [track, ...others] = stream.getTracks();
+  for (const other of others) other.stop();
+  if (track?.kind !== 'video') {
+    track?.stop();
+    throw new SealcallError('MEDIA_UNAVAILABLE', 'no screen track was captured');
+  }
+  return track;
+}
+
 /** Stops every track of `stream`, releasing the microphone and camera. */
 export function stopStream(stream: MediaStream): void {
   for (const track of stream.getTracks()) track.stop();
@@ -70,13 +119,22 @@ function findGetUserMedia(wrtc?: WebRtcImplementation): GetUserMedia | undefined
 
 /** Maps a getUserMedia rejection (normally a DOMException) to a stable error code. */
 function captureError(error: unknown, request: MediaRequest): SealcallError {
-  const name = typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : '';
+  const name = errorName(error);
   const message = error instanceof Error ? error.message : String(error);
-  if (name === 'NotAllowedError' || name === 'SecurityError' || name === 'PermissionDeniedError') {
+  if (permissionRefused(error)) {
     const camera = (request.video && !request.audio) || /camera|video/i.test(message);
     const code: ErrorCode = camera ? 'CAMERA_PERMISSION_DENIED' : 'MIC_PERMISSION_DENIED';
     return new SealcallError(code, `${camera ? 'camera' : 'microphone'} access was denied`, { cause: error });
   }
   // NotFoundError, NotReadableError, OverconstrainedError, AbortError and anything unknown.
   return new SealcallError('MEDIA_UNAVAILABLE', `media capture failed${name ? ` (${name})` : ''}`, { cause: error });
+}
+
+function errorName(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : '';
+}
+
+function permissionRefused(error: unknown): boolean {
+  const name = errorName(error);
+  return name === 'NotAllowedError' || name === 'SecurityError' || name === 'PermissionDeniedError';
 }

@@ -23,6 +23,8 @@ export class PatchedPeer extends SimplePeer {
   declare destroying: boolean;
   declare _createAnswer: () => void;
   declare _needsNegotiation: () => void;
+  /** simple-peer's record of what it sends: track → stream → sender (null once destroyed). */
+  declare _senderMap: Map<MediaStreamTrack, Map<MediaStream, RTCRtpSender>> | null;
   /** The next offer restarts ICE. */
   iceRestartPending = false;
   /** Runs right before every offer and answer is created (frame protection, codec choice). */
@@ -66,6 +68,23 @@ export class PatchedPeer extends SimplePeer {
     if (description.type !== 'offer') return;
     this.beforeLocalDescription?.();
     this._createAnswer();
+  }
+
+  /** The sender that sends `track`, from simple-peer's own record of the senders it added. */
+  senderOf(track: MediaStreamTrack): RTCRtpSender | undefined {
+    const streams = this._senderMap?.get(track);
+    return streams ? streams.values().next().value : undefined;
+  }
+
+  /**
+   * Records that `previous`'s sender now sends `next`, as simple-peer's own replaceTrack does
+   * (which cannot be awaited), so its removeTrack and replaceTrack find the sender by `next`.
+   */
+  senderMoved(previous: MediaStreamTrack, next: MediaStreamTrack): void {
+    const streams = this._senderMap?.get(previous);
+    if (!streams || !this._senderMap) return;
+    this._senderMap.delete(previous);
+    this._senderMap.set(next, streams);
   }
 
   /** simple-peer leaves its 5 s "ICE complete" timer running after destroy(). */

@@ -84,6 +84,10 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
   private isClosed = false;
   private peerClosed = false;
   private channelError = false;
+  /** Frame protection of this connection's senders and receivers, when it has a protector. */
+  private readonly frames: FrameAttachment | undefined;
+  /** Transceivers whose track {@link removeTrack} took away, by kind, for the next {@link addTrack}. */
+  private readonly idle = new Map<string, RTCRtpTransceiver>();
 
   /** @throws SealcallError `WEBRTC_UNAVAILABLE`, `INVALID_ARGUMENT` or `PEER_CONNECTION_FAILED`. */
   constructor(options: PeerSessionOptions) {
@@ -117,6 +121,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
       const attachment = new FrameAttachment(this.peer._pc, options.frameProtector);
       attachment.prepare();
       this.peer.beforeLocalDescription = () => attachment.prepare();
+      this.frames = attachment;
     }
     // With STUN/TURN servers the first description waits for a server candidate (see the batcher).
     const serverCandidates = (options.iceServers ?? []).some((server) => [server.urls].flat().length > 0);
@@ -197,6 +202,84 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     } else {
       this.peer._needsNegotiation();
     }
+  }
+
+  /**
+   * Sends `next` instead of `previous` on the same RTCRtpSender (`replaceTrack`): nothing is
+   * renegotiated, and the sender keeps its frame transform, so `next`'s frames are encrypted
+   * from the first. The session does not stop `previous`.
+   *
+   * @throws SealcallError `INVALID_STATE` once closed; `INVALID_ARGUMENT` when `previous` is not
+   * being sent or the kinds differ; `E2EE_UNAVAILABLE` for a sender silenced because its frames
+   * could not be protected; `PEER_CONNECTION_FAILED` when the runtime refuses the track.
+   */
+  async replaceTrack(previous: MediaStreamTrack, next: MediaStreamTrack): Promise<void> {
+    if (this.isClosed) throw new SealcallError('INVALID_STATE', 'the session is closed');
+    if (previous.kind !== next.kind) throw new SealcallError('INVALID_ARGUMENT', `a ${previous.kind} track cannot be replaced by a ${next.kind} track`);
+    const sender = this.peer.senderOf(previous);
+    if (!sender) throw new SealcallError('INVALID_ARGUMENT', 'that track is not being sent');
+    if (this.frames && !this.frames.maySend(sender)) {
+      throw new SealcallError('E2EE_UNAVAILABLE', 'this sender stays silent: its frames could not be encrypted');
+    }
+    try {
+      await sender.replaceTrack(next);
+    } catch (error) {
+      throw new SealcallError('PEER_CONNECTION_FAILED', 'the runtime refused the new track', { cause: error });
+    }
+    this.peer.senderMoved(previous, next);
+  }
+
+  /**
+   * Starts sending `track` (as part of `stream`) mid-call and renegotiates. A transceiver that
+   * {@link removeTrack} left idle for this kind is used again, so turning video on and off does
+   * not grow the SDP by one m-line each time. The answerer only asks the offerer for an offer;
+   * a brand-new transceiver of its own is then requested after that answer (simple-peer's
+   * transceiver request), so both sides adding one at once still end with a single m-line.
+   *
+   * @throws SealcallError `INVALID_STATE` once closed; `INVALID_ARGUMENT` for a track already sent.
+   */
+  addTrack(track: MediaStreamTrack, stream: MediaStream): void {
+    const pc = this.peer._pc;
+    if (this.isClosed || !pc) throw new SealcallError('INVALID_STATE', 'the session is closed');
+    if (this.peer.senderOf(track)) throw new SealcallError('INVALID_ARGUMENT', 'that track is already being sent');
+    const idle = this.idle.get(track.kind);
+    if (idle && (!this.frames || this.frames.maySend(idle.sender))) {
+      this.idle.delete(track.kind);
+      idle.direction = 'sendrecv';
+      idle.sender.replaceTrack(track).catch((error: unknown) => this.fail('the runtime refused the track', error));
+      this.peer._senderMap?.set(track, new Map([[stream, idle.sender]]));
+    } else {
+      try {
+        this.peer._senderMap?.set(track, new Map([[stream, pc.addTrack(track, stream)]]));
+      } catch (error) {
+        throw new SealcallError('PEER_CONNECTION_FAILED', 'the runtime refused the track', { cause: error });
+      }
+    }
+    this.renegotiate();
+  }
+
+  /**
+   * Stops sending `track` and renegotiates, so the peer's receiver ends it; the transceiver stays
+   * for the next {@link addTrack} of its kind. The session does not stop the track. No-op for a
+   * track not being sent.
+   */
+  removeTrack(track: MediaStreamTrack): void {
+    const pc = this.peer._pc;
+    const sender = this.peer.senderOf(track);
+    if (this.isClosed || !pc || !sender) return;
+    this.peer._senderMap?.delete(track);
+    const transceiver = pc.getTransceivers().find((t) => t.sender === sender);
+    if (!transceiver) return;
+    transceiver.direction = 'recvonly';
+    sender.replaceTrack(null).catch(() => undefined); // the direction alone already stops it
+    this.idle.set(track.kind, transceiver);
+    this.renegotiate();
+  }
+
+  /** A local change needs a new offer: the offerer makes one, the answerer asks for one. */
+  private renegotiate(): void {
+    if (this.role === 'offerer') this.peer._needsNegotiation();
+    else this.emitOpen('signal', { kind: 'renegotiate-request', iceRestart: false });
   }
 
   /**

@@ -20,7 +20,24 @@ export interface FakeCallKeepOptions {
   refuseDisplay?: (uuid: string) => string | undefined;
   /** Refuses every `startCall` transaction, which callkeep only logs: no start action follows. */
   refuseStart?: boolean;
+  /** `setAudioRoute` rejects, as when iOS refuses to change the port. */
+  refuseAudioRoute?: boolean;
 }
+
+/** A headset the fake phone can have besides its earpiece and speaker. */
+export type FakeCallKeepHeadset = 'wired' | 'bluetooth';
+
+type Output = 'earpiece' | 'speaker' | FakeCallKeepHeadset;
+
+/** iOS: the first output port's type for each output (`didChangeAudioRoute.output`). */
+const OUTPUT_PORTS: Record<Output, string> = { earpiece: 'Receiver', speaker: 'Speaker', wired: 'Headphones', bluetooth: 'BluetoothHFP' };
+/** iOS: the input ports (`getAudioRoutes`): name and callkeep's type. */
+const INPUT_PORTS: Record<'earpiece' | FakeCallKeepHeadset, { name: string; type: string }> = {
+  earpiece: { name: 'iPhone Microphone', type: 'Phone' },
+  wired: { name: 'Headset Microphone', type: 'Headset' },
+  bluetooth: { name: 'AirPods', type: 'Bluetooth' },
+};
+const SELECTED_TYPES: Record<Output, string> = { earpiece: 'Phone', speaker: 'Speaker', wired: 'Headset', bluetooth: 'Bluetooth' };
 
 /** One method call the app (or the bridge) made on the fake. */
 export interface FakeCallKeepCall {
@@ -37,8 +54,11 @@ type Handler = (data: never) => void;
  * error code when refused); `startCall`, `answerIncomingCall`, `endCall` and `setMutedCall` by
  * their action's event with the UUID lowercased, but only for a call CallKit shows (a failed
  * transaction is only logged); start and answer activate the audio session, the last call's end
- * deactivates it. Test methods play the user and the OS (answer on the lock screen, end, mute,
- * hold, a PushKit report from native code, a provider reset). `test/callkit-callkeep-native.test.ts`
+ * deactivates it. Audio routes are iOS's: `getAudioRoutes` lists the speaker and the input
+ * ports (the built-in microphone, and the headsets plugged in), `setAudioRoute` moves audio and
+ * sends `didChangeAudioRoute` with the output port type, and never settles for a port it does
+ * not know (as callkeep on iOS). Test methods play the user and the OS (answer on the lock
+ * screen, end, mute, hold, a headset plugged in, a PushKit report from native code, a provider reset). `test/callkit-callkeep-native.test.ts`
  * checks that it sends what react-native-callkeep's own JavaScript does over its iOS module.
  * Not react-native-callkeep; Android's behaviour differs (see `CallKeepBridge`).
  */
@@ -51,6 +71,8 @@ export class FakeCallKeep implements CallKeep {
   /** Calls CallKit shows, by lowercased UUID. */
   private readonly shown = new Set<string>();
   private audioActive = false;
+  private readonly headsets = new Set<FakeCallKeepHeadset>();
+  private output: Output = 'earpiece';
   private pending: Promise<void>[] = [];
 
   constructor(private readonly options: FakeCallKeepOptions = {}) {}
@@ -171,6 +193,22 @@ export class FakeCallKeep implements CallKeep {
     this.initialEvents = [];
   }
 
+  getAudioRoutes(): Promise<{ name: string; type: string; selected?: boolean }[]> {
+    this.record('getAudioRoutes');
+    const selected = SELECTED_TYPES[this.output];
+    const ports = [{ name: 'Speaker', type: 'Speaker' }, ...(['earpiece', ...this.headsets] as const).map((port) => INPUT_PORTS[port])];
+    return Promise.resolve(ports.map((port) => ({ ...port, ...(port.type === selected ? { selected: true } : {}) })));
+  }
+
+  setAudioRoute(uuid: string, inputName: string): Promise<string> {
+    this.record('setAudioRoute', uuid, inputName);
+    if (this.options.refuseAudioRoute) return Promise.reject(new Error('Failure to set audio route'));
+    const port = inputName === 'Speaker' ? 'speaker' : (['earpiece', ...this.headsets] as const).find((p) => INPUT_PORTS[p].name === inputName);
+    if (port === undefined) return new Promise(() => {}); // callkeep neither resolves nor rejects
+    this.routeTo(port, port === 'speaker' ? 4 : 8, true);
+    return Promise.resolve(inputName);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // The user and the OS (synchronous unless `later`, so a test controls the order).
 
@@ -211,6 +249,18 @@ export class FakeCallKeep implements CallKeep {
     });
   }
 
+  /** The user plugs in a headset (or connects AirPods): audio moves to it. */
+  plugAudioDevice(headset: FakeCallKeepHeadset): void {
+    this.headsets.add(headset);
+    this.routeTo(headset, 1);
+  }
+
+  /** The user unplugs a headset: audio moves to the headset left (or the earpiece) if it played there. */
+  unplugAudioDevice(headset: FakeCallKeepHeadset): void {
+    this.headsets.delete(headset);
+    if (this.output === headset) this.routeTo([...this.headsets].pop() ?? 'earpiece', 2);
+  }
+
   /** The OS resets the provider: CallKit drops every call. */
   resetProvider(): void {
     this.shown.clear();
@@ -227,6 +277,13 @@ export class FakeCallKeep implements CallKeep {
   /** Fires any event as the native module would. */
   emit<E extends CallKeepEvent>(type: E, data: CallKeepEventPayloads[E]): void {
     for (const handler of [...(this.listeners.get(type) ?? [])]) (handler as (data: CallKeepEventPayloads[E]) => void)(data);
+  }
+
+  /** AVAudioSession's route change notification, sent only when the output changes. */
+  private routeTo(output: Output, reason: number, later = false): void {
+    if (output === this.output) return;
+    this.output = output;
+    this.send(later, 'didChangeAudioRoute', { output: OUTPUT_PORTS[output], reason });
   }
 
   private activateAudio(later = true): void {

@@ -1,4 +1,6 @@
 import type {
+  AudioRoute,
+  AudioRouteOption,
   CallKitAction,
   CallKitCallInfo,
   CallKitCallUpdate,
@@ -17,7 +19,8 @@ export type FakeCallKitReport =
   | { type: 'start-requested'; uuid: string; info: CallKitCallInfo }
   | { type: 'answer-requested'; uuid: string }
   | { type: 'end-requested'; uuid: string }
-  | { type: 'mute-requested'; uuid: string; muted: boolean };
+  | { type: 'mute-requested'; uuid: string; muted: boolean }
+  | { type: 'route-requested'; uuid: string; route: string };
 
 /** The kinds of action the fake OS performs. */
 export type FakeCallKitActionKind = 'start' | 'answer' | 'end' | 'set-muted' | 'set-held';
@@ -55,6 +58,10 @@ export interface FakeCallKitProviderOptions {
   ready?: boolean;
   /** Refuses an incoming report (Do Not Disturb, block list) by returning the error to reject with. */
   refuseIncoming?: (uuid: string, info: CallKitCallInfo) => Error | undefined;
+  /** The audio routes offered. Default: the earpiece (selected) and the speaker. */
+  audioRoutes?: AudioRouteOption[];
+  /** Refuses a route change with the error returned, or never answers it (`'no-answer'`). */
+  refuseAudioRoute?: (route: AudioRouteOption) => Error | 'no-answer' | undefined;
 }
 
 type ActionMatch = Partial<Pick<FakeCallKitActionRecord, 'kind' | 'uuid' | 'origin' | 'muted' | 'onHold'>>;
@@ -67,9 +74,14 @@ type Match = Partial<Record<'type' | 'uuid' | 'reason' | 'muted', unknown>> | ((
  * mute, hold, start from Recents, provider reset). Like iOS, it answers the `request…` methods
  * by performing the matching action a moment later, refuses a second incoming call with a UUID
  * it already shows, and records how every action was settled so a test can check that none was
- * left pending or settled twice. Not CallKit.
+ * left pending or settled twice. Like CallKit it manages the audio session, but only the test
+ * activates it ({@link activateAudioSession}): until then (or the coordinator's
+ * `audioSessionTimeoutMs` after an answer) calls send no audio. Audio routes are offered,
+ * changed on request and by the test ({@link changeAudioRoute}). Not CallKit.
  */
 export class FakeCallKitProvider implements CallKitReporter {
+  /** CallKit activates the call audio session: calls' audio waits for {@link activateAudioSession}. */
+  readonly managesAudioSession = true;
   /** Every report and request, in order. */
   readonly reports: FakeCallKitReport[] = [];
   /** Every action performed, in order. */
@@ -78,12 +90,15 @@ export class FakeCallKitProvider implements CallKitReporter {
   readonly calls = new Map<string, FakeOsCall>();
   /** Whether the call audio session is active. */
   audioSessionActive = false;
+  /** The audio routes offered, the one in use `selected`. */
+  audioRoutes: AudioRouteOption[];
   private receiver: CallKitReceiver | undefined;
   private pendingReady: { promise: Promise<void>; resolve: () => void } | undefined;
   private waiters: { match: Match; resolve: (report: FakeCallKitReport) => void }[] = [];
   private actionWaiters: { match: ActionMatch; resolve: (action: FakeCallKitActionRecord) => void }[] = [];
 
   constructor(private readonly options: FakeCallKitProviderOptions = {}) {
+    this.audioRoutes = (options.audioRoutes ?? DEFAULT_ROUTES).map((route) => ({ ...route }));
     if (options.ready === false) this.unready();
   }
 
@@ -171,6 +186,21 @@ export class FakeCallKitProvider implements CallKitReporter {
     this.later(() => this.perform('set-muted', uuid, 'echo', { muted }));
   }
 
+  /** A copy of {@link audioRoutes}. */
+  listAudioRoutes(): Promise<AudioRouteOption[]> {
+    return Promise.resolve(this.audioRoutes.map((route) => ({ ...route })));
+  }
+
+  /** Takes the route (announcing it a moment later), unless `refuseAudioRoute` says otherwise. */
+  routeAudio(uuid: string, route: AudioRouteOption): Promise<void> {
+    this.record({ type: 'route-requested', uuid, route: route.name });
+    const refused = this.options.refuseAudioRoute?.(route);
+    if (refused === 'no-answer') return new Promise(() => {});
+    if (refused) return Promise.reject(refused);
+    this.later(() => this.changeAudioRoute({ kind: route.kind, name: route.name }));
+    return Promise.resolve();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // The user, in the system UI.
 
@@ -216,6 +246,14 @@ export class FakeCallKitProvider implements CallKitReporter {
   deactivateAudioSession(): void {
     this.audioSessionActive = false;
     this.receiver?.didDeactivateAudioSession();
+  }
+
+  /** Call audio moves to `route` (a headset plugged in, the user's choice); a route not offered yet is added. */
+  changeAudioRoute(route: AudioRoute): void {
+    const name = route.name ?? route.kind;
+    if (!this.audioRoutes.some((r) => r.name === name)) this.audioRoutes.push({ kind: route.kind, name, selected: false });
+    for (const r of this.audioRoutes) r.selected = r.name === name;
+    this.receiver?.didChangeAudioRoute?.(route);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -357,6 +395,11 @@ export class FakeCallKitProvider implements CallKitReporter {
     void Promise.resolve().then(fn);
   }
 }
+
+const DEFAULT_ROUTES: readonly AudioRouteOption[] = [
+  { kind: 'earpiece', name: 'Earpiece', selected: true },
+  { kind: 'speaker', name: 'Speaker', selected: false },
+];
 
 function matches(report: FakeCallKitReport, match: Match): boolean {
   if (typeof match === 'function') return match(report);

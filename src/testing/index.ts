@@ -20,4 +20,4 @@ export {
   type FakeCallKitActionRecord,
   type FakeOsCall,
 } from './fake-callkit-provider.js';
-export { FakeCallKeep, type FakeCallKeepOptions, type FakeCallKeepCall } from './fake-callkeep.js';
+export { FakeCallKeep, type FakeCallKeepOptions, type FakeCallKeepCall, type FakeCallKeepHeadset } from './fake-callkeep.js';

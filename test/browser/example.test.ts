@@ -3,8 +3,8 @@
  * (started in-process through the CLI's own function) serves the page and the browser build; two
  * pages of headless Chromium with the fake camera and microphone open it as alice and bob,
  * exchange addresses through the UI, call, accept, watch the call connect with frame encryption
- * and the counters grow, then hang up. A screenshot of the connected call goes to
- * test/browser/artifacts/ (and to examples/browser/screenshot.png when that is missing or
+ * and the counters grow, flip the camera, switch the microphone, share the screen, then hang up.
+ * A screenshot of the connected call goes to test/browser/artifacts/ (and to examples/browser/screenshot.png when that is missing or
  * SEALCALL_UPDATE_SCREENSHOT=1). Needs dist/ (`npm test` and `npm run test:browser` build it).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -213,6 +213,21 @@ describe('the browser example: two tabs call each other through the local relay'
     await (await to(alice)).getByRole('button', { name: 'Mute', exact: true }).click();
     await until(() => text(bob, '#call-remote-media'), (s) => s.startsWith('muted'), 5_000, 'bob sees alice muted');
     expect(await alice.getByRole('button', { name: 'Unmute' }).getAttribute('aria-pressed')).toBe('true');
+
+    // Flip the camera, switch the microphone, share the screen and stop: no renegotiation, frames
+    // keep decrypting (none dropped: checked below), and bob sees the screen's shape (16:9, the
+    // fake camera's is 4:3).
+    const aspect = (page: Page) => page.locator('#remote-video').evaluate((v: HTMLVideoElement) => v.videoWidth / (v.videoHeight || 1));
+    await alice.getByRole('button', { name: 'Flip camera' }).click();
+    await until(() => text(alice, '#log'), (s) => s.includes('camera: back'), 5_000, 'camera flipped');
+    await alice.getByRole('button', { name: 'Next microphone' }).click();
+    await until(() => text(alice, '#log'), (s) => /microphone: Fake Audio Input/.test(s), 5_000, 'microphone switched');
+    await alice.getByRole('button', { name: 'Share screen' }).click();
+    await until(() => aspect(bob), (a) => Math.abs(a - 16 / 9) < 0.05, 10_000, 'bob sees the shared screen');
+    expect(await alice.getByRole('button', { name: 'Stop sharing' }).getAttribute('aria-pressed')).toBe('true');
+    await alice.getByRole('button', { name: 'Stop sharing' }).click();
+    await until(() => aspect(bob), (a) => Math.abs(a - 4 / 3) < 0.05, 10_000, 'bob sees the camera again');
+    expect(await text(alice, '#log')).toContain('screen sharing stopped');
 
     const steady = await until(both, (s) => s.every((x, i) => x.decrypted > later[i]!.decrypted), 5_000, 'more frames');
     for (const [i, s] of steady.entries()) expect(s.dropped, s.reasons).toBe(later[i]!.dropped);

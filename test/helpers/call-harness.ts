@@ -1,6 +1,6 @@
 import wrtc from '@roamhq/wrtc';
 import { CallClient, type CallClientEvents, type CallOptions } from '../../src/call/call-client.js';
-import type { Call, CallEnded, CallEvents, MediaOptions } from '../../src/call/call.js';
+import type { Call, CallEnded, CallEvents, MediaOptions, RemoteMediaState } from '../../src/call/call.js';
 import type { CallState } from '../../src/call/call-state.js';
 import type { CallClientOptions } from '../../src/call/options.js';
 import { generateIdentity, type Identity } from '../../src/crypto/identity.js';
@@ -67,6 +67,20 @@ export function once<E extends keyof CallEvents>(call: Call, event: E): Promise<
 export function once<E extends keyof CallClientEvents>(client: CallClient, event: E): Promise<Parameters<CallClientEvents[E]>>;
 export function once(emitter: { once(event: string, fn: (...args: unknown[]) => void): unknown }, event: string): Promise<unknown[]> {
   return new Promise((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args)));
+}
+
+/** Resolves with the peer's media state once `done` holds for it (at once if it already does). */
+export function peerMedia(call: Call, done: (media: RemoteMediaState) => boolean): Promise<RemoteMediaState> {
+  const now = call.remoteMedia;
+  if (now && done(now)) return Promise.resolve(now);
+  return new Promise((resolve) => {
+    const check = (media: RemoteMediaState) => {
+      if (!done(media)) return;
+      call.off('remote-media', check);
+      resolve(media);
+    };
+    call.on('remote-media', check);
+  });
 }
 
 /** Resolves when the call is in `state` (at once if it already is). */

@@ -2,7 +2,7 @@
  * A stand-in for react-native-callkeep 4.3.16's native module (`NativeModules.RNCallKeep`) and the
  * OS behind it, so that tests run callkeep's real JavaScript (index.js, actions.js) unchanged.
  * Written from node_modules/react-native-callkeep's native sources, one mode per platform; what it
- * does not model (audio routes, DTMF, conferences, wake-ups of a killed app) the bridge never uses.
+ * does not model (DTMF, conferences, wake-ups of a killed app) the bridge never uses.
  *
  * iOS (ios/RNCallKeep/RNCallKeep.m, CallKit behind it):
  * - Events go out through `sendEventWithNameWrapper`: delivered while JavaScript listens, queued in
@@ -48,6 +48,33 @@
  *   and sends no event. `updateDisplay` has no video flag. Silencing the ringer sends
  *   `RNCallKeepOnSilenceIncomingCall`.
  *
+ * Audio routes: the phone has an earpiece, a speaker and a built-in microphone, plus the wired
+ * headset and Bluetooth headset a test plugs in (`plugAudioDevice`, which routes audio to it, as
+ * both platforms do with a new headset; `unplugAudioDevice` routes to the headset left, or the
+ * earpiece).
+ * - iOS: `onAudioRouteChange` (an `AVAudioSessionRouteChangeNotification` observer added in `init`)
+ *   sends `RNCallKeepDidChangeAudioRoute` `{ output, reason }` through `sendEventWithName`, not
+ *   the wrapper: never queued, lost while JavaScript does not listen; `output` is the first
+ *   output's port type ('Receiver', 'Speaker', 'Headphones', 'BluetoothHFP'); reason 1 new device,
+ *   2 old device gone, 4 override, 8 route configuration change (a preferred input; the speaker
+ *   override is modelled as ending with that route change, per AVAudioSession's documentation,
+ *   unverified on a device). AVAudioSession posts it only when the route changes.
+ *   `getAudioRoutes` (`formatAudioInputs`) lists `{ name: 'Speaker', type: 'Speaker' }` first, then
+ *   each input port with its `getAudioInputType` ('iPhone Microphone' Phone, 'Headset Microphone'
+ *   Headset, 'AirPods' Bluetooth), `selected` where the type matches `getSelectedAudioRoute`
+ *   (Receiver counts as Phone). `setAudioRoute(uuid, name)` ignores `uuid`: 'Speaker' overrides
+ *   the output port; another name sets that input port as preferred; a name no port has is
+ *   neither resolved nor rejected; a refused change rejects ('Failure to set audio route').
+ * - Android: `VoiceConnection.onCallAudioStateChanged` (Telecom, on a route change, and
+ *   `setMutedCall`) sends `RNCallKeepDidChangeAudioRoute` `{ handle, callUUID, output }`, `output`
+ *   from `CallAudioState.audioRouteToString` ('EARPIECE', 'SPEAKER', 'WIRED_HEADSET', 'BLUETOOTH').
+ *   `getAudioRoutes` lists the AudioManager's devices by `getAudioRouteType`, each type once
+ *   (Speaker, Phone for the built-in microphone, Headset, Bluetooth; the earpiece is not listed),
+ *   `name` = `type`, `selected` per `getSelectedAudioRoute`. `setAudioRoute(uuid, name)`: no
+ *   connection for `uuid` returns without settling; 'Bluetooth', 'Headset', 'Speaker' ask Telecom
+ *   for that route, anything else for wired-or-earpiece; resolves true; Telecom ignores a route
+ *   without its device. A refused change rejects ('SetAudioRoute').
+ *
  * Native events reach JavaScript asynchronously (a microtask here); `flushed()` waits for them.
  */
 
@@ -72,7 +99,38 @@ export interface NativeStandInOptions {
   alertChoice?: 'ok' | 'cancel';
   /** Android: Telecom fails to create incoming connections for these UUIDs. */
   failIncoming?: (uuid: string) => boolean;
+  /** Headsets plugged in from the start (audio takes the last one). */
+  audioDevices?: AudioDevice[];
+  /** Route changes fail natively (iOS `overrideOutputAudioPort`/`setPreferredInput`, Android's exception path). */
+  refuseAudioRoute?: boolean;
+  /**
+   * The audio session's activation arrives only when the test calls `activateAudioSession()`:
+   * CallKit activates it asynchronously after the start or answer action (iOS), and
+   * `ACTION_AUDIO_SESSION` is a broadcast of its own after the answer or start (Android).
+   */
+  deferAudioSession?: boolean;
 }
+
+/** A headset the phone can have besides its earpiece and speaker. */
+export type AudioDevice = 'wired' | 'bluetooth';
+
+/** Where call audio plays. */
+export type AudioOutput = 'earpiece' | 'speaker' | AudioDevice;
+
+/** iOS: the first output port's type (`AVAudioSessionPort…`) for each output. */
+const IOS_OUTPUT_PORTS: Record<AudioOutput, string> = { earpiece: 'Receiver', speaker: 'Speaker', wired: 'Headphones', bluetooth: 'BluetoothHFP' };
+/** iOS: the input ports a headset adds (`availableInputs`), name and `getAudioInputType`. */
+const IOS_INPUT_PORTS: Record<'earpiece' | AudioDevice, { name: string; type: string }> = {
+  earpiece: { name: 'iPhone Microphone', type: 'Phone' },
+  wired: { name: 'Headset Microphone', type: 'Headset' },
+  bluetooth: { name: 'AirPods', type: 'Bluetooth' },
+};
+/** iOS `getSelectedAudioRoute`. */
+const IOS_SELECTED: Record<AudioOutput, string> = { earpiece: 'Phone', speaker: 'Speaker', wired: 'Headset', bluetooth: 'Bluetooth' };
+/** Android `CallAudioState.audioRouteToString`. */
+const ANDROID_ROUTES: Record<AudioOutput, string> = { earpiece: 'EARPIECE', speaker: 'SPEAKER', wired: 'WIRED_HEADSET', bluetooth: 'BLUETOOTH' };
+/** Android `getAudioRouteType` (and `getSelectedAudioRoute`). */
+const ANDROID_TYPES: Record<AudioOutput, string> = { earpiece: 'Phone', speaker: 'Speaker', wired: 'Headset', bluetooth: 'Bluetooth' };
 
 /** One call as the OS shows it. */
 export interface OsCall {
@@ -115,6 +173,10 @@ export class CallKeepNativeStandIn {
   /** iOS `_hasListeners`; Android `hasListeners` (set by registerEvents). */
   private hasListeners = false;
   private audioActive = false;
+  /** An activation held back by `deferAudioSession`. */
+  private activationDue = false;
+  private readonly devices = new Set<AudioDevice>();
+  private output: AudioOutput = 'earpiece';
   private settings: Record<string, unknown> = {};
   private readonly android = { available: false, initialized: false, reachable: false, accountRegistered: false, permissions: true };
 
@@ -122,6 +184,10 @@ export class CallKeepNativeStandIn {
     this.platform = options.platform;
     this.android.permissions = options.permissions ?? true;
     this.android.accountRegistered = options.accountRegistered ?? true;
+    for (const device of options.audioDevices ?? []) {
+      this.devices.add(device);
+      this.output = device;
+    }
     this.module = this.platform === 'ios' ? this.iosModule() : this.androidModule();
   }
 
@@ -225,6 +291,30 @@ export class CallKeepNativeStandIn {
   userSilences(uuid: string): void {
     const call = this.live(uuid);
     if (call) this.sendEvent('RNCallKeepOnSilenceIncomingCall', { handle: call.handle, callUUID: call.uuid, name: call.name });
+  }
+
+  /** Delivers the audio session activation `deferAudioSession` held back (if any). */
+  activateAudioSession(): void {
+    if (!this.activationDue) return;
+    this.activationDue = false;
+    this.sendEvent('RNCallKeepDidActivateAudioSession', this.platform === 'ios' ? null : {});
+  }
+
+  /** Where call audio plays now. */
+  get audioOutput(): AudioOutput {
+    return this.output;
+  }
+
+  /** The user plugs in a headset (or connects one over Bluetooth): audio moves to it. */
+  plugAudioDevice(device: AudioDevice): void {
+    this.devices.add(device);
+    this.routeTo(device, 1);
+  }
+
+  /** The user unplugs (or disconnects) a headset: audio moves to the headset left (or the earpiece) if it played there. */
+  unplugAudioDevice(device: AudioDevice): void {
+    this.devices.delete(device);
+    if (this.output === device) this.routeTo([...this.devices].pop() ?? 'earpiece', 2);
   }
 
   /** iOS: `providerDidReset`: CallKit drops every call. */
@@ -360,6 +450,26 @@ export class CallKeepNativeStandIn {
       setMutedCall: (uuid: string, muted: boolean) => this.performIos('mute', uuid, muted),
       isCallActive: (uuid: string) => Promise.resolve(this.live(uuid)?.state === 'connected'),
       getCalls: () => Promise.resolve(this.liveCalls().map((c) => ({ callUUID: c.uuid.toUpperCase(), outgoing: c.outgoing }))),
+      getAudioRoutes: () => {
+        const selected = IOS_SELECTED[this.output];
+        const speaker = { name: 'Speaker', type: 'Speaker', ...(selected === 'Speaker' ? { selected: true } : {}) };
+        const inputs = (['earpiece', ...this.devices] as const).map((port) => IOS_INPUT_PORTS[port]);
+        return Promise.resolve([speaker, ...inputs.map((input) => ({ ...input, ...(input.type === selected ? { selected: true } : {}) }))]);
+      },
+      setAudioRoute: (_uuid: string, inputName: string) => {
+        if (this.options.refuseAudioRoute) return Promise.reject(Object.assign(new Error('overrideOutputAudioPort failed'), { code: 'Failure to set audio route' }));
+        if (inputName === 'Speaker') {
+          this.routeTo('speaker', 4);
+          return Promise.resolve('Speaker');
+        }
+        const port = (['earpiece', ...this.devices] as const).find((p) => IOS_INPUT_PORTS[p].name === inputName);
+        if (port === undefined) {
+          this.log.push(`[RNCallKeep][setAudioRoute] no input named ${inputName}: the promise is never settled`);
+          return new Promise(() => {});
+        }
+        this.routeTo(port, 8);
+        return Promise.resolve(inputName);
+      },
     };
     return this.recorded(m);
   }
@@ -414,7 +524,7 @@ export class CallKeepNativeStandIn {
   private activateAudioIos(): void {
     if (this.audioActive) return;
     this.audioActive = true;
-    this.sendEvent('RNCallKeepDidActivateAudioSession', null);
+    this.activation();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -488,6 +598,20 @@ export class CallKeepNativeStandIn {
       checkPhoneAccountEnabled: () => Promise.resolve(this.hasPhoneAccount()),
       backToForeground: () => undefined,
       checkIsInManagedCall: () => Promise.resolve(false),
+      getAudioRoutes: () => {
+        const selected = ANDROID_TYPES[this.output];
+        const types = [...new Set(['speaker', 'earpiece', ...this.devices] as const)].map((d) => ANDROID_TYPES[d]);
+        return Promise.resolve(types.map((type) => ({ name: type, type, ...(type === selected ? { selected: true } : {}) })));
+      },
+      setAudioRoute: (uuid: string, audioRoute: string) => {
+        if (!this.connection(uuid)) return new Promise(() => {}); // `return;` before settling the promise
+        if (this.options.refuseAudioRoute) return Promise.reject(Object.assign(new Error('route change failed'), { code: 'SetAudioRoute' }));
+        const wanted: AudioOutput =
+          audioRoute === 'Bluetooth' ? 'bluetooth' : audioRoute === 'Headset' ? 'wired' : audioRoute === 'Speaker' ? 'speaker' : this.devices.has('wired') ? 'wired' : 'earpiece';
+        if (wanted === 'speaker' || wanted === 'earpiece' || this.devices.has(wanted)) this.routeTo(wanted, 0);
+        else this.log.push(`[Telecom] setAudioRoute ${audioRoute}: no such device, ignored`);
+        return Promise.resolve(true);
+      },
     };
     return this.recorded(m);
   }
@@ -558,7 +682,7 @@ export class CallKeepNativeStandIn {
     }
     this.add({ uuid, handle: number, name, hasVideo, outgoing: true, state: 'dialing' });
     this.sendEvent('RNCallKeepDidReceiveStartCallAction', { handle: number, callUUID: uuid, name });
-    this.sendEvent('RNCallKeepDidActivateAudioSession', {});
+    this.activation();
   }
 
   private onAnswer(uuid: string): void {
@@ -566,7 +690,7 @@ export class CallKeepNativeStandIn {
     if (!call || call.answered) return;
     call.answered = true;
     this.sendEvent('RNCallKeepPerformAnswerCallAction', { callUUID: call.uuid, withVideo: call.hasVideo });
-    this.sendEvent('RNCallKeepDidActivateAudioSession', {});
+    this.activation();
   }
 
   private disconnectAndroid(uuid: string, cause: 'LOCAL' | 'REJECTED'): void {
@@ -579,7 +703,7 @@ export class CallKeepNativeStandIn {
   private audioStateChanged(uuid: string, muted: boolean): void {
     const call = this.connection(uuid);
     if (!call) return;
-    this.sendEvent('RNCallKeepDidChangeAudioRoute', { handle: call.handle, callUUID: call.uuid, output: 'EARPIECE' });
+    this.sendEvent('RNCallKeepDidChangeAudioRoute', { handle: call.handle, callUUID: call.uuid, output: ANDROID_ROUTES[this.output] });
     if (call.muted === muted) return;
     call.muted = muted;
     this.sendEvent('RNCallKeepDidPerformSetMutedCallAction', { muted, callUUID: call.uuid });
@@ -591,6 +715,29 @@ export class CallKeepNativeStandIn {
     call.onHold = hold;
     call.state = hold ? 'holding' : 'active';
     this.sendEvent('RNCallKeepDidToggleHoldAction', { hold, callUUID: call.uuid });
+  }
+
+  /** The OS activates the audio session, now or (`deferAudioSession`) when the test says. */
+  private activation(): void {
+    if (this.options.deferAudioSession) this.activationDue = true;
+    else this.sendEvent('RNCallKeepDidActivateAudioSession', this.platform === 'ios' ? null : {});
+  }
+
+  /**
+   * Audio moves to `output`. iOS: the route change notification (`reason`), sent straight to
+   * JavaScript or lost; Android: Telecom tells every connection (`onCallAudioStateChanged`).
+   */
+  private routeTo(output: AudioOutput, reason: number): void {
+    if (output === this.output) return;
+    this.output = output;
+    if (this.platform === 'ios') {
+      if (this.hasListeners) this.deliver('RNCallKeepDidChangeAudioRoute', { output: IOS_OUTPUT_PORTS[output], reason });
+      else this.log.push('[RNCallKeep] RNCallKeepDidChangeAudioRoute sent without listeners: lost');
+      return;
+    }
+    for (const call of this.liveCalls()) {
+      this.sendEvent('RNCallKeepDidChangeAudioRoute', { handle: call.handle, callUUID: call.uuid, output: ANDROID_ROUTES[output] });
+    }
   }
 
   /** Wraps every native method so that `calls` records it. */

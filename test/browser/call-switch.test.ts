@@ -1,0 +1,228 @@
+/**
+ * Switching camera and microphone, and sharing the screen, mid-call between two pages of
+ * headless Chromium (fake camera, microphones and screen; the library's browser build), with
+ * frame encryption required. Every change replaces the sender's track, so nothing is
+ * renegotiated and the sender's frame transform keeps encrypting: the peer keeps decrypting
+ * frames, drops none (a clear or wrongly keyed frame is dropped, never decoded), and decodes the
+ * new picture, told apart by its shape (the fake camera is 4:3, the fake screen 16:9).
+ * Needs dist/ (`npx tsup`).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FrameTransformApi } from '../../src/session/types.js';
+import type { CallHarness, CallStatus } from './fixtures/call-harness.js';
+import { bundleForPage } from './helpers/bundle.js';
+import { launchChromium, openPage, until } from './helpers/chromium.js';
+import { StaticServer } from './helpers/static-server.js';
+import { WebSocketPipe } from './helpers/websocket-pipe.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+let browser: Browser;
+let server: StaticServer;
+let pipe: WebSocketPipe;
+const pages: { page: Page; errors: string[] }[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(join(ROOT, 'dist/browser/sealcall.js'))) throw new Error('dist/browser is missing: run `npx tsup` first');
+  server = await StaticServer.start({ '/dist/browser/': join(ROOT, 'dist/browser') });
+  server.put('/fixtures/call-harness.js', await bundleForPage(join(ROOT, 'test/browser/fixtures/call-harness.ts')));
+  pipe = await WebSocketPipe.start();
+  browser = await launchChromium();
+}, 30_000);
+
+afterEach(async () => {
+  for (const { page } of pages.splice(0)) {
+    await harness(page, 'close').catch(() => undefined);
+    await page.context().close().catch(() => undefined);
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await pipe?.close();
+  await server?.close();
+});
+
+function harness<M extends keyof CallHarness>(
+  page: Page,
+  method: M,
+  ...args: Parameters<CallHarness[M]>
+): Promise<Awaited<ReturnType<CallHarness[M]>>> {
+  return page.evaluate(
+    ([m, a]) => (globalThis as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>).callHarness![m]!(...a),
+    [method, args] as const,
+  ) as Promise<Awaited<ReturnType<CallHarness[M]>>>;
+}
+
+async function user(name: string): Promise<{ page: Page; errors: string[]; publicKey: number[] }> {
+  const opened = await openPage(browser, server.origin + '/');
+  pages.push(opened);
+  await opened.page.addScriptTag({ type: 'module', url: '/fixtures/call-harness.js' });
+  const publicKey = await harness(opened.page, 'setup', name, pipe.url, server.origin + '/dist/browser/sealcall.js');
+  return { ...opened, publicKey };
+}
+
+const statusOf = (page: Page): Promise<CallStatus> => harness(page, 'status');
+
+function dropped(counters: CallStatus['counters']): number {
+  const sum = (d: Record<string, number>): number => Object.values(d).reduce((a, b) => a + b, 0);
+  return counters ? sum(counters.receive.dropped) + sum(counters.send.dropped) : Number.NaN;
+}
+
+const SCREEN = 16 / 9;
+const CAMERA = 4 / 3;
+
+/**
+ * Waits until the watching side has decrypted and decoded `frames` more frames than at `since`,
+ * of a picture with this aspect ratio; then checks that nothing was dropped and no track arrived.
+ */
+async function keepsDecrypting(page: Page, since: CallStatus, aspect: number, what: string): Promise<CallStatus> {
+  const frames = 60;
+  const s = await until(
+    () => statusOf(page),
+    (x) =>
+      x.ended !== undefined ||
+      (x.counters!.receive.decrypted > since.counters!.receive.decrypted + frames &&
+        x.framesDecoded > since.framesDecoded + frames &&
+        Math.abs(x.frameWidth / x.frameHeight - aspect) < 0.05),
+    15_000,
+    what,
+  );
+  expect(s.ended).toBeUndefined();
+  expect(dropped(s.counters), JSON.stringify(s.counters)).toBe(0);
+  expect(s.remoteTracks).toBe(since.remoteTracks);
+  return s;
+}
+
+/** Both frame APIs: the detected one (RTCRtpScriptTransform), and legacy encoded streams forced. */
+const APIS: { name: string; api?: FrameTransformApi }[] = [{ name: 'script transform' }, { name: 'encoded streams', api: 'encoded-streams' }];
+
+describe.each(APIS)('switching devices and sharing the screen in a browser call ($name)', ({ api }) => {
+  it('flips the camera, switches the microphone, shares the screen and stops sharing from the browser: frames stay encrypted', async () => {
+    const tag = api ?? 'default';
+    const [alice, bob] = await Promise.all([user(`alice-switch-${tag}`), user(`bob-switch-${tag}`)]);
+    await harness(alice.page, 'start', { [`bob-switch-${tag}`]: bob.publicKey }, api);
+    await harness(bob.page, 'start', { [`alice-switch-${tag}`]: alice.publicKey }, api);
+    const accepted = harness(bob.page, 'acceptIncoming');
+    await harness(alice.page, 'call', `bob-switch-${tag}`);
+    await accepted;
+    const connected = await until(() => statusOf(bob.page), (s) => (s.state === 'connected' && s.framesDecoded > 30) || s.ended !== undefined, 15_000, 'connected with video');
+    expect(connected.e2ee).toBe('frame');
+    let atBob = await keepsDecrypting(bob.page, connected, CAMERA, 'the camera');
+
+    // Flip to the back camera: a new capture with that facing mode; the old one is stopped.
+    const before = await harness(alice.page, 'local');
+    await harness(alice.page, 'switchCamera', { facingMode: 'environment' });
+    let local = await harness(alice.page, 'local');
+    expect(local.video!.id).not.toBe(before.video!.id);
+    expect(local.video!.constraints.facingMode).toBe('environment'); // Chromium reports `{ ideal }` plainly
+    expect(local.seen[before.video!.id]!.readyState).toBe('ended');
+    atBob = await keepsDecrypting(bob.page, atBob, CAMERA, 'video after flipping the camera');
+
+    // The app's own camera track: sent, and the camera sealcall captured is stopped.
+    const flipped = local.video!.id;
+    await harness(alice.page, 'switchCamera', 'track');
+    local = await harness(alice.page, 'local');
+    expect(local.seen[flipped]!.readyState).toBe('ended');
+    atBob = await keepsDecrypting(bob.page, atBob, CAMERA, 'video from the app’s camera track');
+
+    // Another microphone by device id: audio frames keep decrypting too.
+    await harness(alice.page, 'switchMicrophone', 'Fake Audio Input 1');
+    local = await harness(alice.page, 'local');
+    expect(local.audio!.label).toBe('Fake Audio Input 1');
+    expect(local.seen[before.audio!.id]!.readyState).toBe('ended');
+    const aliceSent = (await statusOf(alice.page)).counters!.send.encrypted;
+    atBob = await keepsDecrypting(bob.page, atBob, CAMERA, 'frames after switching the microphone');
+    expect((await statusOf(alice.page)).counters!.send.encrypted).toBeGreaterThan(aliceSent);
+
+    // Screen sharing: bob decodes a 16:9 picture, decrypted like the camera's frames.
+    const camera = local.video!.id;
+    await harness(alice.page, 'startScreenShare');
+    local = await harness(alice.page, 'local');
+    expect(local.screenSharing).toBe(true);
+    expect(local.video!.id).not.toBe(camera);
+    expect(local.events.at(-1)).toEqual({ audioMuted: false, videoEnabled: true, screenSharing: true });
+    atBob = await keepsDecrypting(bob.page, atBob, SCREEN, 'the shared screen');
+    const screen = local.video!.id;
+
+    // The user presses the browser's "Stop sharing": the camera is back, the capture is stopped.
+    await harness(alice.page, 'endSharingFromBrowser');
+    local = await harness(alice.page, 'local');
+    expect(local.screenSharing).toBe(false);
+    expect(local.video!.id).toBe(camera);
+    expect(local.seen[screen]!.readyState).toBe('ended');
+    expect(local.events.at(-1)).toEqual({ audioMuted: false, videoEnabled: true, screenSharing: false });
+    atBob = await keepsDecrypting(bob.page, atBob, CAMERA, 'the camera after sharing');
+
+    // Sharing again, picking the camera for afterwards meanwhile; stopScreenShare sends it.
+    await harness(alice.page, 'startScreenShare');
+    await harness(alice.page, 'switchCamera', { facingMode: 'user' }); // the camera for after sharing
+    local = await harness(alice.page, 'local');
+    expect(local.screenSharing).toBe(true);
+    expect(local.seen[camera]!.readyState).toBe('live'); // the app's track: never stopped by sealcall
+    atBob = await keepsDecrypting(bob.page, atBob, SCREEN, 'the screen again');
+    await harness(alice.page, 'stopScreenShare');
+    local = await harness(alice.page, 'local');
+    expect(local.video!.constraints.facingMode).toBe('user');
+    await keepsDecrypting(bob.page, atBob, CAMERA, 'the front camera after sharing');
+
+    for (const s of [await statusOf(alice.page), await statusOf(bob.page)]) {
+      expect(s.state).toBe('connected');
+      expect(s.warnings).toEqual([]);
+      expect(dropped(s.counters)).toBe(0);
+    }
+    expect(alice.errors).toEqual([]);
+    expect(bob.errors).toEqual([]);
+  }, 90_000);
+});
+
+describe('screen sharing on an audio call', () => {
+  it('shares the screen on an audio call: added as encrypted video (renegotiated), removed after', async () => {
+    const [alice, bob] = await Promise.all([user('alice-audio'), user('bob-audio')]);
+    await harness(alice.page, 'start', { 'bob-audio': bob.publicKey });
+    await harness(bob.page, 'start', { 'alice-audio': alice.publicKey });
+    const accepted = harness(bob.page, 'acceptIncoming', false);
+    await harness(alice.page, 'call', 'bob-audio', 'audio');
+    await accepted;
+    const connected = await until(
+      () => statusOf(bob.page),
+      (s) => (s.state === 'connected' && s.counters!.receive.decrypted > 50) || s.ended !== undefined,
+      15_000,
+      'an audio call with frames',
+    );
+    expect(connected.framesDecoded).toBe(0);
+    expect(connected.media).toBe('audio');
+
+    await harness(alice.page, 'startScreenShare');
+    let local = await harness(alice.page, 'local');
+    expect(local.screenSharing).toBe(true);
+    expect(local.events.at(-1)).toEqual({ audioMuted: false, videoEnabled: true, screenSharing: true });
+    const shared = await until(
+      () => statusOf(bob.page),
+      (s) => s.ended !== undefined || (s.framesDecoded > 60 && Math.abs(s.frameWidth / s.frameHeight - SCREEN) < 0.05),
+      15_000,
+      'the screen, added to an audio call',
+    );
+    expect(shared.ended).toBeUndefined();
+    expect(shared.remoteTracks).toBeGreaterThan(connected.remoteTracks); // a new track: renegotiated
+    expect(shared.media).toBe('video');
+    expect(shared.counters!.receive.decrypted).toBeGreaterThan(connected.counters!.receive.decrypted + 60);
+    expect(dropped(shared.counters), JSON.stringify(shared.counters)).toBe(0);
+
+    const screen = local.video!.id;
+    await harness(alice.page, 'stopScreenShare');
+    local = await harness(alice.page, 'local');
+    expect(local.video).toBeUndefined();
+    expect(local.seen[screen]!.readyState).toBe('ended');
+    const after = await until(() => statusOf(bob.page), (s) => s.media === 'audio' || s.ended !== undefined, 10_000, 'an audio call again');
+    expect(after.ended).toBeUndefined();
+    expect((await statusOf(alice.page)).media).toBe('audio');
+    expect(dropped((await statusOf(bob.page)).counters)).toBe(0);
+    expect(alice.errors).toEqual([]);
+    expect(bob.errors).toEqual([]);
+  }, 60_000);
+});

@@ -33,21 +33,24 @@ export const CLOSE = {
 /**
  * Connections with frames waiting, flushed together once the event loop has read what it can:
  * an `ok` to an `ack` then shares its block with the next `msg`, which usually arrives on another
- * socket in the same turn (one write instead of two, on both sides).
+ * socket in the same turn (one write instead of two, on both sides). Each connection is listed
+ * once (its `flushScheduled`). Two arrays take turns, so a flush allocates nothing: a set here
+ * would grow and shrink its table every turn, and the old tables outlive young-generation GCs.
  */
-const dirty = new Set<RelayConnection>();
+let dirty: RelayConnection[] = [];
+let flushing: RelayConnection[] = [];
 
 function scheduleFlush(connection: RelayConnection): void {
-  if (dirty.size === 0) setImmediate(flushAll);
-  dirty.add(connection);
+  if (dirty.length === 0) setImmediate(flushAll);
+  dirty.push(connection);
 }
 
 function flushAll(): void {
-  // A Set iterates safely while its entries are deleted: no copy of it.
-  for (const connection of dirty) {
-    dirty.delete(connection);
-    connection.flush();
-  }
+  const connections = dirty;
+  dirty = flushing;
+  for (const connection of connections) connection.flush();
+  connections.length = 0;
+  flushing = connections;
 }
 
 /** Command keys a connection keeps (one per queue it authorizes commands for; a client uses one or two). */

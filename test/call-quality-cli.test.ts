@@ -1,8 +1,14 @@
+import { EventEmitter } from 'eventemitter3';
 import { describe, expect, it } from 'vitest';
 import type { CallQuality } from '../src/call/call-quality.js';
+import type { CallEvents, RemoteMediaState } from '../src/call/call-events.js';
+import type { NodeAudio } from '../src/cli/audio.js';
 import { qualityText } from '../src/cli/format.js';
 import { Output, type CliEvent } from '../src/cli/output.js';
+import type { PeerOptions } from '../src/cli/peer-command.js';
+import { PeerSessionUi } from '../src/cli/peer-session-ui.js';
 import { StatusLine } from '../src/cli/status-line.js';
+import type { Call, CallClient } from '../src/index.js';
 
 const good: CallQuality = {
   level: 'good',
@@ -68,5 +74,67 @@ describe('the CLI shows call quality and history', () => {
     expect(status.text()).toMatch(/^bob: connected 0:00 · direct · e2ee transport · [▮▯]+ +-15 dB 880 Hz · good: rtt 12 ms, loss 1.5%, ↑38 ↓41 kbps$/);
     status.apply({ event: 'ended', peer: 'bob', reason: 'hangup', startedAt: 0, endedAt: 1, durationMs: 1 });
     expect(status.text()).not.toContain('good');
+  });
+});
+
+describe('the CLI shows the peer’s hold', () => {
+  const media = (state: Partial<RemoteMediaState>): CliEvent => ({
+    event: 'remote-media',
+    peer: 'bob',
+    ...{ audioMuted: false, videoEnabled: false, held: false, ...state },
+  });
+  const ended: CliEvent = { event: 'ended', peer: 'bob', reason: 'hangup', startedAt: 0, endedAt: 1, durationMs: 1 };
+
+  it('prints a line when the peer puts the call on hold or resumes, the microphone line otherwise', () => {
+    expect(
+      lines(false, [
+        media({ held: true }),
+        media({ held: false }),
+        media({ audioMuted: true }),
+        media({ audioMuted: true, held: true }),
+        media({ audioMuted: false, held: true }), // unmuted while holding: about the microphone
+        ended,
+        media({ audioMuted: true }), // the next call starts off hold
+      ]),
+    ).toEqual([
+      'bob put the call on hold',
+      'bob resumed',
+      'bob now has the microphone muted, the camera off',
+      'bob put the call on hold',
+      'bob now has the microphone on, the camera off',
+      'call with bob ended: hangup after 0:00',
+      'bob now has the microphone muted, the camera off',
+    ]);
+    expect(lines(true, [media({ held: true })]).map((line) => JSON.parse(line) as unknown)).toEqual([
+      { event: 'remote-media', peer: 'bob', audioMuted: false, videoEnabled: false, held: true },
+    ]);
+  });
+
+  it('shows "held" in the status line while the peer holds the call', () => {
+    const status = new StatusLine();
+    status.apply({ event: 'outgoing', peer: 'bob', callId: 'c' });
+    status.apply({ event: 'state', peer: 'bob', state: 'connected' });
+    status.apply(media({ held: true }));
+    expect(status.text()).toBe('bob: connected · held by bob');
+    status.apply(media({ held: false }));
+    expect(status.text()).toBe('bob: connected');
+  });
+
+  it('reports a change of hold alone as a remote-media event, held included', () => {
+    const client = Object.assign(new EventEmitter(), { ringTimeoutMs: 30_000 }) as unknown as CallClient;
+    const call = Object.assign(new EventEmitter<CallEvents>(), { peer: 'bob', media: 'audio', state: 'connected' }) as unknown as Call;
+    const written: string[] = [];
+    const options = { autoAccept: false, exitAfterCall: false, tone: 440 } as PeerOptions;
+    new PeerSessionUi(client, new Output(true, (line) => written.push(line)), {} as NodeAudio, options);
+    (client as unknown as EventEmitter).emit('incoming', call);
+    const remote = (state: RemoteMediaState) => call.emit('remote-media', state);
+    remote({ audioMuted: false, videoEnabled: false, held: false }); // as at connect: no news
+    remote({ audioMuted: false, videoEnabled: false, held: true });
+    remote({ audioMuted: false, videoEnabled: false, held: false });
+    const events = written.map((line) => JSON.parse(line) as CliEvent).filter((e) => e.event === 'remote-media');
+    expect(events).toEqual([
+      { event: 'remote-media', peer: 'bob', audioMuted: false, videoEnabled: false, held: true },
+      { event: 'remote-media', peer: 'bob', audioMuted: false, videoEnabled: false, held: false },
+    ]);
   });
 });

@@ -20,8 +20,11 @@ export type CliEvent =
   /** `ringMs`: invitation until answered; `setupMs`: answered until media flows. */
   | { event: 'connected'; peer: string; e2ee: string; path: string; ringMs: number; setupMs: number }
   | { event: 'muted'; muted: boolean }
-  /** When the peer's microphone or camera differs from what was known: a peer joins with its microphone on. */
-  | { event: 'remote-media'; peer: string; audioMuted: boolean; videoEnabled: boolean }
+  /**
+   * When the peer's microphone, camera or hold differs from what was known: a peer joins with its
+   * microphone on, off hold. `held`: the peer put the call on hold (media paused both ways).
+   */
+  | { event: 'remote-media'; peer: string; audioMuted: boolean; videoEnabled: boolean; held: boolean }
   /** `frequencyHz` is 0 unless `audible`. */
   | { event: 'audio'; levelDb: number; audible: boolean; frequencyHz: number; audibleSeconds: number; bar: string }
   /** Every `qualityIntervalMs` of a connected call (the call's `quality` event). */
@@ -47,6 +50,8 @@ export class Output {
   private audioLine: { audible: boolean; at: number } | undefined;
   /** The quality level of the call's last reading (text logs print a reading when it changes). */
   private qualityLevel: string | undefined;
+  /** Whether the peer holds the current call, as its last `remote-media` said: text reports a change of it. */
+  private peerHeld = false;
 
   constructor(
     private readonly json: boolean,
@@ -61,10 +66,22 @@ export class Output {
   emit(event: CliEvent): void {
     if (this.screen) {
       this.status.apply(event);
-      this.screen.update(this.status.text(), STATUS_ONLY.has(event.event) ? undefined : describe(event));
+      this.screen.update(this.status.text(), STATUS_ONLY.has(event.event) ? undefined : this.line(event));
     } else if (this.logs(event)) {
-      this.write(this.json ? JSON.stringify(event) : describe(event));
+      this.write(this.json ? JSON.stringify(event) : this.line(event));
     }
+  }
+
+  /**
+   * The readable line of an event. A `remote-media` event carries the peer's whole state, so
+   * whether it is about the hold, rather than the microphone or camera, shows only against the
+   * hold known before.
+   */
+  private line(event: CliEvent): string {
+    if (event.event === 'ended') this.peerHeld = false;
+    if (event.event !== 'remote-media' || event.held === this.peerHeld) return describe(event);
+    this.peerHeld = event.held;
+    return event.held ? `${event.peer} put the call on hold` : `${event.peer} resumed`;
   }
 
   /**

@@ -85,9 +85,9 @@ export class PeerSessionUi {
       });
     });
     // What a peer sends at connect is normally this; only a difference is news.
-    let known = { audioMuted: false, videoEnabled: call.media === 'video' };
+    let known = { audioMuted: false, videoEnabled: call.media === 'video', held: false };
     call.on('remote-media', (media) => {
-      if (media.audioMuted === known.audioMuted && media.videoEnabled === known.videoEnabled) return;
+      if (media.audioMuted === known.audioMuted && media.videoEnabled === known.videoEnabled && media.held === known.held) return;
       known = media;
       this.out.emit({ event: 'remote-media', peer, ...media });
     });

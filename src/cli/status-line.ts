@@ -17,6 +17,8 @@ interface CallView {
   quality?: CallQuality;
   muted: boolean;
   peerMuted: boolean;
+  /** The peer put the call on hold. */
+  peerHeld: boolean;
 }
 
 /**
@@ -40,10 +42,10 @@ export class StatusLine {
         this.relay = e.status;
         return;
       case 'outgoing':
-        this.call = { peer: e.peer, state: 'outgoing', ringing: false, muted: false, peerMuted: false };
+        this.call = { peer: e.peer, state: 'outgoing', ringing: false, muted: false, peerMuted: false, peerHeld: false };
         return;
       case 'incoming':
-        this.call = { peer: e.peer, state: 'incoming', ringing: true, muted: false, peerMuted: false };
+        this.call = { peer: e.peer, state: 'incoming', ringing: true, muted: false, peerMuted: false, peerHeld: false };
         this.call.secondsLeft = Math.round(e.ringTimeoutMs / 1000);
         return;
       case 'ended':
@@ -71,6 +73,7 @@ export class StatusLine {
         return;
       case 'remote-media':
         call.peerMuted = e.audioMuted;
+        call.peerHeld = e.held;
         return;
       case 'audio':
         call.audio = e;
@@ -94,6 +97,7 @@ export class StatusLine {
     if (call.path) parts.push(call.path);
     if (call.e2ee) parts.push(`e2ee ${call.e2ee}`);
     if (call.muted) parts.push('mic off');
+    if (call.peerHeld) parts.push(`held by ${call.peer}`);
     if (call.peerMuted) parts.push(`${call.peer}'s mic off`);
     // Last the live readings, the meter's twice a second, then the widest, quality (its level
     // first): a narrow terminal cuts the end of the row.

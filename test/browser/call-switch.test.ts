@@ -7,71 +7,14 @@
  * new picture, told apart by its shape (the fake camera is 4:3, the fake screen 16:9).
  * Needs dist/ (`npx tsup`).
  */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import type { FrameTransformApi } from '../../src/session/types.js';
-import type { CallHarness, CallStatus } from './fixtures/call-harness.js';
-import { bundleForPage } from './helpers/bundle.js';
-import { launchChromium, openPage, until } from './helpers/chromium.js';
-import { StaticServer } from './helpers/static-server.js';
-import { WebSocketPipe } from './helpers/websocket-pipe.js';
+import { until } from './helpers/chromium.js';
+import { droppedFrames, useCallPages } from './helpers/call-pages.js';
+import type { CallStatus } from './fixtures/call-harness.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-let browser: Browser;
-let server: StaticServer;
-let pipe: WebSocketPipe;
-const pages: { page: Page; errors: string[] }[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'dist/browser/sealcall.js'))) throw new Error('dist/browser is missing: run `npx tsup` first');
-  server = await StaticServer.start({ '/dist/browser/': join(ROOT, 'dist/browser') });
-  server.put('/fixtures/call-harness.js', await bundleForPage(join(ROOT, 'test/browser/fixtures/call-harness.ts')));
-  pipe = await WebSocketPipe.start();
-  browser = await launchChromium();
-}, 30_000);
-
-afterEach(async () => {
-  for (const { page } of pages.splice(0)) {
-    await harness(page, 'close').catch(() => undefined);
-    await page.context().close().catch(() => undefined);
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await pipe?.close();
-  await server?.close();
-});
-
-function harness<M extends keyof CallHarness>(
-  page: Page,
-  method: M,
-  ...args: Parameters<CallHarness[M]>
-): Promise<Awaited<ReturnType<CallHarness[M]>>> {
-  return page.evaluate(
-    ([m, a]) => (globalThis as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>).callHarness![m]!(...a),
-    [method, args] as const,
-  ) as Promise<Awaited<ReturnType<CallHarness[M]>>>;
-}
-
-async function user(name: string): Promise<{ page: Page; errors: string[]; publicKey: number[] }> {
-  const opened = await openPage(browser, server.origin + '/');
-  pages.push(opened);
-  await opened.page.addScriptTag({ type: 'module', url: '/fixtures/call-harness.js' });
-  const publicKey = await harness(opened.page, 'setup', name, pipe.url, server.origin + '/dist/browser/sealcall.js');
-  return { ...opened, publicKey };
-}
-
-const statusOf = (page: Page): Promise<CallStatus> => harness(page, 'status');
-
-function dropped(counters: CallStatus['counters']): number {
-  const sum = (d: Record<string, number>): number => Object.values(d).reduce((a, b) => a + b, 0);
-  return counters ? sum(counters.receive.dropped) + sum(counters.send.dropped) : Number.NaN;
-}
+const { harness, user, statusOf } = useCallPages();
 
 const SCREEN = 16 / 9;
 const CAMERA = 4 / 3;
@@ -93,7 +36,7 @@ async function keepsDecrypting(page: Page, since: CallStatus, aspect: number, wh
     what,
   );
   expect(s.ended).toBeUndefined();
-  expect(dropped(s.counters), JSON.stringify(s.counters)).toBe(0);
+  expect(droppedFrames(s.counters), JSON.stringify(s.counters)).toBe(0);
   expect(s.remoteTracks).toBe(since.remoteTracks);
   return s;
 }
@@ -173,7 +116,7 @@ describe.each(APIS)('switching devices and sharing the screen in a browser call 
     for (const s of [await statusOf(alice.page), await statusOf(bob.page)]) {
       expect(s.state).toBe('connected');
       expect(s.warnings).toEqual([]);
-      expect(dropped(s.counters)).toBe(0);
+      expect(droppedFrames(s.counters)).toBe(0);
     }
     expect(alice.errors).toEqual([]);
     expect(bob.errors).toEqual([]);
@@ -241,7 +184,7 @@ describe('screen sharing on an audio call', () => {
     expect(shared.remoteTracks).toBeGreaterThan(connected.remoteTracks); // a new track: renegotiated
     expect(shared.media).toBe('video');
     expect(shared.counters!.receive.decrypted).toBeGreaterThan(connected.counters!.receive.decrypted + 60);
-    expect(dropped(shared.counters), JSON.stringify(shared.counters)).toBe(0);
+    expect(droppedFrames(shared.counters), JSON.stringify(shared.counters)).toBe(0);
 
     const screen = local.video!.id;
     await harness(alice.page, 'stopScreenShare');
@@ -251,7 +194,7 @@ describe('screen sharing on an audio call', () => {
     const after = await until(() => statusOf(bob.page), (s) => s.media === 'audio' || s.ended !== undefined, 10_000, 'an audio call again');
     expect(after.ended).toBeUndefined();
     expect((await statusOf(alice.page)).media).toBe('audio');
-    expect(dropped((await statusOf(bob.page)).counters)).toBe(0);
+    expect(droppedFrames((await statusOf(bob.page)).counters)).toBe(0);
     expect(alice.errors).toEqual([]);
     expect(bob.errors).toEqual([]);
   }, 60_000);

@@ -4,74 +4,13 @@
  * WebSocket pipe on 127.0.0.1 with frame encryption required. `npm test` and
  * `npm run test:browser` build dist/ first.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FrameTransformApi } from '../../src/session/types.js';
-import type { CallHarness, CallStatus } from './fixtures/call-harness.js';
-import { bundleForPage } from './helpers/bundle.js';
-import { launchChromium, openPage, until } from './helpers/chromium.js';
-import { StaticServer } from './helpers/static-server.js';
-import { WebSocketPipe } from './helpers/websocket-pipe.js';
+import { until } from './helpers/chromium.js';
+import { droppedFrames, useCallPages } from './helpers/call-pages.js';
+import type { CallStatus } from './fixtures/call-harness.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-let browser: Browser;
-let server: StaticServer;
-let pipe: WebSocketPipe;
-const pages: { page: Page; errors: string[] }[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'dist/browser/sealcall.js'))) throw new Error('dist/browser is missing: run `npx tsup` first');
-  server = await StaticServer.start({ '/dist/browser/': join(ROOT, 'dist/browser') });
-  server.put('/fixtures/call-harness.js', await bundleForPage(join(ROOT, 'test/browser/fixtures/call-harness.ts')));
-  pipe = await WebSocketPipe.start();
-  browser = await launchChromium();
-}, 30_000);
-
-afterEach(async () => {
-  for (const { page } of pages.splice(0)) {
-    await harness(page, 'close').catch(() => undefined);
-    await page.context().close().catch(() => undefined);
-  }
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await pipe?.close();
-  await server?.close();
-});
-
-/** Calls a method of the page's `callHarness` (see session harness: evaluate callbacks are serialised). */
-function harness<M extends keyof CallHarness>(
-  page: Page,
-  method: M,
-  ...args: Parameters<CallHarness[M]>
-): Promise<Awaited<ReturnType<CallHarness[M]>>> {
-  return page.evaluate(
-    ([m, a]) => (globalThis as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>).callHarness![m]!(...a),
-    [method, args] as const,
-  ) as Promise<Awaited<ReturnType<CallHarness[M]>>>;
-}
-
-async function user(name: string): Promise<{ page: Page; errors: string[]; publicKey: number[] }> {
-  const opened = await openPage(browser, server.origin + '/');
-  pages.push(opened);
-  await opened.page.addScriptTag({ type: 'module', url: '/fixtures/call-harness.js' });
-  const publicKey = await harness(opened.page, 'setup', name, pipe.url, server.origin + '/dist/browser/sealcall.js');
-  return { ...opened, publicKey };
-}
-
-const statusOf = (page: Page): Promise<CallStatus> => harness(page, 'status');
-
-/** Frames dropped for any reason, both directions. */
-function failures(counters: CallStatus['counters']): number {
-  if (!counters) return Number.NaN;
-  const sum = (dropped: Record<string, number>): number => Object.values(dropped).reduce((a, b) => a + b, 0);
-  return sum(counters.receive.dropped) + sum(counters.send.dropped);
-}
+const { harness, user, statusOf, forwarded } = useCallPages();
 
 /** One variant of the call test. */
 interface Variant {
@@ -122,7 +61,7 @@ describe.each(VARIANTS)('a call between two browser pages: $name', ({ name, api,
       expect(s.ended).toBeUndefined();
       expect(s.framesDecoded).toBeGreaterThan(frames / 5);
       expect(s.framesPresented).toBeGreaterThan(0);
-      expect(failures(s.counters), JSON.stringify(s.counters)).toBe(0);
+      expect(droppedFrames(s.counters), JSON.stringify(s.counters)).toBe(0);
     }
     const total = flowing.reduce((sum, s) => sum + s.counters!.receive.decrypted, 0);
     expect(total).toBeGreaterThanOrEqual(2 * frames);
@@ -142,7 +81,7 @@ describe.each(VARIANTS)('a call between two browser pages: $name', ({ name, api,
       );
       expect(after.ended).toBeUndefined();
       expect(after.counters!.receive.decrypted).toBeGreaterThan(before.counters!.receive.decrypted + 60);
-      expect(failures(after.counters)).toBe(0);
+      expect(droppedFrames(after.counters)).toBe(0);
     }
 
     const [aliceEnd, bobEnd] = await both();
@@ -152,6 +91,6 @@ describe.each(VARIANTS)('a call between two browser pages: $name', ({ name, api,
     }
     expect(alice.errors).toEqual([]);
     expect(bob.errors).toEqual([]);
-    expect(pipe.forwarded).toBeGreaterThan(0);
+    expect(forwarded()).toBeGreaterThan(0);
   }, 60_000);
 });

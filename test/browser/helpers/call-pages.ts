@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import type { CallHarness, CallStatus } from '../fixtures/call-harness.js';
+import { bundleForPage } from './bundle.js';
+import { launchChromium, openPage } from './chromium.js';
+import { StaticServer } from './static-server.js';
+import { WebSocketPipe } from './websocket-pipe.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** A page of headless Chromium running the call harness as one user. */
+export interface CallPage {
+  page: Page;
+  /** Page errors and console errors seen so far. */
+  errors: string[];
+  publicKey: number[];
+}
+
+/**
+ * Registers, in the calling test file, one Chromium, a static server for the browser build and
+ * the call harness (`fixtures/call-harness.ts`), and a WebSocket pipe between pages; every page a
+ * test opens is closed after it. Needs dist/ (`npx tsup`).
+ */
+export function useCallPages() {
+  let browser: Browser;
+  let server: StaticServer;
+  let pipe: WebSocketPipe;
+  const pages: { page: Page; errors: string[] }[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'dist/browser/sealcall.js'))) throw new Error('dist/browser is missing: run `npx tsup` first');
+    server = await StaticServer.start({ '/dist/browser/': join(ROOT, 'dist/browser') });
+    server.put('/fixtures/call-harness.js', await bundleForPage(join(ROOT, 'test/browser/fixtures/call-harness.ts')));
+    pipe = await WebSocketPipe.start();
+    browser = await launchChromium();
+  }, 30_000);
+
+  afterEach(async () => {
+    for (const { page } of pages.splice(0)) {
+      await harness(page, 'close').catch(() => undefined);
+      await page.context().close().catch(() => undefined);
+    }
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await pipe?.close();
+    await server?.close();
+  });
+
+  /** Calls a method of the page's `callHarness` (evaluate callbacks are serialised: arguments go as data). */
+  function harness<M extends keyof CallHarness>(
+    page: Page,
+    method: M,
+    ...args: Parameters<CallHarness[M]>
+  ): Promise<Awaited<ReturnType<CallHarness[M]>>> {
+    return page.evaluate(
+      ([m, a]) => (globalThis as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>).callHarness![m]!(...a),
+      [method, args] as const,
+    ) as Promise<Awaited<ReturnType<CallHarness[M]>>>;
+  }
+
+  /** Opens a page as `name`, with its own identity. */
+  async function user(name: string): Promise<CallPage> {
+    const opened = await openPage(browser, server.origin + '/');
+    pages.push(opened);
+    await opened.page.addScriptTag({ type: 'module', url: '/fixtures/call-harness.js' });
+    const publicKey = await harness(opened.page, 'setup', name, pipe.url, server.origin + '/dist/browser/sealcall.js');
+    return { ...opened, publicKey };
+  }
+
+  const statusOf = (page: Page): Promise<CallStatus> => harness(page, 'status');
+
+  /** Messages the pipe has carried between pages. */
+  const forwarded = (): number => pipe.forwarded;
+
+  return { harness, user, statusOf, forwarded };
+}
+
+/** Frames dropped for any reason, both directions. */
+export function droppedFrames(counters: CallStatus['counters']): number {
+  if (!counters) return Number.NaN;
+  const sum = (dropped: Record<string, number>): number => Object.values(dropped).reduce((a, b) => a + b, 0);
+  return sum(counters.receive.dropped) + sum(counters.send.dropped);
+}

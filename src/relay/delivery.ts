@@ -12,13 +12,17 @@ export interface Subscriber {
  * than closures: thousands of idle subscriptions live at once).
  */
 class Subscription implements QueueWatcher {
-  /** Keys of messages sent to this subscriber and not acknowledged yet. Made at the first. */
-  inFlight: Set<string> | undefined;
+  /**
+   * Keys of messages sent to this subscriber and not acknowledged yet (at most `maxInFlight`).
+   * Arrays, not sets: a set reallocates its table as it fills and empties with every message, and
+   * those tables, held by a long-lived subscription, outlive young-generation GCs. Made at the first.
+   */
+  inFlight: string[] | undefined;
   /**
    * Keys acknowledged while a look at the store was under way, which may still show them (a
    * shared store answers later than the ack arrives): not to be sent again. Made when needed.
    */
-  acknowledged: Set<string> | undefined;
+  acknowledged: string[] | undefined;
   /** A pump is running; `again` asks it to run once more when done. */
   pumping = false;
   again = false;
@@ -89,7 +93,7 @@ export class Delivery {
   acknowledged(queue: QueueRef, msgKey: string): void {
     const subscription = this.byQueue.get(queue.key);
     if (!subscription) return;
-    if (subscription.inFlight?.delete(msgKey) && subscription.pumping) (subscription.acknowledged ??= new Set()).add(msgKey);
+    if (removeKey(subscription.inFlight, msgKey) && subscription.pumping) (subscription.acknowledged ??= []).push(msgKey);
     this.pump(queue.key);
   }
 
@@ -156,17 +160,17 @@ export class Delivery {
     const { queue, subscriber, inFlight } = subscription;
     if (this.byQueue.get(queue.key) !== subscription) return false;
     const present = (key: string) => window.some((m) => m.key === key);
-    if (inFlight) for (const key of inFlight) if (!present(key)) inFlight.delete(key);
+    if (inFlight) keepOnly(inFlight, present);
     const acknowledged = subscription.acknowledged;
-    if (acknowledged) for (const key of acknowledged) if (!present(key)) acknowledged.delete(key);
+    if (acknowledged) keepOnly(acknowledged, present);
     for (const message of window) {
-      if (inFlight?.has(message.key) || acknowledged?.has(message.key)) continue;
+      if (inFlight?.includes(message.key) || acknowledged?.includes(message.key)) continue;
       const frame: MsgFrame = { t: 'msg', recipientId: queue.recipientId, msgId: message.msgId, body: message.body, ts: message.ts };
       if (!subscriber.deliver(frame)) {
         this.disconnected(subscriber);
         return false;
       }
-      (subscription.inFlight ??= new Set()).add(message.key);
+      (subscription.inFlight ??= []).push(message.key);
       this.delivered();
     }
     return true;
@@ -190,4 +194,19 @@ export class Delivery {
     this.byQueue.delete(queueKey);
     this.store.unwatch(subscription.queue);
   }
+}
+
+/** Removes `key` from `keys`; false if it was not there. */
+function removeKey(keys: string[] | undefined, key: string): boolean {
+  const index = keys ? keys.indexOf(key) : -1;
+  if (index < 0) return false;
+  keys!.splice(index, 1);
+  return true;
+}
+
+/** Drops, in place, the keys `keep` says no to. */
+function keepOnly(keys: string[], keep: (key: string) => boolean): void {
+  let kept = 0;
+  for (const key of keys) if (keep(key)) keys[kept++] = key;
+  keys.length = kept;
 }

@@ -9,38 +9,23 @@
  * Needs dist/ (`npx tsup`).
  */
 import { describe, expect, it } from 'vitest';
-import type { FrameTransformApi } from '../../src/session/types.js';
 import type { CallStatus } from './fixtures/call-harness.js';
 import { droppedFrames as dropped, useCallPages } from './helpers/call-pages.js';
 import { until } from './helpers/chromium.js';
 
-const { harness, user, statusOf } = useCallPages();
+const { harness, statusOf, audioCall } = useCallPages();
 
 const CAMERA = 4 / 3;
 
 /**
- * Legacy encoded streams only: under RTCRtpScriptTransform (the detected default) Chromium leaves
+ * With legacy encoded streams. Under RTCRtpScriptTransform (the detected default) Chromium leaves
  * a renegotiated video's frames untransformed, so sealcall refuses to add video there (tested
  * below); the branch wip/addvideo-script-transform has this test failing under it.
  */
-const APIS: { name: string; api?: FrameTransformApi }[] = [{ name: 'encoded streams', api: 'encoded-streams' }];
-
-describe.each(APIS)('video added to an audio call ($name)', ({ api }) => {
+describe('video added to an audio call (encoded streams)', () => {
   it.each(['caller', 'callee'] as const)('the %s adds video: the peer decodes encrypted video, then sees it removed', async (adder) => {
-    const tag = `${api ?? 'default'}-${adder}`;
-    const [alice, bob] = await Promise.all([user(`alice-add-${tag}`), user(`bob-add-${tag}`)]);
-    await harness(alice.page, 'start', { [`bob-add-${tag}`]: bob.publicKey }, api);
-    await harness(bob.page, 'start', { [`alice-add-${tag}`]: alice.publicKey }, api);
-    const accepted = harness(bob.page, 'acceptIncoming', false);
-    await harness(alice.page, 'call', `bob-add-${tag}`, 'audio');
-    await accepted;
-    const [sender, watcher] = adder === 'caller' ? [alice, bob] : [bob, alice];
-    const connected = await until(
-      () => statusOf(watcher.page),
-      (s) => (s.state === 'connected' && s.counters!.receive.decrypted > 50) || s.ended !== undefined,
-      15_000,
-      'an audio call with frames',
-    );
+    const { alice, bob, atAlice, atBob } = await audioCall(`add-${adder}`, 'encoded-streams');
+    const [sender, watcher, connected] = adder === 'caller' ? [alice, bob, atBob] : [bob, alice, atAlice];
     expect(connected.ended).toBeUndefined();
     expect(connected.e2ee).toBe('frame');
     expect(connected.media).toBe('audio');
@@ -107,22 +92,13 @@ describe.each(APIS)('video added to an audio call ($name)', ({ api }) => {
 });
 
 describe('video added to an audio call (script transform)', () => {
-  it('is refused with E2EE_UNAVAILABLE, nothing sent and nothing changed', async () => {
-    const [alice, bob] = await Promise.all([user('alice-add-refused'), user('bob-add-refused')]);
-    await harness(alice.page, 'start', { 'bob-add-refused': bob.publicKey });
-    await harness(bob.page, 'start', { 'alice-add-refused': alice.publicKey });
-    const accepted = harness(bob.page, 'acceptIncoming', false);
-    await harness(alice.page, 'call', 'bob-add-refused', 'audio');
-    await accepted;
-    const connected = await until(
-      () => statusOf(bob.page),
-      (s) => (s.state === 'connected' && s.counters!.receive.decrypted > 50) || s.ended !== undefined,
-      15_000,
-      'an audio call with frames',
-    );
+  it('is refused with E2EE_UNAVAILABLE, as a camera or a shared screen: nothing sent and nothing changed', async () => {
+    const { alice, bob, atBob: connected } = await audioCall('add-refused');
     await expect(harness(alice.page, 'addVideo')).rejects.toThrow(/RTCRtpScriptTransform/);
+    await expect(harness(alice.page, 'startScreenShare')).rejects.toThrow(/RTCRtpScriptTransform/);
     const local = await harness(alice.page, 'local');
     expect(local.video).toBeUndefined();
+    expect(local.screenSharing).toBe(false);
     const later = await until(
       () => statusOf(bob.page),
       (s) => s.counters!.receive.decrypted > connected.counters!.receive.decrypted + 50 || s.ended !== undefined,
@@ -131,6 +107,7 @@ describe('video added to an audio call (script transform)', () => {
     );
     expect(later.ended).toBeUndefined();
     expect(later.remoteVideoTracks).toBe(0);
+    expect(later.framesDecoded).toBe(0);
     expect(later.media).toBe('audio');
     expect(alice.errors).toEqual([]);
     expect(bob.errors).toEqual([]);

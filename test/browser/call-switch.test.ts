@@ -14,7 +14,7 @@ import { until } from './helpers/chromium.js';
 import { droppedFrames, useCallPages } from './helpers/call-pages.js';
 import type { CallStatus } from './fixtures/call-harness.js';
 
-const { harness, user, statusOf } = useCallPages();
+const { harness, user, statusOf, audioCall } = useCallPages();
 
 const SCREEN = 16 / 9;
 const CAMERA = 4 / 3;
@@ -124,49 +124,9 @@ describe.each(APIS)('switching devices and sharing the screen in a browser call 
 });
 
 describe('screen sharing on an audio call', () => {
-  async function audioCall(tag: string, api?: FrameTransformApi) {
-    const [alice, bob] = await Promise.all([user(`alice-audio-${tag}`), user(`bob-audio-${tag}`)]);
-    await harness(alice.page, 'start', { [`bob-audio-${tag}`]: bob.publicKey }, api);
-    await harness(bob.page, 'start', { [`alice-audio-${tag}`]: alice.publicKey }, api);
-    const accepted = harness(bob.page, 'acceptIncoming', false);
-    await harness(alice.page, 'call', `bob-audio-${tag}`, 'audio');
-    await accepted;
-    return { alice, bob };
-  }
-
-  it('refuses it under RTCRtpScriptTransform (video added mid-call would not be frame-encrypted): E2EE_UNAVAILABLE, nothing changed', async () => {
-    const { alice, bob } = await audioCall('script');
-    const connected = await until(
-      () => statusOf(bob.page),
-      (s) => (s.state === 'connected' && s.counters!.receive.decrypted > 50) || s.ended !== undefined,
-      15_000,
-      'an audio call with frames',
-    );
-    await expect(harness(alice.page, 'startScreenShare')).rejects.toThrow(/RTCRtpScriptTransform/);
-    const local = await harness(alice.page, 'local');
-    expect(local.screenSharing).toBe(false);
-    expect(local.video).toBeUndefined();
-    const later = await until(
-      () => statusOf(bob.page),
-      (s) => s.counters!.receive.decrypted > connected.counters!.receive.decrypted + 50 || s.ended !== undefined,
-      10_000,
-      'the audio call going on',
-    );
-    expect(later.ended).toBeUndefined();
-    expect(later.remoteTracks).toBe(connected.remoteTracks);
-    expect(later.framesDecoded).toBe(0);
-    expect(alice.errors).toEqual([]);
-    expect(bob.errors).toEqual([]);
-  }, 60_000);
-
+  // Under RTCRtpScriptTransform it is refused: see call-add-video.test.ts.
   it('shares the screen on an audio call with encoded streams: added as encrypted video (renegotiated), removed after', async () => {
-    const { alice, bob } = await audioCall('streams', 'encoded-streams');
-    const connected = await until(
-      () => statusOf(bob.page),
-      (s) => (s.state === 'connected' && s.counters!.receive.decrypted > 50) || s.ended !== undefined,
-      15_000,
-      'an audio call with frames',
-    );
+    const { alice, bob, atBob: connected } = await audioCall('share', 'encoded-streams');
     expect(connected.framesDecoded).toBe(0);
     expect(connected.media).toBe('audio');
 

@@ -3,9 +3,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import type { FrameTransformApi } from '../../../src/session/types.js';
 import type { CallHarness, CallStatus } from '../fixtures/call-harness.js';
 import { bundleForPage } from './bundle.js';
-import { launchChromium, openPage } from './chromium.js';
+import { launchChromium, openPage, until } from './chromium.js';
 import { StaticServer } from './static-server.js';
 import { WebSocketPipe } from './websocket-pipe.js';
 
@@ -74,10 +75,32 @@ export function useCallPages() {
 
   const statusOf = (page: Page): Promise<CallStatus> => harness(page, 'status');
 
+  /**
+   * Opens alice and bob (names suffixed with `tag`), has alice place an audio call that bob
+   * accepts, and waits until each side has decrypted some of the other's frames.
+   */
+  async function audioCall(tag: string, api?: FrameTransformApi) {
+    const [alice, bob] = await Promise.all([user(`alice-${tag}`), user(`bob-${tag}`)]);
+    await harness(alice.page, 'start', { [`bob-${tag}`]: bob.publicKey }, api);
+    await harness(bob.page, 'start', { [`alice-${tag}`]: alice.publicKey }, api);
+    const accepted = harness(bob.page, 'acceptIncoming', false);
+    await harness(alice.page, 'call', `bob-${tag}`, 'audio');
+    await accepted;
+    const withFrames = (page: Page) =>
+      until(
+        () => statusOf(page),
+        (s) => (s.state === 'connected' && s.counters!.receive.decrypted > 50) || s.ended !== undefined,
+        15_000,
+        'an audio call with frames',
+      );
+    const [atAlice, atBob] = await Promise.all([withFrames(alice.page), withFrames(bob.page)]);
+    return { alice, bob, atAlice, atBob };
+  }
+
   /** Messages the pipe has carried between pages. */
   const forwarded = (): number => pipe.forwarded;
 
-  return { harness, user, statusOf, forwarded };
+  return { harness, user, statusOf, audioCall, forwarded };
 }
 
 /** Frames dropped for any reason, both directions. */

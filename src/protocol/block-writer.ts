@@ -11,14 +11,25 @@ import { SealcallError } from '../errors.js';
  * Platform-neutral (no `Buffer`): clients in browsers write their blocks with it too.
  */
 export function writeBlock(frames: readonly object[]): Uint8Array {
+  return writeBlockAfter(frames, () => 0).block;
+}
+
+/**
+ * {@link writeBlock} into a buffer that leaves `headroom(size)` bytes free before the block, for
+ * a header the caller writes there once it knows the block's size (the relay's WebSocket frame
+ * header: header and block then leave in one write). `buffer` is the whole, `block` the block.
+ */
+export function writeBlockAfter(frames: readonly object[], headroom: (blockBytes: number) => number): { buffer: Uint8Array; block: Uint8Array } {
   let size = frames.length < 16 ? 1 : 3;
   for (const frame of frames) size += frameBytes(frame);
-  const out = new Uint8Array(size);
+  const start = headroom(size);
+  const buffer = new Uint8Array(start + size);
+  const out = buffer.subarray(start);
   let at = 0;
   if (frames.length < 16) out[at++] = 0x90 | frames.length;
   else at = writeHead(out, at, 0xdc, 2, frames.length);
   for (const frame of frames) at = writeFrame(out, at, frame);
-  return out;
+  return { buffer, block: out };
 }
 
 function frameBytes(frame: object): number {

@@ -1,6 +1,6 @@
 import { SealcallError } from '../errors.js';
 import { bad, bytesUpTo, field, fixedBytes, list, oneOf, record, text, uint } from './fields.js';
-import { writeBlock } from './block-writer.js';
+import { writeBlock, writeBlockAfter } from './block-writer.js';
 import { unpackUntrusted } from './msgpack.js';
 
 /**
@@ -116,6 +116,15 @@ export function packClientBlock(frames: readonly ClientFrame[]): Uint8Array {
  */
 export function encodeRelayBlock(frames: readonly RelayFrame[]): Uint8Array {
   return packBlock(frames);
+}
+
+/**
+ * {@link encodeRelayBlock} with `headroom(blockBytes)` bytes left free before the block, for a
+ * transport header written in the same buffer (see `writeBlockAfter`).
+ */
+export function encodeRelayBlockAfter(frames: readonly RelayFrame[], headroom: (blockBytes: number) => number): { buffer: Uint8Array; block: Uint8Array } {
+  checkBlockSize(frames);
+  return writeBlockAfter(frames, headroom);
 }
 
 /**
@@ -313,10 +322,14 @@ function writeBin(out: Uint8Array, at: number, bytes: Uint8Array): number {
 }
 
 function packBlock(frames: readonly object[]): Uint8Array {
+  checkBlockSize(frames);
+  return writeBlock(frames);
+}
+
+function checkBlockSize(frames: readonly object[]): void {
   if (frames.length === 0 || frames.length > RELAY_LIMITS.maxFramesPerBlock) {
     throw new SealcallError('INVALID_ARGUMENT', `a block holds 1..${RELAY_LIMITS.maxFramesPerBlock} frames`);
   }
-  return writeBlock(frames);
 }
 
 function frameType(value: unknown): string {

@@ -3,7 +3,6 @@ import { commandKey, signHello, type KeyPair } from '../crypto/relay-keys.js';
 import { isSealcallError } from '../errors.js';
 import {
   corrOf,
-  encodeRelayBlock,
   RELAY_LIMITS,
   RELAY_PROTOCOL_VERSION,
   unpackBlock,
@@ -17,6 +16,7 @@ import type { Subscriber } from './delivery.js';
 import type { ResolvedRelayOptions } from './options.js';
 import type { QueueRef } from './relay-store.js';
 import { TokenBucket } from './token-bucket.js';
+import { sendBlock } from './websocket-writer.js';
 
 /** WebSocket close codes the relay uses. */
 export const CLOSE = {
@@ -222,7 +222,7 @@ export class RelayConnection implements Subscriber {
     if (frames === undefined) return true;
     this.outbox = undefined;
     if (!this.open) return false;
-    this.ws.send(encodeRelayBlock(frames));
+    sendBlock(this.ws, frames);
     // A client that does not read makes the relay buffer for it without bound: drop it.
     const buffered = this.ws.bufferedAmount;
     if (buffered > this.options.maxBufferedBytes) {

@@ -11,25 +11,28 @@ import { SealcallError } from '../errors.js';
  * Platform-neutral (no `Buffer`): clients in browsers write their blocks with it too.
  */
 export function writeBlock(frames: readonly object[]): Uint8Array {
-  return writeBlockAfter(frames, () => 0).block;
+  const out = new Uint8Array(blockBytes(frames));
+  writeBlockAt(out, 0, frames);
+  return out;
+}
+
+/** The length of the block {@link writeBlock} writes for `frames`. */
+export function blockBytes(frames: readonly object[]): number {
+  let size = frames.length < 16 ? 1 : 3;
+  for (const frame of frames) size += frameBytes(frame);
+  return size;
 }
 
 /**
- * {@link writeBlock} into a buffer that leaves `headroom(size)` bytes free before the block, for
- * a header the caller writes there once it knows the block's size (the relay's WebSocket frame
- * header: header and block then leave in one write). `buffer` is the whole, `block` the block.
+ * Writes the block into `out` from `at` (which has {@link blockBytes} free from there), after a
+ * header the caller writes before it: the relay's WebSocket frame header, so that header and block
+ * leave in one write. Returns the end.
  */
-export function writeBlockAfter(frames: readonly object[], headroom: (blockBytes: number) => number): { buffer: Uint8Array; block: Uint8Array } {
-  let size = frames.length < 16 ? 1 : 3;
-  for (const frame of frames) size += frameBytes(frame);
-  const start = headroom(size);
-  const buffer = new Uint8Array(start + size);
-  const out = buffer.subarray(start);
-  let at = 0;
+export function writeBlockAt(out: Uint8Array, at: number, frames: readonly object[]): number {
   if (frames.length < 16) out[at++] = 0x90 | frames.length;
   else at = writeHead(out, at, 0xdc, 2, frames.length);
   for (const frame of frames) at = writeFrame(out, at, frame);
-  return { buffer, block: out };
+  return at;
 }
 
 function frameBytes(frame: object): number {

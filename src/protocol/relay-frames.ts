@@ -1,6 +1,6 @@
 import { SealcallError } from '../errors.js';
 import { bad, bytesUpTo, field, fixedBytes, list, oneOf, record, text, uint } from './fields.js';
-import { writeBlock, writeBlockAfter } from './block-writer.js';
+import { blockBytes, writeBlock, writeBlockAt } from './block-writer.js';
 import { unpackUntrusted } from './msgpack.js';
 
 /**
@@ -119,12 +119,17 @@ export function encodeRelayBlock(frames: readonly RelayFrame[]): Uint8Array {
 }
 
 /**
- * {@link encodeRelayBlock} with `headroom(blockBytes)` bytes left free before the block, for a
- * transport header written in the same buffer (see `writeBlockAfter`).
+ * {@link encodeRelayBlock} in two steps, for a transport header written before the block in the
+ * same buffer: the block's length (checking the frame count), then the block written from `at`.
  */
-export function encodeRelayBlockAfter(frames: readonly RelayFrame[], headroom: (blockBytes: number) => number): { buffer: Uint8Array; block: Uint8Array } {
+export function relayBlockBytes(frames: readonly RelayFrame[]): number {
   checkBlockSize(frames);
-  return writeBlockAfter(frames, headroom);
+  return blockBytes(frames);
+}
+
+/** Writes the block of {@link relayBlockBytes} into `out` from `at`; returns where it ends. */
+export function writeRelayBlock(out: Uint8Array, at: number, frames: readonly RelayFrame[]): number {
+  return writeBlockAt(out, at, frames);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { encodeRelayBlockAfter, type RelayFrame } from '../protocol/relay-frames.js';
+import { relayBlockBytes, writeRelayBlock, type RelayFrame } from '../protocol/relay-frames.js';
 
 /**
  * Sends a block of relay frames as one binary WebSocket message, its frame header and payload in
@@ -17,12 +17,18 @@ import { encodeRelayBlockAfter, type RelayFrame } from '../protocol/relay-frames
  */
 export function sendBlock(ws: WebSocket, frames: readonly RelayFrame[]): void {
   const socket = (ws as unknown as { _socket: Socket | null })._socket;
-  const { buffer, block } = encodeRelayBlockAfter(frames, headerBytes);
+  const size = relayBlockBytes(frames);
+  const start = socket ? headerBytes(size) : 0;
+  // Node's pool for small ones (no ArrayBuffer of its own), and a Buffer, which the socket takes
+  // as it is: most blocks are an `ok` or one `msg`. Every byte is written below, none left stale.
+  const buffer = Buffer.allocUnsafe(start + size);
+  if (writeRelayBlock(buffer, start, frames) !== buffer.length) throw new Error('relay block length mismatch');
   if (!socket) {
-    ws.send(block);
+    // Not a `ws` socket as this module knows it (a future `ws` that renamed `_socket`): its own way.
+    ws.send(buffer);
     return;
   }
-  writeHeader(buffer, block.length);
+  writeHeader(buffer, size);
   socket.write(buffer);
 }
 

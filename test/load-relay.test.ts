@@ -17,6 +17,7 @@ describe('relay under load (bounded)', () => {
       pacedWarmupMs: 200,
       pacedDurationMs: 1000,
       baseline: false,
+      rounds: 1,
     });
     const relay = r.servers.relay;
     // Idle: each client's receive connection only; then each opens its send connection.

@@ -30,6 +30,7 @@ const ms = (n) => (n === undefined || Number.isNaN(n) ? '–' : n < 10 ? n.toFix
 const kib = (b) => (Math.abs(b) < 51.2 ? 0 : b / 1024).toFixed(1);
 const mib = (b) => (b / 2 ** 20).toFixed(1);
 const pct = (x) => `${Math.round(x * 100)}%`;
+const times = (x) => `${x.toFixed(1)}×`;
 const cores = (x) => x.toFixed(2);
 const seconds = (t) => (t / 1000).toFixed(1);
 
@@ -67,7 +68,9 @@ export function renderRelay(machine, load, r, micro, tookMs) {
   const memRow = (name, clients, perClient, marginal, before, after) =>
     `| ${name} | ${int(clients)} | ${kib(perClient.heapUsed)} | ${marginal ? kib(marginal.heapUsed) : '–'} | ${kib(perClient.external)} | ${kib(perClient.rss)} | ${marginal ? kib(marginal.rss) : '–'} | ${mib(before.rss)} → ${mib(after.rss)} |`;
   const heapRatio = (key) => relay.idle[key].heapUsed / base.idle[key].heapUsed;
-  const ratio = (i) => relay.phases[i].closed.messagesPerSecond / base.phases[i].closed.messagesPerSecond;
+  // Per body size: the median of the rounds' ratios (relay against the baseline run moments before).
+  const compared = (i, key) => summarize(r.comparisons[relay.phases[i].envelope].relay[key]).median;
+  const roundsOf = (i, key, show) => r.comparisons[relay.phases[i].envelope].relay[key].map(show).join(', ');
   const totals = relay.clientTotals;
   const errors = Object.entries(totals.errors);
   // Each connection sends one frame per message: a send connection its client's `send`s, a
@@ -105,15 +108,18 @@ ${redisSetup(r)}
 ### Throughput, saturated
 
 Closed loop: every ring link keeps ${r.options.window} message in flight (${int(r.options.clients * r.options.window)} in all); each delivery sends the
-next one. ${seconds(r.options.warmupMs)} s warm-up, then ${seconds(r.options.durationMs)} s measured. CPU: share of one core over the measured
+next one. ${seconds(r.options.warmupMs)} s warm-up, then ${seconds(r.options.durationMs)} s measured, in ${r.options.rounds} rounds: every server and its clients stay up,
+idle, while the others run, and each round takes every server in turn, so that a change in the
+shared machine's load weighs on all alike. Each row is its server's median round. CPU: share of one core over the measured
 window. Latency here is mostly queueing (${int(r.options.clients * r.options.window)} messages waiting their turn), see the next table for latency.
 
 | Server | body | messages/s | MiB/s | server CPU | Redis CPU | server + Redis CPU µs/message | clients CPU | p50 ms | p99 ms |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${closedRows.join('\n')}
 
-In this run the relay carried ${pct(ratio(0))} of the baseline's message rate with small bodies and
-${pct(ratio(1))} with large ones. The difference is the relay's own work per message (CPU
+In this run the relay carried ${pct(compared(0, 'throughput'))} of the baseline's message rate with small bodies (rounds:
+${roundsOf(0, 'throughput', pct)}) and ${pct(compared(1, 'throughput'))} with large ones (rounds: ${roundsOf(1, 'throughput', pct)}): the median of the ${r.options.rounds} rounds'
+ratios, each round's relay against the baseline run right after it. The difference is the relay's own work per message (CPU
 µs/message) and, since the three processes share ${machine.cores} cores, its clients' heavier work too (msgpack,
 opening every body, an authenticator per \`ack\`): see the clients' CPU.${redis ? `\n\n${redisThroughput(relay, redis)}` : ''}
 
@@ -121,12 +127,16 @@ opening every body, an authenticator per \`ack\`): see the clients' CPU.${redis 
 
 Open loop: messages sent at a fixed total rate, ${pct(r.options.pacedFraction)} of the relay's saturated rate for that body size (the
 same rate for the other servers, or ${pct(r.options.pacedFraction)} of their own saturated rate where that is lower), spread over all ${int(r.options.clients)} clients. ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s
-measured. Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
+measured, in ${r.options.rounds} rounds taking the servers in turn; each row is its server's round with the median p99. Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
 once its body is opened), both in the same process and clock.
 
 | Server | body | offered msg/s | delivered msg/s | server CPU | Redis CPU | p50 ms | p90 ms | p99 ms | max ms |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${pacedRows.join('\n')}
+
+In this run the relay's p99 latency was ${compared(0, 'p99').toFixed(1)}× the baseline's with small bodies (rounds: ${roundsOf(0, 'p99', times)})
+and ${compared(1, 'p99').toFixed(1)}× with large ones (rounds: ${roundsOf(1, 'p99', times)}): the median of the rounds' ratios, each round's
+relay against the baseline run right after it, at the same rate.
 ${redis ? `\n${redisLatency(relay, redis)}\n` : ''}
 ### Memory per idle client
 

@@ -25,6 +25,8 @@ export interface PhaseResult {
   errors: Record<string, number>;
   /** Relay: WebSocket messages (blocks) and the frames in them the clients received and sent over the phase (0 for the baseline). */
   blocks: { blocksIn: number; framesIn: number; blocksOut: number; framesOut: number };
+  /** Phases of {@link runRelayLoad}: every round's figure (msg/s closed, p99 ms paced); this result is the median round. */
+  rounds?: number[];
 }
 
 export interface Memory { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }
@@ -85,6 +87,8 @@ export interface RelayLoadOptions {
   soakMs?: number;
   soakRate?: number;
   baseline?: boolean;
+  /** Traffic rounds, each taking every server in turn; each figure is the median round's. Default 3. */
+  rounds?: number;
   /** Also run the relay with a Redis store, in a redis-server started for it (if installed). Default false. */
   redis?: boolean;
   relayOptions?: Record<string, unknown>;
@@ -98,6 +102,11 @@ export interface RelayLoadResult {
   /** With `redis`: the redis-server's version, or `missing` when there was none (then no `servers.redis`). */
   redis?: { version: string } | { missing: true };
   servers: { relay: ServerResult; baseline?: ServerResult; redis?: ServerResult };
+  /**
+   * With the baseline, per envelope size: each other server's ratio to the baseline in every round
+   * (throughput: msg/s over the baseline's; p99: its p99 latency over the baseline's).
+   */
+  comparisons: Record<number, Partial<Record<'relay' | 'redis', { throughput: number[]; p99: number[] }>>>;
 }
 
 export declare function runRelayLoad(options?: RelayLoadOptions): Promise<RelayLoadResult>;

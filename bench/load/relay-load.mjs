@@ -16,6 +16,7 @@
 import { fileURLToPath } from 'node:url';
 import { fdLimits, startChild } from './child.mjs';
 import { redisServerVersion, startRedis } from './redis.mjs';
+import { summarize } from '../stats.mjs';
 
 const SERVER = fileURLToPath(new URL('./server.mjs', import.meta.url));
 const CLIENTS = fileURLToPath(new URL('./clients.mjs', import.meta.url));
@@ -37,6 +38,8 @@ const DEFAULTS = {
   soakMs: 0,
   soakRate: 0,
   baseline: true,
+  /** Traffic rounds, each taking every server in turn; figures are the median round's. */
+  rounds: 3,
   /** Also run the relay with its queues in Redis (`redisUrl`), if there is a redis-server: bench.mjs does; tests leave it off. */
   redis: false,
   relayOptions: {},
@@ -62,24 +65,85 @@ export async function runRelayLoad(options = {}) {
     if (version) modes.push('redis');
     else log('redis: no redis-server on the PATH, skipping the Redis-store relay');
   }
-  const rates = {};
-  for (const mode of modes) {
-    out.servers[mode] = await runServer(mode, o, minFds, rates, log);
+  const running = {};
+  try {
+    // Every server is set up first and stays up, idle, while the others run: the traffic phases
+    // then take the servers in turn, round after round, so that a change in the machine's load
+    // (it is shared, and the ratios moved by 20 points between runs when each server ran alone
+    // a minute apart) weighs on every server alike. Each figure is the median round's.
+    for (const mode of modes) running[mode] = await setUp(mode, o, minFds, log);
+    out.comparisons = {};
+    for (const envelope of o.envelopes) {
+      const bodyBytes = envelope + SEALED_SENDER_BYTES;
+      const closed = await rounds(modes, o.rounds, (mode) =>
+        measured(running[mode], 'closed', { bodyBytes, window: o.window, warmupMs: o.warmupMs, durationMs: o.durationMs }),
+      );
+      // The relay's paced rate for every server, unless it is more than `pacedFraction` of this
+      // server's own saturated rate (the Redis store's may be): then that, a load it can carry.
+      const own = (mode) => Math.max(100, Math.round(summarize(closed[mode].map((c) => c.messagesPerSecond)).median * o.pacedFraction));
+      const rate = (mode) => Math.min(own('relay'), own(mode));
+      const paced = await rounds(modes, o.rounds, (mode) =>
+        measured(running[mode], 'paced', { bodyBytes, rate: rate(mode), warmupMs: o.pacedWarmupMs, durationMs: o.pacedDurationMs }),
+      );
+      for (const mode of modes) {
+        const c = medianRound(closed[mode], (r) => r.messagesPerSecond);
+        const p = medianRound(paced[mode], (r) => r.latencyMs.p99);
+        running[mode].result.phases.push({ envelope, bodyBytes, closed: c, paced: { ...p, rate: rate(mode) } });
+        log(
+          `${mode}, ${bodyBytes} B bodies: saturated ${Math.round(c.messagesPerSecond)} msg/s (rounds: ${c.rounds.map(Math.round).join(', ')}; ` +
+            `${(c.bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s, p50 ${c.latencyMs.p50?.toFixed(1)} ms, server CPU ${pct(c.serverCpu)}${running[mode].redis ? ` + Redis ${pct(c.redisCpu)}` : ''}, clients CPU ${pct(c.clientCpu)}); ` +
+            `at ${rate(mode)} msg/s: p50 ${p.latencyMs.p50?.toFixed(2)} ms, p99 ${p.latencyMs.p99?.toFixed(2)} ms (rounds: ${p.rounds.map((x) => x.toFixed(2)).join(', ')})`,
+        );
+      }
+      // Each round's ratio to the baseline's in the same round (run moments apart).
+      if (o.baseline) {
+        const perRound = (mode, phases, value) => phases[mode].map((r, i) => value(r) / value(phases.baseline[i]));
+        out.comparisons[envelope] = Object.fromEntries(
+          modes
+            .filter((mode) => mode !== 'baseline')
+            .map((mode) => [mode, { throughput: perRound(mode, closed, (r) => r.messagesPerSecond), p99: perRound(mode, paced, (r) => r.latencyMs.p99) }]),
+        );
+      }
+    }
+    if (o.soakMs > 0) running.relay.result.soak = await soak(running.relay, o, log);
+    for (const mode of modes) out.servers[mode] = await tearDown(running[mode]);
+    return out;
+  } finally {
+    for (const child of Object.values(running)) await child.kill();
   }
-  return out;
 }
 
-async function runServer(mode, o, minFds, rates, log) {
+/** `measure(mode)` for every mode in turn, `count` times over; each mode's results in round order. */
+async function rounds(modes, count, measure) {
+  const results = Object.fromEntries(modes.map((mode) => [mode, []]));
+  for (let round = 0; round < count; round++) for (const mode of modes) results[mode].push(await measure(mode));
+  return results;
+}
+
+/** The round whose `value` is the median (the lower middle of an even count), with every round's value. */
+function medianRound(results, value) {
+  const sorted = [...results].sort((a, b) => value(a) - value(b));
+  return { ...sorted[(sorted.length - 1) >> 1], rounds: results.map(value) };
+}
+
+/**
+ * Starts one mode's server and clients, connects the clients (memory sampled on the way) and opens
+ * the relay clients' send connections. Returns what the phases and {@link tearDown} need.
+ */
+async function setUp(mode, o, minFds, log) {
   const extra = process.env.LOAD_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
   // The `redis` mode is the relay with a Redis store: the same server and clients.
   const redis = mode === 'redis' ? await startRedis() : undefined;
   const options = redis ? { ...o.relayOptions, redisUrl: redis.url } : o.relayOptions;
   const clientMode = mode === 'baseline' ? 'baseline' : 'relay';
-  let server;
-  let clients;
+  const server = startChild(SERVER, { args: [mode], execArgv: ['--expose-gc', ...extra], minFds, label: `${mode} server` });
+  const clients = startChild(CLIENTS, { args: [clientMode], execArgv: ['--expose-gc'], minFds, label: `${mode} clients` });
+  const kill = async () => {
+    await clients.kill();
+    await server.kill();
+    await redis?.stop();
+  };
   try {
-    server = startChild(SERVER, { args: [mode], execArgv: ['--expose-gc', ...extra], minFds, label: `${mode} server` });
-    clients = startChild(CLIENTS, { args: [clientMode], execArgv: ['--expose-gc'], minFds, label: `${mode} clients` });
     const { url } = await server.request('start', { options });
     const empty = await server.request('sample', { gc: true });
     const redisEmpty = redis?.sample();
@@ -147,34 +211,30 @@ async function runServer(mode, o, minFds, rates, log) {
           ? `; with send connections (${senders.connections} in all, ${(senders.ms / 1000).toFixed(1)} s) heap ${(result.senders.perClient.heapUsed / 1024).toFixed(1)} KiB, rss ${(result.senders.perClient.rss / 1024).toFixed(1)} KiB`
           : ''),
     );
-    for (const envelope of o.envelopes) {
-      const bodyBytes = envelope + SEALED_SENDER_BYTES;
-      const closed = await measured(server, clients, 'closed', { bodyBytes, window: o.window, warmupMs: o.warmupMs, durationMs: o.durationMs }, { redis });
-      // The relay's paced rate for every server, unless it is more than `pacedFraction` of this
-      // server's own saturated rate (the Redis store's may be): then that, a load it can carry.
-      const own = Math.max(100, Math.round(closed.messagesPerSecond * o.pacedFraction));
-      if (mode === 'relay') rates[envelope] = own;
-      const rate = Math.min(rates[envelope] ?? own, own);
-      const paced = await measured(server, clients, 'paced', { bodyBytes, rate, warmupMs: o.pacedWarmupMs, durationMs: o.pacedDurationMs }, { redis });
-      result.phases.push({ envelope, bodyBytes, closed, paced: { ...paced, rate } });
-      log(
-        `${mode}, ${bodyBytes} B bodies: saturated ${Math.round(closed.messagesPerSecond)} msg/s ` +
-          `(${(closed.bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s, p50 ${closed.latencyMs.p50?.toFixed(1)} ms, server CPU ${pct(closed.serverCpu)}${redis ? ` + Redis ${pct(closed.redisCpu)}` : ''}, clients CPU ${pct(closed.clientCpu)}); ` +
-          `at ${rate} msg/s: p50 ${paced.latencyMs.p50?.toFixed(2)} ms, p99 ${paced.latencyMs.p99?.toFixed(2)} ms`,
-      );
-    }
-    if (mode === 'relay' && o.soakMs > 0) {
-      const before = await server.request('sample', { gc: true });
-      const soak = await measured(server, clients, 'paced', {
-        bodyBytes: o.envelopes[0] + SEALED_SENDER_BYTES,
-        rate: o.soakRate || rates[o.envelopes[0]],
-        warmupMs: 0,
-        durationMs: o.soakMs,
-      }, { timeoutMs: o.soakMs + 60_000 });
-      const after = await server.request('sample', { gc: true });
-      result.soak = { ...soak, heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssBefore: before.memory.rss, rssAfter: after.memory.rss };
-      log(`relay soak: ${soak.delivered} messages in ${(soak.elapsedMs / 1000).toFixed(0)} s, heap ${mib(before.memory.heapUsed)} → ${mib(after.memory.heapUsed)} MiB`);
-    }
+    return { server, clients, redis, result, kill };
+  } catch (error) {
+    await kill();
+    throw error;
+  }
+}
+
+/** An open-loop phase on the relay alone, for `soakMs`, with its heap and RSS before and after. */
+async function soak(running, o, log) {
+  const before = await running.server.request('sample', { gc: true });
+  const phase = await measured(
+    running,
+    'paced',
+    { bodyBytes: o.envelopes[0] + SEALED_SENDER_BYTES, rate: o.soakRate || running.result.phases[0].paced.rate, warmupMs: 0, durationMs: o.soakMs },
+    o.soakMs + 60_000,
+  );
+  const after = await running.server.request('sample', { gc: true });
+  log(`relay soak: ${phase.delivered} messages in ${(phase.elapsedMs / 1000).toFixed(0)} s, heap ${mib(before.memory.heapUsed)} → ${mib(after.memory.heapUsed)} MiB`);
+  return { ...phase, heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssBefore: before.memory.rss, rssAfter: after.memory.rss };
+}
+
+/** Ends one mode's clients and server, once everything is answered; returns its result, complete. */
+async function tearDown({ server, clients, result, kill }) {
+  try {
     // Clients first, once every request has its reply (the last acks' `ok`s): the relay has then
     // handled everything they sent.
     const clientTotals = (await clients.request('sample', { settle: true }, 30_000)).totals;
@@ -195,9 +255,7 @@ async function runServer(mode, o, minFds, rates, log) {
     await server.exited;
     return result;
   } finally {
-    await clients?.kill();
-    await server?.kill();
-    await redis?.stop();
+    await kill();
   }
 }
 
@@ -205,7 +263,7 @@ async function runServer(mode, o, minFds, rates, log) {
  * Runs a traffic phase and samples the server's CPU over (about) the phase's measurement window;
  * with `redis`, redis-server's CPU too (`redisCpu`, share of one core).
  */
-async function measured(server, clients, kind, params, { redis, timeoutMs = 120_000 } = {}) {
+async function measured({ server, clients, redis }, kind, params, timeoutMs = 120_000) {
   let first;
   let second;
   const sample = () => ({ server: server.request('sample'), redis: redis?.sample() });

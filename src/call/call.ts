@@ -150,9 +150,7 @@ export class Call extends EventEmitter<CallEvents> {
    * event and `remote-media` with `videoEnabled: true`; `media` becomes `'video'` on both sides.
    * Resolves once the track is being sent (at once if a camera is sent already). Rejects with
    * `INVALID_STATE` unless connected, `INVALID_ARGUMENT` for a stream without a live video track,
-   * the capture's error (`CAMERA_PERMISSION_DENIED`, `MEDIA_UNAVAILABLE`), or `E2EE_UNAVAILABLE`
-   * when frames are encrypted through `RTCRtpScriptTransform`, which Chromium does not apply to
-   * video added mid-call (nothing changed then).
+   * or the capture's error (`CAMERA_PERMISSION_DENIED`, `MEDIA_UNAVAILABLE`).
    */
   async addVideo(stream?: MediaStream): Promise<void> {
     return this.protocol.addVideo(stream);

@@ -28,8 +28,6 @@ export class MediaPlane {
    * media starts: frames sent before the key is in place are dropped (fail closed).
    */
   private warm: { suite: FrameSuiteName; protector: FrameProtector } | undefined;
-  /** The frame-encryption API of the connected call's protector, if its frames are encrypted. */
-  private frameApi: FrameProtector['api'] | undefined;
   /** The seq of the peer's media state shown, so an older one arriving late is ignored. */
   private remoteSeq = 0;
   private remoteState: RemoteMediaState | undefined;
@@ -47,13 +45,7 @@ export class MediaPlane {
       changed: localChanged,
       // Before the connection exists there is no sender: it will send the stream's tracks as they are then.
       replace: async (previous, next) => this.connection?.replaceTrack(previous, next),
-      add: (track, stream) => {
-        // Chromium applies no RTCRtpScriptTransform to a transceiver a renegotiation adds: its
-        // frames would go out in the clear while the call says 'frame'. Fail closed until fixed
-        // (the legacy encoded-streams API protects them).
-        if (this.frameApi === 'script-transform') throw e2eeUnavailable('video cannot be added mid-call under RTCRtpScriptTransform frame encryption');
-        this.connection?.addTrack(track, stream);
-      },
+      add: (track, stream) => this.connection?.addTrack(track, stream),
       remove: (track) => this.connection?.removeTrack(track),
       warn: (error) => context.warn(error),
       wrtc: context.options.wrtc,
@@ -134,7 +126,6 @@ export class MediaPlane {
       const protector = warm?.suite === this.suite ? warm.protector : this.context.createFrameProtector(this.suite);
       if (!protector) throw e2eeUnavailable('the frame worker could not start');
       frame = { protector, baseKeys: baseKeys() };
-      this.frameApi = protector.api;
     }
     const track = (t: MediaStreamTrack, stream: MediaStream) => {
       this.remote = stream;

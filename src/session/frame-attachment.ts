@@ -2,9 +2,13 @@ import type { FrameProtector } from './types.js';
 
 /**
  * Keeps one peer connection's frames under a {@link FrameProtector}: every sender and receiver
- * gets its transform before a frame can pass (senders and receivers appear when tracks are added,
- * when the remote description creates transceivers, and when renegotiation adds them), and the
- * SDP only offers codecs whose frames sealcall can encrypt (Opus, VP8).
+ * gets its transform in the task that creates it, and the SDP only offers codecs whose frames
+ * sealcall can encrypt (Opus, VP8).
+ *
+ * "In the task that creates it" is Chromium's rule for `RTCRtpScriptTransform`: a sender or
+ * receiver still without a transform once that task ends is short-circuited for good (its frames
+ * bypass any transform assigned later, which is accepted without an error). Senders and receivers
+ * appear in addTrack/addTransceiver and in setRemoteDescription; each of those protects them at once.
  */
 export class FrameAttachment {
   private readonly restricted = new WeakSet<RTCRtpTransceiver>();
@@ -17,8 +21,13 @@ export class FrameAttachment {
     private readonly pc: RTCPeerConnection,
     private readonly protector: FrameProtector,
   ) {
-    // A receiver created by a remote offer must be protected before its first frame: the track
-    // event fires while the description is applied, before any media can arrive.
+    // Whoever adds a track or transceiver (simple-peer, the session mid-call, a transceiver the
+    // peer asked for), its sender and receiver are protected before the call returns.
+    const { addTrack, addTransceiver } = pc;
+    pc.addTrack = (...args: Parameters<RTCPeerConnection['addTrack']>) => this.protectNew(addTrack.apply(pc, args));
+    pc.addTransceiver = (...args: Parameters<RTCPeerConnection['addTransceiver']>) => this.protectNew(addTransceiver.apply(pc, args));
+    // A remote description's new receivers: the track event fires in the task that applies it.
+    // (The session also calls prepare() right after setRemoteDescription resolves, in that task.)
     pc.addEventListener('track', () => this.protectAll());
   }
 
@@ -56,6 +65,12 @@ export class FrameAttachment {
         }
       }
     }
+  }
+
+  /** Protects what `created` brought along, then returns it. */
+  private protectNew<T>(created: T): T {
+    this.protectAll();
+    return created;
   }
 
   /** Whether `sender` may be given a track: false for one silenced because it is unprotected. */

@@ -66,6 +66,8 @@ export class PatchedPeer extends SimplePeer {
     await pc.setRemoteDescription(new this._wrtc.RTCSessionDescription(description));
     if (this.destroyed || this.destroying) return;
     if (description.type !== 'offer') return;
+    // Still in the task that applied the offer: its new transceivers get their frame transforms
+    // before Chromium would short-circuit them (see FrameAttachment).
     this.beforeLocalDescription?.();
     this._createAnswer();
   }

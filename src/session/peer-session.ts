@@ -117,7 +117,7 @@ export class PeerSession extends EventEmitter<PeerSessionEvents> {
     }
     if (options.frameProtector && this.peer._pc) {
       // simple-peer added the local tracks in its constructor and makes its first offer a task
-      // later: protecting now comes before any negotiation, let alone any frame.
+      // later: protecting now is in the task that created the senders, before any negotiation.
       const attachment = new FrameAttachment(this.peer._pc, options.frameProtector);
       attachment.prepare();
       this.peer.beforeLocalDescription = () => attachment.prepare();

@@ -176,25 +176,23 @@ export function viewClientFrame(value: unknown): ClientFrame {
 }
 
 function clientFrame(value: unknown, copy: boolean): ClientFrame {
+  // No closures here: the relay runs this for every frame it receives.
   const obj = record(value, 'frame');
   const t = frameType(field(obj, 't'));
   const corr = correlation(field(obj, 'corr'));
-  const bytes = (name: string, length: number) => fixedBytes(field(obj, name), name, length, copy);
-  const recipientId = () => bytes('recipientId', RELAY_LIMITS.queueIdBytes);
-  const auth = () => bytes('auth', RELAY_LIMITS.authBytes);
   switch (t) {
     case 'new':
-      return { t, corr, recipientKey: bytes('recipientKey', RELAY_LIMITS.publicKeyBytes), auth: auth() };
+      return { t, corr, recipientKey: fixedBytes(field(obj, 'recipientKey'), 'recipientKey', RELAY_LIMITS.publicKeyBytes, copy), auth: authOf(obj, copy) };
     case 'sub':
     case 'del':
-      return { t, corr, recipientId: recipientId(), auth: auth() };
+      return { t, corr, recipientId: recipientIdOf(obj, copy), auth: authOf(obj, copy) };
     case 'ack':
-      return { t, corr, recipientId: recipientId(), msgId: bytes('msgId', RELAY_LIMITS.msgIdBytes), auth: auth() };
+      return { t, corr, recipientId: recipientIdOf(obj, copy), msgId: fixedBytes(field(obj, 'msgId'), 'msgId', RELAY_LIMITS.msgIdBytes, copy), auth: authOf(obj, copy) };
     case 'send':
       return {
         t,
         corr,
-        senderId: bytes('senderId', RELAY_LIMITS.queueIdBytes),
+        senderId: fixedBytes(field(obj, 'senderId'), 'senderId', RELAY_LIMITS.queueIdBytes, copy),
         body: bytesUpTo(field(obj, 'body'), 'body', RELAY_LIMITS.maxBodyBytes, copy),
       };
     case 'ping':
@@ -202,6 +200,14 @@ function clientFrame(value: unknown, copy: boolean): ClientFrame {
     default:
       throw unsupported(t);
   }
+}
+
+function recipientIdOf(obj: Record<string, unknown>, copy: boolean): Uint8Array {
+  return fixedBytes(field(obj, 'recipientId'), 'recipientId', RELAY_LIMITS.queueIdBytes, copy);
+}
+
+function authOf(obj: Record<string, unknown>, copy: boolean): Uint8Array {
+  return fixedBytes(field(obj, 'auth'), 'auth', RELAY_LIMITS.authBytes, copy);
 }
 
 /** Turns a decoded, untrusted value into a {@link RelayFrame} (fresh object, own fields only; byte fields copied except a `msg` body). */

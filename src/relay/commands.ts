@@ -1,11 +1,11 @@
 import { randomFillSync } from 'node:crypto';
 import { deliveryKey, generateRelayKeyPair, sealDelivery, verifyAuth } from '../crypto/relay-keys.js';
-import { authContent, RELAY_LIMITS, type ClientFrame, type NewFrame, type RecipientFrame, type SendFrame } from '../protocol/relay-frames.js';
+import { authContent, RELAY_LIMITS, type AckFrame, type ClientFrame, type NewFrame, type RecipientFrame, type SendFrame } from '../protocol/relay-frames.js';
 import type { RelayConnection } from './connection.js';
 import type { CreationLimiter } from './creation-limiter.js';
 import type { Delivery } from './delivery.js';
 import type { ResolvedRelayOptions } from './options.js';
-import { hex, andThen, type Awaitable, type QueueRef, type RelayStore } from './relay-store.js';
+import { hex, andThen, type Awaitable, type PushResult, type QueueRef, type RelayStore } from './relay-store.js';
 
 /** What the commands act on. */
 export interface CommandContext {
@@ -31,36 +31,49 @@ export function executeCommand(ctx: CommandContext, connection: RelayConnection,
     case 'new':
       return create(ctx, connection, frame);
     case 'send':
-      return accept(ctx, connection, frame);
+      return send(ctx, connection, frame);
     default:
-      return andThen(authorize(ctx, connection, frame), (queue) => queue && recipientCommand(ctx, connection, frame, queue));
+      return andThen(ctx.store.byRecipientId(frame.recipientId), recipientCommand, ctx, connection, frame, undefined);
   }
 }
 
-/** `sub`, `ack` or `del` on a queue whose authenticator checked out. */
-function recipientCommand(ctx: CommandContext, connection: RelayConnection, frame: RecipientFrame, queue: QueueRef): Awaitable<void> {
+/** `sub`, `ack` or `del` on `queue`, once its authenticator checks out. */
+function recipientCommand(queue: QueueRef | undefined, ctx: CommandContext, connection: RelayConnection, frame: RecipientFrame): Awaitable<void> {
+  if (!queue) {
+    connection.error(frame.corr, 'NO_QUEUE', 'no such queue');
+    return;
+  }
+  if (!authorized(connection, queue.recipientKey, queue, frame)) {
+    connection.error(frame.corr, 'AUTH', 'authenticator does not verify');
+    return;
+  }
   const { store, delivery } = ctx;
+  store.touch(queue, ctx.options.now()); // the recipient uses it: not idle
   switch (frame.t) {
     case 'sub':
-      return andThen(delivery.subscribe(queue, connection), () => {
-        connection.send({ t: 'ok', corr: frame.corr });
-        delivery.pump(queue.key);
-      });
-    case 'ack': {
+      return andThen(delivery.subscribe(queue, connection), subscribed, ctx, queue, connection, frame.corr);
+    case 'ack':
       // Acknowledging a message that is already gone is fine: the ack that removed it may have
       // been lost on the way back, so the client repeats it.
-      const msgKey = hex(frame.msgId);
-      return andThen(store.remove(queue, msgKey), () => {
-        connection.send({ t: 'ok', corr: frame.corr });
-        delivery.acknowledged(queue, msgKey);
-      });
-    }
+      return andThen(store.remove(queue, hex(frame.msgId)), acknowledged, ctx, queue, connection, frame);
     case 'del':
       delivery.deleted(queue);
-      return andThen(store.delete(queue), () => {
-        connection.send({ t: 'ok', corr: frame.corr });
-      });
+      return andThen(store.delete(queue), deleted, connection, frame.corr, undefined, undefined);
   }
+}
+
+function subscribed(_: void, ctx: CommandContext, queue: QueueRef, connection: RelayConnection, corr: number): void {
+  connection.send({ t: 'ok', corr });
+  ctx.delivery.pump(queue.key);
+}
+
+function acknowledged(_: boolean, ctx: CommandContext, queue: QueueRef, connection: RelayConnection, frame: AckFrame): void {
+  connection.send({ t: 'ok', corr: frame.corr });
+  ctx.delivery.acknowledged(queue, hex(frame.msgId));
+}
+
+function deleted(_: void, connection: RelayConnection, corr: number): void {
+  connection.send({ t: 'ok', corr });
 }
 
 function create(ctx: CommandContext, connection: RelayConnection, frame: NewFrame): Awaitable<void> {
@@ -85,45 +98,52 @@ function create(ctx: CommandContext, connection: RelayConnection, frame: NewFram
   // The relay's half of the delivery layer: only the derived key is kept, the secret is dropped.
   const server = generateRelayKeyPair();
   const key = deliveryKey(server.secretKey, recipientKey, server.publicKey, recipientKey);
-  return andThen(store.create(recipientKey, key, options.now(), options.maxQueues), (queue) => {
-    if (!queue) connection.error(corr, 'QUOTA', 'queue limit reached');
-    else connection.send({ t: 'ids', corr, recipientId: queue.recipientId, senderId: queue.senderId, serverKey: server.publicKey });
-  });
+  return andThen(store.create(recipientKey, key, options.now(), options.maxQueues), created, connection, corr, server.publicKey, undefined);
 }
 
-function accept(ctx: CommandContext, connection: RelayConnection, frame: SendFrame): Awaitable<void> {
-  const { options, store } = ctx;
-  const { corr, body } = frame;
-  if (body.length > options.maxMessageBytes) {
-    connection.error(corr, 'TOO_LARGE', `body is over ${options.maxMessageBytes} bytes`);
+function created(queue: QueueRef | undefined, connection: RelayConnection, corr: number, serverKey: Uint8Array): void {
+  if (!queue) connection.error(corr, 'QUOTA', 'queue limit reached');
+  else connection.send({ t: 'ids', corr, recipientId: queue.recipientId, senderId: queue.senderId, serverKey });
+}
+
+function send(ctx: CommandContext, connection: RelayConnection, frame: SendFrame): Awaitable<void> {
+  const { maxMessageBytes } = ctx.options;
+  if (frame.body.length > maxMessageBytes) {
+    connection.error(frame.corr, 'TOO_LARGE', `body is over ${maxMessageBytes} bytes`);
     return;
   }
-  return andThen(store.bySenderId(frame.senderId), (queue) => {
-    if (!queue) {
-      connection.error(corr, 'NO_QUEUE', 'no such queue');
-      return;
-    }
-    const ts = options.now();
-    const msgId = messageIds.next();
-    // Sealed for the recipient once, as it is stored: what leaves the relay differs from what came in.
-    const sealed = sealDelivery(queue.deliveryKey, msgId, ts, body);
-    const limits = {
-      maxMessagesPerQueue: options.maxMessagesPerQueue,
-      maxBytesPerQueue: options.maxBytesPerQueue,
-      maxStoredBytes: options.maxStoredBytes,
-      expiredBefore: ts - options.messageTtlMs,
-    };
-    return andThen(store.push(queue, { msgId, key: hex(msgId), body: sealed, ts }, limits), (result) => {
-      if (result !== 'ok') {
-        if (result === 'no-queue') connection.error(corr, 'NO_QUEUE', 'no such queue');
-        else connection.error(corr, 'QUOTA', result === 'relay-full' ? 'the relay is full' : 'queue is full');
-        return;
-      }
-      ctx.counters.messagesReceived++;
-      ctx.counters.bytesStored += body.length;
-      connection.send({ t: 'ok', corr });
-    });
-  });
+  return andThen(ctx.store.bySenderId(frame.senderId), accept, ctx, connection, frame, undefined);
+}
+
+function accept(queue: QueueRef | undefined, ctx: CommandContext, connection: RelayConnection, frame: SendFrame): Awaitable<void> {
+  if (!queue) {
+    connection.error(frame.corr, 'NO_QUEUE', 'no such queue');
+    return;
+  }
+  const { options, store } = ctx;
+  const ts = options.now();
+  const msgId = messageIds.next();
+  // Sealed for the recipient once, as it is stored: what leaves the relay differs from what came in.
+  const sealed = sealDelivery(queue.deliveryKey, msgId, ts, frame.body);
+  const limits = {
+    maxMessagesPerQueue: options.maxMessagesPerQueue,
+    maxBytesPerQueue: options.maxBytesPerQueue,
+    maxStoredBytes: options.maxStoredBytes,
+    expiredBefore: ts - options.messageTtlMs,
+  };
+  return andThen(store.push(queue, { msgId, key: hex(msgId), body: sealed, ts }, limits), stored, ctx, connection, frame, undefined);
+}
+
+function stored(result: PushResult, ctx: CommandContext, connection: RelayConnection, frame: SendFrame): void {
+  const { corr } = frame;
+  if (result !== 'ok') {
+    if (result === 'no-queue') connection.error(corr, 'NO_QUEUE', 'no such queue');
+    else connection.error(corr, 'QUOTA', result === 'relay-full' ? 'the relay is full' : 'queue is full');
+    return;
+  }
+  ctx.counters.messagesReceived++;
+  ctx.counters.bytesStored += frame.body.length;
+  connection.send({ t: 'ok', corr });
 }
 
 /**
@@ -151,22 +171,6 @@ class RandomPool {
 }
 
 const messageIds = new RandomPool(RELAY_LIMITS.msgIdBytes, 4096);
-
-/** The queue of a recipient command whose authenticator checks out, or undefined after an `err` reply. */
-function authorize(ctx: CommandContext, connection: RelayConnection, frame: RecipientFrame): Awaitable<QueueRef | undefined> {
-  return andThen(ctx.store.byRecipientId(frame.recipientId), (queue) => {
-    if (!queue) {
-      connection.error(frame.corr, 'NO_QUEUE', 'no such queue');
-      return undefined;
-    }
-    if (!authorized(connection, queue.recipientKey, queue, frame)) {
-      connection.error(frame.corr, 'AUTH', 'authenticator does not verify');
-      return undefined;
-    }
-    ctx.store.touch(queue, ctx.options.now()); // the recipient uses it: not idle
-    return queue;
-  });
-}
 
 /** Whether the frame's authenticator is right for this connection and the queue key. */
 function authorized(connection: RelayConnection, recipientKey: Uint8Array, queue: QueueRef | undefined, frame: NewFrame | RecipientFrame): boolean {

@@ -96,15 +96,23 @@ export interface QueueWatcher {
 export type Awaitable<T> = T | Promise<T>;
 
 /**
- * Calls `next` with the value: at once if it is here, else once the promise resolves (a
- * rejection passes through). The commands chain store answers with it, so the memory store's
- * path stays synchronous.
+ * Calls `next` with the value and `a` to `d`: at once if it is here, else once the promise
+ * resolves (a rejection passes through). The commands chain store answers with it, so the memory
+ * store's path stays synchronous; the arguments are passed rather than closed over, so that path
+ * allocates no closure per command.
  */
-export function andThen<T, R>(value: Awaitable<T>, next: (value: T) => Awaitable<R>): Awaitable<R> {
-  return value instanceof Promise ? value.then(next) : next(value);
+export function andThen<T, A, B, C, D, R>(value: Awaitable<T>, next: (value: T, a: A, b: B, c: C, d: D) => Awaitable<R>, a: A, b: B, c: C, d: D): Awaitable<R> {
+  return value instanceof Promise ? value.then((v) => next(v, a, b, c, d)) : next(value, a, b, c, d);
 }
 
-/** Lowercase hex of `bytes` (Node's encoder: the relay computes a few per message). */
+/**
+ * Lowercase hex of `bytes` (Node's encoder: the relay computes a few per message). Ids and keys
+ * (16 and 32 bytes) go through one scratch buffer: a Buffer view of each would be an object per call.
+ */
 export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  if (bytes.length > HEX_SCRATCH.length) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  HEX_SCRATCH.set(bytes);
+  return HEX_SCRATCH.toString('hex', 0, bytes.length);
 }
+
+const HEX_SCRATCH = Buffer.alloc(32);

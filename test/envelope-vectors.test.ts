@@ -12,8 +12,9 @@ import { hex, loadVectorFiles, REPO_VECTORS_DIR, toHex, VECTOR_DIRS } from './he
 /**
  * sealcall's own wire format, published as vectors (test/vectors/envelope-v2.json) so another
  * implementation can interoperate: two identities, the pair keys, and one of each envelope kind
- * (invitation, ringing reply, transport message, one-shot cancel, and a second transport message
- * carrying the optional `held` field) with every random input fixed.
+ * (invitation, ringing reply, transport message, one-shot cancel, a second transport message
+ * carrying the optional `held` field, and a one-shot cancel from one of Bob's devices to his others,
+ * bound to the caller) with every random input fixed.
  * `SEALCALL_WRITE_VECTORS=1` rewrites the repository's file from this code; otherwise the code
  * must reproduce every file byte for byte.
  */
@@ -21,6 +22,10 @@ import { hex, loadVectorFiles, REPO_VECTORS_DIR, toHex, VECTOR_DIRS } from './he
 interface EnvelopeMessage {
   name: string;
   from: 'alice' | 'bob';
+  /** The receiver, when it is not the other party: Bob's own devices. */
+  to?: 'bob';
+  /** The caller's public key bound into an own-device cancel's prologue. */
+  callerKey?: string;
   ephemeralSecretKey?: string;
   payload: string;
   nonce: string;
@@ -53,9 +58,19 @@ function build(): EnvelopeVector {
   const ba = pairKeys(bob, alice.publicKey);
   const callId = toHex(bytes(3, 16));
   const messages: EnvelopeMessage[] = [];
-  const record = (name: string, from: 'alice' | 'bob', payload: Uint8Array, inner: Uint8Array, nonce: Uint8Array, ephemeral?: Uint8Array) => {
-    const sealed = sealPair(from === 'alice' ? ab : ba, inner, nonce);
-    messages.push({ name, from, ...(ephemeral ? { ephemeralSecretKey: toHex(ephemeral) } : {}), payload: toHex(payload), nonce: toHex(nonce), inner: toHex(inner), sealed: toHex(sealed) });
+  const bb = pairKeys(bob, bob.publicKey);
+  const record = (name: string, from: 'alice' | 'bob', payload: Uint8Array, inner: Uint8Array, nonce: Uint8Array, ephemeral?: Uint8Array, own?: { callerKey: Uint8Array }) => {
+    const sealed = sealPair(own ? bb : from === 'alice' ? ab : ba, inner, nonce);
+    messages.push({
+      name,
+      from,
+      ...(own ? { to: 'bob' as const, callerKey: toHex(own.callerKey) } : {}),
+      ...(ephemeral ? { ephemeralSecretKey: toHex(ephemeral) } : {}),
+      payload: toHex(payload),
+      nonce: toHex(nonce),
+      inner: toHex(inner),
+      sealed: toHex(sealed),
+    });
   };
 
   const invitePayload = encodeMessage({ type: 'invite', callId, seq: 0, media: 'video', capabilities: { frameEncryption: ['chacha20poly1305'] }, sentAt: 1_767_225_600_000, lifetimeMs: 30_000 });
@@ -83,6 +98,14 @@ function build(): EnvelopeVector {
   const held = callee.seal(heldPayload, envelopeBytes);
   record('media-state on hold (transport message, counter 1)', 'bob', heldPayload, held, bytes(11, 24));
   expect(caller.open(held)).toEqual(heldPayload);
+
+  // Added with ownDevices: after a silent reject, Bob's device tells his others. Noise KK with
+  // Bob's key at both ends, prologue "sealcall own cancel v1" ‖ call id ‖ the caller's public
+  // key; pair-sealed with the one key Bob's devices share (crypto_kx of his key with itself).
+  const ownPayload = encodeMessage({ type: 'cancel', callId, seq: 0, reason: 'declined-elsewhere' });
+  const callerKey = alice.publicKey;
+  const own = sealOneShot({ identity: bob, remotePublicKey: bob.publicKey, callId, callerKey, payload: ownPayload, envelopeBytes, ephemeralSecretKey: bytes(12) });
+  record("own cancel (one-shot from one of Bob's devices to his others, bound to the caller)", 'bob', ownPayload, own, bytes(13, 24), bytes(12), { callerKey });
 
   return {
     description:
@@ -121,12 +144,19 @@ describe(`envelope v2 vectors from ${VECTOR_DIRS.join(', ')}`, () => {
         const alice = identityFromSecretKey(hex(v.alice.secretKey));
         const bob = identityFromSecretKey(hex(v.bob.secretKey));
         for (const m of v.messages) {
-          const [me, them] = m.from === 'alice' ? [bob, alice] : [alice, bob];
+          const [me, them] = m.to === 'bob' ? [bob, bob] : m.from === 'alice' ? [bob, alice] : [alice, bob];
           const inner = openPair(pairKeys(me, them.publicKey), hex(m.sealed));
           expect(toHex(inner)).toBe(m.inner);
           expect(hex(m.sealed)).toHaveLength(v.envelopeBytes);
           if (m.name.startsWith('cancel')) {
             expect(toHex(openOneShot({ identity: me, remotePublicKey: them.publicKey, envelope: inner }).payload)).toBe(m.payload);
+          }
+          if (m.callerKey !== undefined) {
+            const opened = openOneShot({ identity: me, remotePublicKey: them.publicKey, envelope: inner, callerKey: hex(m.callerKey) });
+            expect(toHex(opened.payload)).toBe(m.payload);
+            // Bound to that caller: under another caller's key, or as a caller's cancel, it does not open.
+            expect(() => openOneShot({ identity: me, remotePublicKey: them.publicKey, envelope: inner, callerKey: hex(v.bob.publicKey) })).toThrow();
+            expect(() => openOneShot({ identity: me, remotePublicKey: them.publicKey, envelope: inner })).toThrow();
           }
         }
       }

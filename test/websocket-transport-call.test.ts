@@ -95,3 +95,40 @@ describe('calls over WebSocketTransports through a real relay', () => {
     expect((await bobEnded).reason).toBe('remote-hangup');
   });
 });
+
+describe("a silent reject over WebSocketTransports reaches only the user's own devices", () => {
+  it("stops Bob's other device (ownDevices: the name his other device's address was added under); the caller rings out", async () => {
+    await ready();
+    relay = new Relay();
+    const { url } = await relay.listen();
+    const alice = generateIdentity();
+    const bob = generateIdentity();
+    const connect = (identity: typeof alice) => WebSocketTransport.connect({ url, identity, WebSocket, backoff: { initialMs: 50, maxMs: 200 } });
+    const [toAlice, phone, laptop] = [await connect(alice), await connect(bob), await connect(bob)];
+    toAlice.addContact('bob', phone.address);
+    toAlice.addContact('bob', laptop.address);
+    for (const device of [phone, laptop]) device.addContact('alice', toAlice.address);
+    phone.addContact('me', laptop.address);
+    laptop.addContact('me', phone.address);
+    const h = (harness = new Harness(new MemoryNetwork({ seed: 1 })));
+    h.onClose(() => [toAlice, phone, laptop].forEach((t) => t.close()));
+    // Contacts from the transports (addContact), as an app on this transport would have them.
+    const aliceUser = await h.user('alice', { identity: alice, transport: toAlice, contacts: undefined, ringTimeoutMs: 3_000 });
+    const own = { identity: bob, contacts: undefined, ownDevices: 'me' };
+    const [phoneUser, laptopUser] = [await h.user('bob', { ...own, transport: phone }), await h.user('bob', { ...own, transport: laptop })];
+    const incoming = Promise.all([once(phoneUser.client, 'incoming'), once(laptopUser.client, 'incoming')]);
+    const aliceCall = await aliceUser.client.call('bob');
+    const [[phoneCall], [laptopCall]] = await incoming;
+
+    await phoneCall.reject({ silent: true });
+    const laptopEnded = await ended(laptopCall);
+    expect(laptopEnded.reason).toBe('declined-elsewhere');
+    expect(laptopEnded.endedAt - laptopEnded.startedAt).toBeLessThan(3_000);
+    // The caller was told nothing: it rings on until its own timeout.
+    expect(aliceCall.state).toBe('outgoing');
+    const aliceEnded = await ended(aliceCall);
+    expect(aliceEnded.reason).toBe('no-answer');
+    expect(aliceEnded.endedAt - aliceEnded.startedAt).toBeGreaterThanOrEqual(3_000);
+    expect([...aliceUser.warnings, ...phoneUser.warnings, ...laptopUser.warnings]).toEqual([]);
+  });
+});

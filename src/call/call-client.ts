@@ -99,6 +99,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     });
     this.router.on('invitation', (invitation) => this.onInvitation(invitation));
     this.router.on('cancel', (_from, senderKey, cancel, taken) => this.onCancel(senderKey, cancel, taken));
+    this.router.on('ownCancel', (callerKey, cancel, taken) => this.onOwnCancel(callerKey, cancel, taken));
     this.router.on('warning', (error) => this.warn(error));
     this.context = {
       options,
@@ -106,6 +107,10 @@ export class CallClient extends EventEmitter<CallClientEvents> {
       frameSuites: this.frameSuites,
       createFrameProtector: makeProtector,
       cancel: (peer, callId, cancel) => this.router.cancel(peer, callId, cancel),
+      declinedSilently: (call) => {
+        const callerKey = this.keyOf(call.peer);
+        if (options.ownDevices !== undefined && callerKey) this.router.cancelOwn(options.ownDevices, call.id, callerKey);
+      },
       warn: (error, callId) => this.warn(error, callId),
       ended: (call) => this.calls.delete(call.id),
       renamed: (call, previousId) => {
@@ -126,6 +131,10 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     const limit = options.transport.maxPayloadBytes;
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= MIN_PAYLOAD_BYTES)) {
       throw new SealcallError('INVALID_ARGUMENT', `transport.maxPayloadBytes must be an integer of at least ${MIN_PAYLOAD_BYTES}`);
+    }
+    const own = options.ownDevices;
+    if (own !== undefined && !(typeof own === 'string' && own !== '')) {
+      throw new SealcallError('INVALID_ARGUMENT', 'ownDevices must be a non-empty peer id');
     }
     const quality = options.qualityIntervalMs;
     if (quality !== undefined && !(typeof quality === 'number' && Number.isFinite(quality) && quality >= 0)) {
@@ -193,6 +202,7 @@ export class CallClient extends EventEmitter<CallClientEvents> {
    */
   async call(peer: PeerId, options: CallOptions = {}): Promise<Call> {
     if (this.closed) throw new SealcallError('INVALID_STATE', 'client is closed');
+    if (peer === this.options.ownDevices) throw new SealcallError('INVALID_ARGUMENT', "ownDevices is this user's other devices, not a contact to call");
     const remoteKey = this.keyOf(peer);
     if (!remoteKey) throw new SealcallError('UNKNOWN_CONTACT', 'no public key for this contact');
     const ringing = this.activeCalls.find((c) => c.state === 'incoming' && sameKey(this.keyOf(c.peer), remoteKey));
@@ -283,7 +293,19 @@ export class CallClient extends EventEmitter<CallClientEvents> {
     call.protocol.handleCancel(cancel);
   }
 
+  /**
+   * Another device of this user declined a call silently: the call with that id, from that
+   * caller, stops ringing here too. A call answered already, or any other, is not concerned.
+   */
+  private onOwnCancel(callerKey: Uint8Array, cancel: CancelMessage, taken: () => void): void {
+    const call = this.calls.get(cancel.callId);
+    if (!call || call.direction !== 'incoming' || !sameKey(this.keyOf(call.peer), callerKey)) return;
+    taken();
+    call.protocol.declinedElsewhere();
+  }
+
   private keyOf(peer: PeerId): Uint8Array | undefined {
+    if (peer === this.options.ownDevices) return this.options.identity.publicKey;
     const { contacts } = this.options;
     const key = typeof contacts === 'function' ? contacts(peer) : Object.hasOwn(contacts, peer) ? contacts[peer] : undefined;
     return key instanceof Uint8Array && key.length === 32 ? key : undefined;

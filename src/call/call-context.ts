@@ -17,6 +17,11 @@ export interface CallContext {
   createFrameProtector(suite: FrameSuiteName): FrameProtector | undefined;
   /** Sends a one-shot cancel to every device of `peer`; failures are reported, not thrown. */
   cancel(peer: PeerId, callId: string, cancel: { reason: CancelReason; keepSession?: string }): void;
+  /**
+   * This device declined `call` silently: tells this user's other devices (the `ownDevices`
+   * option), never the caller. Nothing without `ownDevices`.
+   */
+  declinedSilently(call: Call): void;
   /** Reports a problem that does not end the call (a dropped input, a send being retried). */
   warn(error: unknown, callId?: string): void;
   /** The call ended: forget it. */

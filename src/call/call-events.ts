@@ -22,10 +22,11 @@ export interface CallEnded {
   /** When the call ended. */
   endedAt: number;
   /**
-   * Set when this device declined with `reject({ silent: true })`: the caller was told nothing. To
-   * stop this user's other devices ringing at once, the app tells them through its own sync and
-   * each calls `reject({ silent: true })` on the call with the same `id`; otherwise they ring
-   * until the caller gives up (its ring timeout) or their own ring timeout passes.
+   * Set when this device declined with `reject({ silent: true })`: the caller was told nothing.
+   * With the client's `ownDevices` option this user's other devices were told, and stopped ringing
+   * (`declined-elsewhere`). Without it, to stop them at once the app tells them through its own
+   * sync and each calls `reject({ silent: true })` on the call with the same `id`; otherwise they
+   * ring until the caller gives up (its ring timeout) or their own ring timeout passes.
    */
   silent?: true;
   /** How long it was connected, from `connectedAt` to `endedAt` (reconnecting included); 0 if it never connected. */

@@ -27,7 +27,9 @@ const RENEGOTIATION_WINDOW_MS = 10_000;
 export interface RejectOptions {
   /**
    * Tell the caller nothing: its call rings on until its ring timeout and ends `no-answer`, as
-   * if this device had not answered. The `ended` event then carries `silent: true`.
+   * if this device had not answered. The `ended` event then carries `silent: true`. With the
+   * client's `ownDevices` option, this user's other devices are told (and stop ringing); without
+   * it, nothing is sent at all.
    */
   silent?: boolean;
 }
@@ -128,6 +130,8 @@ export class CallProtocol {
     if (!options.silent) return this.endByUser('rejected');
     this.move('hangup-started');
     this.finish('rejected', { silent: true });
+    // Sent once ended here, so that this device's own echo of it finds nothing to end.
+    this.context.declinedSilently(this.call);
   }
 
   /** {@link Call.setOnHold}. */
@@ -303,6 +307,16 @@ export class CallProtocol {
     if (this.role !== 'callee') return;
     if (message.keepSession !== undefined && message.keepSession === this.devices.selected?.tag) return;
     this.finish(message.reason);
+  }
+
+  /**
+   * Callee: another device of this user declined the call silently. Ends it `declined-elsewhere`
+   * while it still rings here (not once answered); the caller is told nothing, and the channel
+   * closes without a last acknowledgement.
+   */
+  declinedElsewhere(): void {
+    if (this.role !== 'callee' || this.current !== 'incoming') return;
+    this.finish('declined-elsewhere', { quiet: true });
   }
 
   private onMessage(channel: SignalingChannel, message: Message): void {
@@ -500,11 +514,19 @@ export class CallProtocol {
   /**
    * Ends the call once: tells the peer if asked (an `end` on the chosen channel, or a one-shot
    * cancel to all its devices), then releases every timer, key, track and peer connection.
-   * `silent`: the peer is told nothing, and the channel does not linger to acknowledge it either.
+   * `silent`: the peer is told nothing, and the channel does not linger to acknowledge it either;
+   * `ended` says so. `quiet`: the same, without the `silent` mark (this device did not decline).
    */
   private finish(
     reason: EndReason,
-    how: { error?: SealcallError; notify?: SignalingChannel | undefined; cancel?: CancelReason; keepSession?: string; silent?: boolean } = {},
+    how: {
+      error?: SealcallError;
+      notify?: SignalingChannel | undefined;
+      cancel?: CancelReason;
+      keepSession?: string;
+      silent?: boolean;
+      quiet?: boolean;
+    } = {},
   ): void {
     if (this.current === 'disconnected') return;
     if (how.notify?.open) {
@@ -524,7 +546,7 @@ export class CallProtocol {
     this.timers.clearAll();
     this.plane.close();
     // The chosen device's channel lingers to deliver our `end` and acknowledge the peer's.
-    this.devices.clear({ linger: !how.silent });
+    this.devices.clear({ linger: !how.silent && !how.quiet });
     this.invitation?.dispose();
     this.invitation = undefined;
     this.move('ended');

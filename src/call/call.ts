@@ -124,9 +124,12 @@ export class Call extends EventEmitter<CallEvents> {
 
   /**
    * Declines an incoming call; the caller's call ends `rejected`, and the callee's other devices
-   * stop ringing (`declined-elsewhere`). With `{ silent: true }` nothing is sent: the caller's
-   * call rings until its ring timeout and ends `no-answer`, as if nobody had been there, and the
-   * other devices ring on until then unless the app stops them (see `CallEnded.silent`).
+   * stop ringing (`declined-elsewhere`). With `{ silent: true }` the caller is sent nothing: its
+   * call rings until its ring timeout and ends `no-answer`, as if nobody had been there. Then, with
+   * the client's `ownDevices` option, this user's other devices alone are told (a cancel sealed
+   * with the user's own identity key) and stop ringing at once (`declined-elsewhere`); without it
+   * nothing at all is sent, and they ring on until then unless the app stops them (see
+   * `CallEnded.silent`). Rejects with `INVALID_STATE` unless ringing.
    */
   async reject(options: RejectOptions = {}): Promise<void> {
     return this.protocol.reject(options);

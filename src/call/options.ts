@@ -66,6 +66,26 @@ export interface CallClientOptions {
    */
   contacts?: Contacts;
   /**
+   * Where the transport reaches this user's other devices, and the peer id it names them by when
+   * their messages arrive: a note-to-self chat, or the user's own address (with
+   * `WebSocketTransport`, the name under which each other device's address was added with
+   * `addContact`). Its key is this user's own identity key, whatever `contacts` says;
+   * `client.call()` refuses it with `INVALID_ARGUMENT`, as `CallClient.create` refuses an empty one.
+   *
+   * With it, `call.reject({ silent: true })` tells the other devices, and only them, that this
+   * device declined: a one-shot cancel sealed with this user's own identity key at both ends (so
+   * only the user's devices can make or read it) and bound to the call id and the caller's key.
+   * A device still ringing that call from that caller ends it `declined-elsewhere` at once; the
+   * caller receives nothing and rings on until its ring timeout (`no-answer`). A device that has
+   * answered, or rings another call, changes nothing. Set it on every device: each then sends
+   * these cancels and recognises the ones it receives.
+   *
+   * Without it (the default), a silent reject sends nothing at all: the other devices ring until
+   * the caller's ring timeout withdraws the invitation, unless the app stops them through its own
+   * sync (see `CallEnded.silent`).
+   */
+  ownDevices?: PeerId;
+  /**
    * The WebRTC implementation: browsers' globals by default, `@roamhq/wrtc` in Node,
    * react-native-webrtc's module in React Native (or its `registerGlobals()`). Neither Node's nor
    * React Native's can encrypt frames: their calls report `e2ee: 'transport'` (see `frameEncryption`).
@@ -173,9 +193,9 @@ export interface CallClientOptions {
 }
 
 /** Options with every default applied. */
-type Optional = 'wrtc' | 'iceServers' | 'replayStore' | 'frameWorkerUrl' | 'frameProtector';
+type Optional = 'wrtc' | 'iceServers' | 'replayStore' | 'frameWorkerUrl' | 'frameProtector' | 'ownDevices';
 export type ResolvedOptions = Required<Omit<CallClientOptions, Optional>> &
-  Pick<CallClientOptions, 'frameWorkerUrl' | 'frameProtector' | 'replayStore'> & { wrtc?: SessionWebRtc };
+  Pick<CallClientOptions, 'frameWorkerUrl' | 'frameProtector' | 'replayStore' | 'ownDevices'> & { wrtc?: SessionWebRtc };
 
 /**
  * The app's implementation as the session layer types it: simple-peer and the session are written

@@ -96,7 +96,9 @@ export type CancelReason = (typeof CANCEL_REASONS)[number];
 
 /**
  * Caller → every device of the callee, as a one-shot envelope: withdraw the invitation. A
- * device whose session tag is `keepSession` (the one that answered) ignores it.
+ * device whose session tag is `keepSession` (the one that answered) ignores it. Also, with
+ * reason `declined-elsewhere` and no `keepSession`, callee device → the callee's other devices
+ * after a silent reject (a one-shot sealed with the callee's own key, bound to the caller).
  */
 export interface CancelMessage extends MessageBase<'cancel'> {
   reason: CancelReason;

@@ -10,13 +10,14 @@ import {
   writeHeader,
   ZERO_SESSION_TAG,
 } from './envelope.js';
-import type { Identity } from '../crypto/identity.js';
+import { checkKey, type Identity } from '../crypto/identity.js';
 import { KK_MESSAGE_OVERHEAD, NoiseKKHandshake } from '../crypto/noise/handshake-kk.js';
 import { SignalingSession } from './session.js';
 import { sodium } from '../crypto/sodium.js';
 
 const INVITE_LABEL = new TextEncoder().encode('sealcall invite v1');
 const ONE_SHOT_LABEL = new TextEncoder().encode('sealcall one-shot v1');
+const OWN_CANCEL_LABEL = new TextEncoder().encode('sealcall own cancel v1');
 
 /** Keys and ids shared by the handshake entry points. */
 export interface HandshakeKeys {
@@ -47,7 +48,7 @@ export class OutgoingHandshake {
 
   constructor(options: OutgoingHandshakeOptions) {
     this.callId = options.callId ?? randomCallId();
-    this.noise = kk(true, INVITE_LABEL, this.callId, options);
+    this.noise = kk(true, prologue(INVITE_LABEL, this.callId), options);
   }
 
   /** Seals `payload` into the (inner) invitation envelope, `envelopeBytes` long once pair-sealed. Only once. */
@@ -117,7 +118,7 @@ export class IncomingHandshake {
    */
   static open(options: IncomingHandshakeOptions): IncomingHandshake {
     const parsed = expectHandshake(options.envelope, EnvelopeKind.invite);
-    const noise = kk(false, INVITE_LABEL, parsed.callId, options);
+    const noise = kk(false, prologue(INVITE_LABEL, parsed.callId), options);
     try {
       const payload = unpad(noise.readMessage(parsed.body));
       return new IncomingHandshake(parsed.callId, payload, noise);
@@ -139,15 +140,35 @@ export class IncomingHandshake {
   }
 }
 
+/** What binds a one-shot to its call, besides the two static keys. */
+export interface OneShotBinding {
+  /** The call id (32 hex digits), also in the envelope's header. */
+  callId: string;
+  /**
+   * Only for a cancel between one user's own devices (both static keys are the user's): the
+   * public key of the caller whose call it withdraws. It is bound into the prologue
+   * (`"sealcall own cancel v1"` ‖ call id ‖ caller key), so the cancel opens only for a call
+   * with that id from that caller.
+   */
+  callerKey?: Uint8Array;
+}
+
 /**
  * Seals a single message bound to a call id as a fresh Noise message 1 that expects no reply:
- * the caller's cancel before any reply arrived. It can be opened even if the invitation itself
- * was lost or comes later.
+ * the caller's cancel before any reply arrived, or (with `callerKey`) a device's cancel to its
+ * user's other devices, `identity` then being both ends. It can be opened even if the invitation
+ * itself was lost or comes later.
  */
 export function sealOneShot(
-  options: HandshakeKeys & { callId: string; payload: Uint8Array; envelopeBytes: number; /** Deterministic mode for test vectors. */ ephemeralSecretKey?: Uint8Array },
+  options: HandshakeKeys &
+    OneShotBinding & {
+      payload: Uint8Array;
+      envelopeBytes: number;
+      /** Deterministic mode for test vectors. */
+      ephemeralSecretKey?: Uint8Array;
+    },
 ): Uint8Array {
-  const noise = kk(true, ONE_SHOT_LABEL, options.callId, options);
+  const noise = kk(true, oneShotPrologue(options), options);
   try {
     return writeHandshake(noise, EnvelopeKind.oneShot, options.callId, options.payload, options.envelopeBytes);
   } finally {
@@ -156,12 +177,16 @@ export function sealOneShot(
 }
 
 /**
- * Opens a {@link sealOneShot} envelope. Same errors as {@link IncomingHandshake.open}. A repeat
- * opens again: a cancel is bound to its call id, so applying it twice changes nothing.
+ * Opens a {@link sealOneShot} envelope, with the same `callerKey` it was sealed with (none for a
+ * caller's cancel). Same errors as {@link IncomingHandshake.open}; `WRONG_CALL` when the header
+ * names another call than `callId`, if given. A repeat opens again: a cancel is bound to its
+ * call id, so applying it twice changes nothing.
  */
-export function openOneShot(options: HandshakeKeys & { envelope: Uint8Array }): { callId: string; payload: Uint8Array } {
-  const parsed = expectHandshake(options.envelope, EnvelopeKind.oneShot);
-  const noise = kk(false, ONE_SHOT_LABEL, parsed.callId, options);
+export function openOneShot(
+  options: HandshakeKeys & Partial<OneShotBinding> & { envelope: Uint8Array },
+): { callId: string; payload: Uint8Array } {
+  const parsed = expectHandshake(options.envelope, EnvelopeKind.oneShot, options.callId);
+  const noise = kk(false, oneShotPrologue({ ...options, callId: parsed.callId }), options);
   try {
     return { callId: parsed.callId, payload: unpad(noise.readMessage(parsed.body)) };
   } finally {
@@ -169,16 +194,22 @@ export function openOneShot(options: HandshakeKeys & { envelope: Uint8Array }): 
   }
 }
 
-/** A KK handshake for one role, bound to a message label and call id. */
-function kk(
-  initiator: boolean,
-  label: Uint8Array,
-  callId: string,
-  keys: HandshakeKeys & { ephemeralSecretKey?: Uint8Array },
-): NoiseKKHandshake {
+/** `"sealcall one-shot v1"` ‖ call id, or for an own-device cancel `"sealcall own cancel v1"` ‖ call id ‖ caller key. */
+function oneShotPrologue(binding: OneShotBinding): Uint8Array {
+  if (binding.callerKey === undefined) return prologue(ONE_SHOT_LABEL, binding.callId);
+  checkKey(binding.callerKey, 'callerKey');
+  const base = prologue(OWN_CANCEL_LABEL, binding.callId);
+  const out = new Uint8Array(base.length + binding.callerKey.length);
+  out.set(base);
+  out.set(binding.callerKey, base.length);
+  return out;
+}
+
+/** A KK handshake for one role, bound to a prologue (message label, call id, …). */
+function kk(initiator: boolean, bound: Uint8Array, keys: HandshakeKeys & { ephemeralSecretKey?: Uint8Array }): NoiseKKHandshake {
   return new NoiseKKHandshake({
     initiator,
-    prologue: prologue(label, callId),
+    prologue: bound,
     staticKey: keys.identity,
     remoteStaticKey: keys.remotePublicKey,
     ...(keys.ephemeralSecretKey ? { ephemeralSecretKey: keys.ephemeralSecretKey } : {}),

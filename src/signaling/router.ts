@@ -14,6 +14,7 @@ import { ContactMemory } from './contact-memory.js';
 import { openPair, sealPair } from './pair-seal.js';
 import { PairKeyCache } from './pair-key-cache.js';
 import type { ReplayGuard, ReplayStore } from './replay-guard.js';
+import { ExpiringMap } from '../expiring-map.js';
 
 /** What the router needs to know. */
 export interface RouterOptions {
@@ -40,6 +41,13 @@ export interface RouterEvents {
    * to its sender, so the invitation it withdraws never rings.
    */
   cancel: (from: PeerId, senderKey: Uint8Array, cancel: CancelMessage, taken: () => void) => void;
+  /**
+   * Another device of this user declined an invitation this device let ring: an authenticated
+   * cancel `declined-elsewhere` sealed with this user's own identity key at both ends and bound
+   * to the invitation's caller, `callerKey`. `taken` as for `cancel` (one not taken is kept,
+   * bound to that caller, so the invitation never rings).
+   */
+  ownCancel: (callerKey: Uint8Array, cancel: CancelMessage, taken: () => void) => void;
   /** Input that was dropped, or a send that failed (and is retried). Never fatal. */
   warning: (error: SealcallError) => void;
 }
@@ -51,7 +59,8 @@ const CANCEL_REPEATS_MS = [1_000, 3_000];
  * The inbound side of signaling and the owner of its keys: every payload from the chat transport
  * is parsed once here, authenticated, decoded and handed to exactly one place: a new invitation
  * to the call layer, a handshake reply to its outgoing invitation, a transport envelope to the
- * channel of its session, a cancel to the call layer. Noise objects never leave `signaling/`.
+ * channel of its session, a cancel (a caller's, or one from this user's other devices) to the
+ * call layer. Noise objects never leave `signaling/`.
  */
 export class SignalingRouter extends EventEmitter<RouterEvents> {
   private readonly outgoing = new Map<string, OutgoingInvitation>();
@@ -64,6 +73,11 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
    * replay later learns nothing.
    */
   private readonly replies: ContactMemory<{ from: PeerId; envelope: Uint8Array; until: number }>;
+  /**
+   * The caller of each invitation this device let through, by call id, while it can ring: a
+   * cancel from this user's other devices opens only bound to that caller's key.
+   */
+  private readonly invitedBy: ExpiringMap<Uint8Array>;
   private readonly pairs: PairKeyCache;
   /** Replay-state saves, one after another so the last state wins. */
   private saving: Promise<void> = Promise.resolve();
@@ -78,6 +92,7 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
     super();
     this.earlyCancels = new ContactMemory({ ttlMs: options.memoryMs, perContact: 16, maxContacts: 1024, now: options.now });
     this.replies = new ContactMemory({ ttlMs: LIMITS.inviteLifetimeMs + LIMITS.clockSkewMs, perContact: 16, maxContacts: 1024, now: options.now });
+    this.invitedBy = new ExpiringMap({ ttlMs: LIMITS.inviteLifetimeMs + LIMITS.clockSkewMs, maxEntries: 256, now: options.now });
     this.pairs = new PairKeyCache(options.identity);
     this.context = {
       delivery: options.delivery,
@@ -119,7 +134,26 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
     const remoteKey = this.options.keyOf(peer);
     if (!remoteKey || this.closed) return;
     const payload = encodeMessage({ type: 'cancel', callId, seq: 0, ...cancel });
-    const envelope = sealOneShot({ identity: this.options.identity, remotePublicKey: remoteKey, callId, payload, envelopeBytes: this.options.delivery.envelopeBytes });
+    this.sendOneShot(peer, sealOneShot({ identity: this.options.identity, remotePublicKey: remoteKey, callId, payload, envelopeBytes: this.options.delivery.envelopeBytes }));
+  }
+
+  /**
+   * Tells this user's other devices, which the transport reaches at `ownDevices`, that this
+   * device declined call `callId` of the contact whose key is `callerKey`: a one-shot cancel
+   * `declined-elsewhere` sealed with this user's identity key at both ends (only the user's
+   * devices can make or open it) and bound to the caller's key, sent like {@link cancel}. Nothing
+   * goes to the caller. Nothing at all unless `ownDevices` has this user's own key.
+   */
+  cancelOwn(ownDevices: PeerId, callId: string, callerKey: Uint8Array): void {
+    const { identity } = this.options;
+    if (this.closed || !this.isKey(ownDevices, identity.publicKey)) return;
+    const payload = encodeMessage({ type: 'cancel', callId, seq: 0, reason: 'declined-elsewhere' });
+    const envelopeBytes = this.options.delivery.envelopeBytes;
+    this.sendOneShot(ownDevices, sealOneShot({ identity, remotePublicKey: identity.publicKey, callId, callerKey, payload, envelopeBytes }));
+  }
+
+  /** Sends a one-shot now and twice more over a few seconds, since nothing acknowledges it. */
+  private sendOneShot(peer: PeerId, envelope: Uint8Array): void {
     this.putCancel(peer, envelope);
     const now = Date.now();
     for (const ms of CANCEL_REPEATS_MS) this.repeats.push({ at: now + ms, peer, envelope });
@@ -217,6 +251,7 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
       case EnvelopeKind.invite:
         return this.onInvite(from, remoteKey, inner, parsed);
       case EnvelopeKind.oneShot:
+        if (this.isOwnKey(remoteKey)) return this.onOwnCancel(inner, parsed.callId);
         return this.onOneShot(from, remoteKey, inner);
       case EnvelopeKind.response: {
         const invitation = this.outgoing.get(parsed.callId);
@@ -268,8 +303,10 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
       handshake.dispose();
       return;
     }
+    this.invitedBy.set(invite.callId, remoteKey);
     const ring = () => {
-      if (this.closed) return handshake.dispose();
+      // A cancel may have come while the replay state was being saved.
+      if (this.closed || this.earlyCancels.has(remoteKey, invite.callId)) return handshake.dispose();
       this.emit('invitation', new IncomingInvitation(this.context, handshake, from, remoteKey, invite, inviteKey));
     };
     const store = this.options.replayStore;
@@ -317,6 +354,39 @@ export class SignalingRouter extends EventEmitter<RouterEvents> {
     let taken = false;
     this.emit('cancel', from, remoteKey, cancel, () => (taken = true));
     if (!taken) this.earlyCancels.set(remoteKey, cancel.callId, cancel);
+  }
+
+  /**
+   * A one-shot from another device of this user (its pair seal opened with this user's own key:
+   * only a holder of the identity key made it). It must open bound to the caller of an invitation
+   * this device let through, and decline: anything else is dropped with a warning. A call id this
+   * device never let ring, or no longer remembers, is dropped without a word: nothing of it rings
+   * here. The sender's own echo opens too and finds no call (it ended before sending): kept like
+   * any cancel not taken, it changes nothing.
+   */
+  private onOwnCancel(envelope: Uint8Array, callId: string): void {
+    const { identity } = this.options;
+    const callerKey = this.invitedBy.get(callId);
+    if (!callerKey) return;
+    let cancel: CancelMessage;
+    try {
+      const opened = openOneShot({ identity, remotePublicKey: identity.publicKey, envelope, callId, callerKey });
+      const message = decodeMessage(opened.payload);
+      if (message.type !== 'cancel' || message.callId !== callId || message.reason !== 'declined-elsewhere' || message.keepSession !== undefined) {
+        throw new SealcallError('BAD_MESSAGE', "a one-shot from this user's own devices is not a decline");
+      }
+      cancel = message;
+    } catch (error) {
+      return this.warn(toSealcallError(error, 'BAD_MESSAGE').withCallId(callId));
+    }
+    let taken = false;
+    this.emit('ownCancel', callerKey, cancel, () => (taken = true));
+    if (!taken) this.earlyCancels.set(callerKey, callId, cancel);
+  }
+
+  /** Whether `key` is this user's own identity key (the other devices of this user). */
+  private isOwnKey(key: Uint8Array): boolean {
+    return sodium().memcmp(key, this.options.identity.publicKey);
   }
 
   /** Whether `peer` is the contact whose key is `key`. */

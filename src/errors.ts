@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'UNKNOWN_CONTACT'
   /** No RTCPeerConnection: not a browser, and no `wrtc` implementation was passed. */
   | 'WEBRTC_UNAVAILABLE'
+  /** The app's ICE server provider (`iceServers` as a function) failed, e.g. its TURN credential service was unreachable. */
+  | 'ICE_SERVERS_UNAVAILABLE'
   /** The peer connection failed (SDP rejected, data channel error, …). */
   | 'PEER_CONNECTION_FAILED'
   /** The user or OS refused microphone access. */

@@ -174,9 +174,9 @@ describe('a failure before the invitation leaves', () => {
     const seen = recordOutgoing(alice);
     const t = tone(440);
     tones.push(t);
-    await expect(alice.client.call('bob', { stream: t.stream, media: 'video' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(alice.client.call('bob', { stream: t.stream, media: 'video' })).rejects.toMatchObject({ code: 'ICE_SERVERS_UNAVAILABLE' });
     expect(seen.states).toEqual(['idle', 'outgoing', 'disconnected']);
-    expect(seen.ended).toMatchObject({ reason: 'media-failed', error: { code: 'INVALID_ARGUMENT' }, direction: 'outgoing', media: 'video', durationMs: 0 });
+    expect(seen.ended).toMatchObject({ reason: 'media-failed', error: { code: 'ICE_SERVERS_UNAVAILABLE' }, direction: 'outgoing', media: 'video', durationMs: 0 });
     await h.network.settled();
     expect(h.network.observed).toEqual([]);
   });

@@ -76,7 +76,7 @@ describe('IceServerSource', () => {
     source.hold();
     fail = true;
     await vi.advanceTimersByTimeAsync(7_000);
-    expect(errors).toEqual(['INVALID_ARGUMENT']);
+    expect(errors).toEqual(['ICE_SERVERS_UNAVAILABLE']);
     fail = false;
     await vi.advanceTimersByTimeAsync(1_000); // retried after the minimum interval
     expect(updates).toEqual([turn(2)]);

@@ -83,7 +83,7 @@ export class IceServerSource extends EventEmitter<IceServerSourceEvents> {
         return set;
       })
       .catch((cause: unknown) => {
-        throw cause instanceof SealcallError ? cause : new SealcallError('INVALID_ARGUMENT', 'ICE server provider failed', { cause });
+        throw cause instanceof SealcallError ? cause : new SealcallError('ICE_SERVERS_UNAVAILABLE', 'ICE server provider failed', { cause });
       })
       .finally(() => {
         this.fetching = undefined;

@@ -24,7 +24,7 @@ import { unpackUntrusted } from './msgpack.js';
  * key (`relayKey`, whose base64url is the fingerprint in relay URLs), a fresh X25519 key for this
  * connection (`sessionKey`) and `relayKey`'s signature over it. A recipient's queue key
  * (`recipientKey`) is X25519; each recipient command carries `auth`, a keyed BLAKE2b of
- * {@link authContent} under a key both sides derive from the X25519 DH of the queue key and the
+ * `authContent` under a key both sides derive from the X25519 DH of the queue key and the
  * session key (src/crypto/relay-keys.ts): one hash per command instead of a signature, void on
  * any other connection. `new` is authorized by the key it registers, so creating a queue proves
  * possession of its key. `ids` returns the relay's X25519 key for the queue (`serverKey`): the

@@ -7,7 +7,10 @@ import { fromBase64, toBase64 } from '../protocol/base64.js';
  * seal the sender's identity for the recipient alone).
  */
 export interface ContactAddress {
-  /** `ws://` or `wss://` URL of the relay holding the queue, with its key's fingerprint (see {@link checkRelayUrl}). */
+  /**
+   * `ws://` or `wss://` URL of the relay holding the queue, with its key's fingerprint as the user
+   * part: `ws://<fingerprint>@host:port`, the fingerprint being base64url of the relay's Ed25519 key.
+   */
   relayUrl: string;
   /** The queue's 16-byte sender id. */
   senderId: Uint8Array;

@@ -2,6 +2,10 @@
  * sealcall browser example: one profile per tab (?name=alice), an identity and a relay queue kept
  * in localStorage, contacts added by pasting their address, and one call at a time with its
  * state machine, end-to-end encryption mode, network path, quality and frame counters shown live.
+ * During a call: mute, camera (on/off, or add video to an audio call and stop it again), flip
+ * camera, next microphone, screen sharing and hold; an incoming call can be declined silently.
+ * `?ring=<seconds>` shortens the ring timeout (30 s by default), e.g. to watch a silently declined
+ * call end `no-answer` on the caller's side.
  *
  * Plain JavaScript, no build step: it loads the library's self-contained browser build
  * (dist/browser/sealcall.js, made by `npm run build`), which finds its frame worker next to itself.
@@ -14,6 +18,8 @@ const PROFILES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
 /** States in which a call is still going. */
 const LIVE = new Set(['outgoing', 'incoming', 'joining', 'connected', 'reconnecting', 'disconnecting']);
 const MEDIA_FLOWING = new Set(['joining', 'connected', 'reconnecting']);
+/** States in which a call can be held and video added or removed. */
+const CONNECTED = new Set(['connected', 'reconnecting']);
 const LOG_LIMIT = 80;
 
 const $ = (id) => document.getElementById(id);
@@ -28,7 +34,7 @@ let transport;
 let client;
 /** name → { address, publicKey } */
 const contacts = new Map();
-/** The call on screen: { call, history, knowsE2ee, connectedAt, durationMs, path, quality, counters, rates, remoteMedia, ended }. */
+/** The call on screen and what the page knows of it (see follow()). */
 let view;
 /** A call is being placed (camera prompt, invitation on its way). */
 let placing = false;
@@ -88,7 +94,7 @@ async function main() {
   renderContacts();
 
   // The transport knows each contact's key from its address (addContact): no `contacts` here.
-  client = await sealcall.CallClient.create({ identity, transport });
+  client = await sealcall.CallClient.create({ identity, transport, ...ringTimeout() });
   client.on('incoming', (call) => {
     log(`incoming ${call.media} call from ${call.peer}`);
     follow(call);
@@ -164,6 +170,12 @@ function loadProfile(name) {
 
 function saveProfile() {
   localStorage.setItem(`sealcall-demo:${profileName}`, JSON.stringify(profile));
+}
+
+/** ?ring=<seconds>: how long invitations ring, both ways (the library's default is 30 s). */
+function ringTimeout() {
+  const seconds = Number(new URLSearchParams(location.search).get('ring') ?? NaN);
+  return seconds > 0 && seconds <= 600 ? { ringTimeoutMs: Math.round(seconds * 1000) } : {};
 }
 
 /**
@@ -292,6 +304,12 @@ function follow(call) {
     /** The camera's facing mode, as last chosen with "Flip camera". */
     facingMode: 'user',
     screenSharing: false,
+    /** The only video sent while sharing is the screen: sharing started without a camera (an audio call). */
+    shareWithoutCamera: false,
+    /** The camera was added mid-call ("Add video"), so "Stop video" removes it. */
+    cameraAdded: false,
+    /** "Add video" / "Stop video" is under way (camera prompt, renegotiation). */
+    changingVideo: false,
   };
   view = v;
   hideNotice();
@@ -316,7 +334,14 @@ function follow(call) {
     if (onScreen()) playRemote(stream);
   });
   call.on('remote-media', (media) => {
+    if (media.held !== (v.remoteMedia?.held ?? false)) {
+      log(media.held ? `on hold by ${call.peer}: media paused both ways` : `${call.peer} resumed the call`);
+    }
     v.remoteMedia = media;
+    if (onScreen()) render();
+  });
+  call.on('media', (media) => {
+    log(`the call is now ${media === 'video' ? 'a video' : 'an audio'} call`);
     if (onScreen()) render();
   });
   call.on('local-media', ({ screenSharing }) => {
@@ -329,11 +354,14 @@ function follow(call) {
     v.quality = quality;
     if (onScreen()) render();
   });
-  call.on('ended', ({ reason, error, durationMs }) => {
-    v.ended = { reason, code: error?.code };
+  call.on('ended', (ended) => {
+    const { reason, error, durationMs, silent } = ended;
+    v.ended = { reason, code: error?.code, silent };
     v.durationMs = durationMs; // the connected time, 0 if it never connected
     const after = durationMs > 0 ? ` after ${duration(durationMs)}` : '';
-    log(`call with ${call.peer} ended: ${reason}${error ? ` (${describe(error)})` : ''}${after}`);
+    const quietly = silent ? `, silently: ${call.peer} was not told (their call rings on until it times out)` : '';
+    log(`call with ${call.peer} ended: ${reason}${error ? ` (${describe(error)})` : ''}${after}${quietly}`);
+    log(`history: ${historyEntry(call.peer, ended)}`);
     if (!onScreen()) return;
     $('remote-video').srcObject = null;
     $('unmute-remote').hidden = true;
@@ -353,6 +381,13 @@ async function act(action) {
       case 'reject':
         await call.reject();
         break;
+      case 'decline':
+        await call.reject({ silent: true }); // the ended event says the caller was not told
+        break;
+      case 'hold':
+        call.setOnHold(!call.onHold);
+        log(call.onHold ? `call on hold: media paused both ways, ${call.peer} is told` : 'call resumed');
+        break;
       case 'hangup':
         await call.hangup();
         break;
@@ -360,7 +395,7 @@ async function act(action) {
         log((await call.setAudioMuted(!call.audioMuted)) ? 'microphone muted' : 'microphone on');
         break;
       case 'camera':
-        log((await call.setVideoEnabled(!call.videoEnabled)) ? 'camera on' : 'camera off');
+        await camera(view);
         break;
       case 'flip': {
         // No renegotiation: the new camera's track replaces the old one on the same (encrypted) sender.
@@ -381,8 +416,13 @@ async function act(action) {
         break;
       }
       case 'share':
-        if (call.screenSharing) await call.stopScreenShare();
-        else await call.startScreenShare();
+        if (call.screenSharing) {
+          await call.stopScreenShare();
+        } else {
+          // On a call without a camera the screen is added as video, and taken out again after.
+          view.shareWithoutCamera = cameraMode(view) === 'add';
+          await call.startScreenShare();
+        }
         break;
     }
   } catch (error) {
@@ -395,6 +435,44 @@ async function act(action) {
     log(`${action} failed: ${describe(error)}`);
   }
   render();
+}
+
+/**
+ * The camera button: on a call that started with a camera, turns it off and on (the track stays,
+ * sending black); without one (an audio call), adds a camera, renegotiating, and "Stop video"
+ * removes what was added (the call is an audio call again unless the peer sends video).
+ */
+async function camera(v) {
+  const { call } = v;
+  const mode = cameraMode(v);
+  if (mode === 'toggle') {
+    log((await call.setVideoEnabled(!call.videoEnabled)) ? 'camera on' : 'camera off');
+    return;
+  }
+  v.changingVideo = true;
+  render();
+  try {
+    if (mode === 'add') {
+      await call.addVideo();
+      v.cameraAdded = true;
+      log(`video added: ${call.localStream?.getVideoTracks()[0]?.label ?? 'camera'}`);
+    } else {
+      await call.removeVideo(); // the screen too, if it is being shared
+      v.cameraAdded = false;
+      log('video stopped');
+    }
+  } finally {
+    v.changingVideo = false;
+  }
+}
+
+/** What the camera button does: 'add' (no camera is sent), 'remove' (one added mid-call) or 'toggle'. */
+function cameraMode(v) {
+  const { call } = v;
+  if (!call.localStream) return call.media === 'video' ? 'toggle' : 'add'; // still ringing
+  const sent = call.localStream.getVideoTracks().length > 0;
+  if (!sent || (call.screenSharing && v.shareWithoutCamera)) return 'add';
+  return v.cameraAdded ? 'remove' : 'toggle';
 }
 
 /** The audio input after the one being sent, in the browser's list (cycling); undefined if there is no other. */
@@ -460,13 +538,18 @@ function render() {
   const live = LIVE.has(state);
 
   $('call-title').textContent = title(v);
-  $('accept').hidden = $('reject').hidden = state !== 'incoming';
+  $('accept').hidden = $('reject').hidden = $('decline').hidden = state !== 'incoming';
   $('hangup').disabled = !live || state === 'disconnecting';
   const stream = call?.localStream;
   const hasAudio = Boolean(stream?.getAudioTracks().length);
   const hasVideo = Boolean(stream?.getVideoTracks().length);
   setToggle($('mute'), MEDIA_FLOWING.has(state) && hasAudio, call?.audioMuted, 'Unmute', 'Mute');
-  setToggle($('camera'), MEDIA_FLOWING.has(state) && hasVideo, hasVideo && !call.videoEnabled, 'Camera on', 'Camera off');
+  const connected = CONNECTED.has(state);
+  const mode = live ? cameraMode(v) : 'toggle';
+  if (mode === 'add') setToggle($('camera'), connected && !call.screenSharing && !v.changingVideo, false, 'Stop video', 'Add video');
+  else if (mode === 'remove') setToggle($('camera'), connected && !v.changingVideo, true, 'Stop video', 'Add video');
+  else setToggle($('camera'), MEDIA_FLOWING.has(state) && hasVideo, hasVideo && !call.videoEnabled, 'Camera on', 'Camera off');
+  setToggle($('hold'), connected, live && call.onHold, 'Resume', 'Hold');
   $('flip').disabled = !MEDIA_FLOWING.has(state) || !hasVideo || call.screenSharing;
   $('microphone').disabled = !MEDIA_FLOWING.has(state) || !hasAudio;
   const canShare = typeof navigator.mediaDevices?.getDisplayMedia === 'function';
@@ -497,7 +580,12 @@ function render() {
   $('call-remote-media').textContent = v?.remoteMedia
     ? `${v.remoteMedia.audioMuted ? 'muted' : 'mic on'}, ${v.remoteMedia.videoEnabled ? 'camera on' : 'camera off'}`
     : '—';
-  $('call-ended').textContent = v?.ended ? `${v.ended.reason}${v.ended.code ? ` (${v.ended.code})` : ''}` : '—';
+  const holders = live ? [call.onHold && 'you', v.remoteMedia?.held && call.peer].filter(Boolean) : [];
+  $('call-hold').textContent = holders.length ? `on hold by ${holders.join(' and ')}` : connected ? 'no' : '—';
+  $('call-hold').dataset.held = String(holders.length > 0);
+  $('call-ended').textContent = v?.ended
+    ? `${v.ended.reason}${v.ended.code ? ` (${v.ended.code})` : ''}${v.ended.silent ? ' · silently' : ''}`
+    : '—';
 
   for (const item of $('states').children) {
     const s = item.dataset.state;
@@ -530,7 +618,8 @@ function title(v) {
     return `Incoming ${call.media} call from ${call.peer} · ${left} s`;
   }
   const what = `${call.media === 'video' ? 'Video' : 'Audio'} call ${call.direction === 'outgoing' ? 'to' : 'from'} ${call.peer}`;
-  return v.ended ? `${what} · ended` : what;
+  if (v.ended) return `${what} · ended`;
+  return call.onHold || v.remoteMedia?.held ? `${what} · on hold` : what;
 }
 
 function setToggle(control, enabled, pressed, onLabel, offLabel) {
@@ -548,7 +637,7 @@ function setRelayStatus(status) {
 // Controls, notices, log
 
 function wireControls() {
-  for (const action of ['accept', 'reject', 'hangup', 'mute', 'camera', 'flip', 'microphone', 'share']) {
+  for (const action of ['accept', 'reject', 'decline', 'hangup', 'hold', 'mute', 'camera', 'flip', 'microphone', 'share']) {
     $(action).addEventListener('click', () => void act(action));
   }
   $('unmute-remote').addEventListener('click', () => {
@@ -644,6 +733,13 @@ function reasons(counters) {
 
 function number(n) {
   return n.toLocaleString('en-US');
+}
+
+/** A call history line from the `ended` event: "outgoing audio call to bob, 14:02:11–14:03:40, connected at 14:02:15 for 1:25". */
+function historyEntry(peer, { direction, media, startedAt, connectedAt, endedAt, durationMs }) {
+  const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour12: false });
+  const connected = connectedAt ? `connected at ${clock(connectedAt)} for ${duration(durationMs)}` : 'never connected';
+  return `${direction} ${media} call ${direction === 'outgoing' ? 'to' : 'from'} ${peer}, ${clock(startedAt)}–${clock(endedAt)}, ${connected}`;
 }
 
 function duration(ms) {

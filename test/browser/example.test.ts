@@ -3,7 +3,10 @@
  * (started in-process through the CLI's own function) serves the page and the browser build; two
  * pages of headless Chromium with the fake camera and microphone open it as alice and bob,
  * exchange addresses through the UI, call, accept, watch the call connect with frame encryption
- * and the counters grow, flip the camera, switch the microphone, share the screen, then hang up.
+ * and the counters grow, turn the camera off and on, flip it, switch the microphone, share the
+ * screen, then hang up. Then dave and erin: an audio call to which erin adds video and stops it
+ * again, dave holds and resumes, each log keeps the call's history; erin declines the next call
+ * silently and dave (`?ring=4`) rings on until `no-answer`.
  * A screenshot of the connected call goes to test/browser/artifacts/ (and to examples/browser/screenshot.png when that is missing or
  * SEALCALL_UPDATE_SCREENSHOT=1). Needs dist/ (`npm test` and `npm run test:browser` build it).
  */
@@ -94,9 +97,9 @@ describe('the browser example: two tabs call each other through the local relay'
     return page;
   }
 
-  /** A tab as `name`, once it is on the relay. */
-  async function tab(name: string): Promise<Page> {
-    const page = await open(`?name=${name}`);
+  /** A tab as `name` (plus `query`, e.g. `&ring=4`), once it is on the relay. */
+  async function tab(name: string, query = ''): Promise<Page> {
+    const page = await open(`?name=${name}${query}`);
     await connectedToRelay(page, name);
     return page;
   }
@@ -213,6 +216,12 @@ describe('the browser example: two tabs call each other through the local relay'
     await (await to(alice)).getByRole('button', { name: 'Mute', exact: true }).click();
     await until(() => text(bob, '#call-remote-media'), (s) => s.startsWith('muted'), 5_000, 'bob sees alice muted');
     expect(await alice.getByRole('button', { name: 'Unmute' }).getAttribute('aria-pressed')).toBe('true');
+    // A call placed with video: the camera button turns the camera off and on again (not "Add video").
+    await alice.getByRole('button', { name: 'Camera off' }).click();
+    await until(() => text(bob, '#call-remote-media'), (s) => s.endsWith('camera off'), 5_000, 'bob sees alice’s camera off');
+    expect(await alice.getByRole('button', { name: 'Camera on' }).getAttribute('aria-pressed')).toBe('true');
+    await alice.getByRole('button', { name: 'Camera on' }).click();
+    await until(() => text(bob, '#call-remote-media'), (s) => s.endsWith('camera on'), 5_000, 'bob sees alice’s camera on');
 
     // Flip the camera, switch the microphone, share the screen and stop: no renegotiation, frames
     // keep decrypting (none dropped: checked below), and bob sees the screen's shape (16:9, the
@@ -266,6 +275,139 @@ describe('the browser example: two tabs call each other through the local relay'
     await connectedToRelay(third, 'carol');
     expect(new URL(third.url()).searchParams.get('name')).toBe('carol');
     await Promise.all([again.close(), third.close()]);
+
+    expect(errors).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 45_000);
+
+  /** What the page's remote video element plays: its tracks (enabled or not), size and frames shown. */
+  const remote = (page: Page) =>
+    page.locator('#remote-video').evaluate((v: HTMLVideoElement) => {
+      const stream = v.srcObject as MediaStream | null;
+      return {
+        videoTracks: stream?.getVideoTracks().filter((t) => t.readyState === 'live').length ?? 0,
+        enabled: stream?.getTracks().filter((t) => t.enabled).length ?? 0,
+        tracks: stream?.getTracks().length ?? 0,
+        width: v.videoWidth,
+        frames: v.getVideoPlaybackQuality().totalVideoFrames,
+      };
+    });
+
+  /**
+   * The middle of the remote video's picture, averaged (0 black … 255 white); 0 without a picture.
+   * On hold the peer's tracks are disabled both ways, so the picture turns black.
+   */
+  const brightness = (page: Page) =>
+    page.locator('#remote-video').evaluate((v: HTMLVideoElement) => {
+      if (!v.videoWidth) return 0;
+      const canvas = document.createElement('canvas');
+      canvas.width = canvas.height = 16;
+      const context = canvas.getContext('2d', { willReadFrequently: true })!;
+      context.drawImage(v, v.videoWidth / 4, v.videoHeight / 4, v.videoWidth / 2, v.videoHeight / 2, 0, 0, 16, 16);
+      const pixels = context.getImageData(0, 0, 16, 16).data;
+      let sum = 0;
+      for (let i = 0; i < pixels.length; i += 4) sum += (pixels[i]! + pixels[i + 1]! + pixels[i + 2]!) / 3;
+      return sum / (pixels.length / 4);
+    });
+
+  const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
+  const log = (page: Page) => text(page, '#log');
+
+  it('audio call: add video and stop it, hold and resume, history in the log; decline silently, the caller rings on', async () => {
+    const started = Date.now();
+    // dave's calls ring 4 s (?ring=4), so his silently declined call ends no-answer soon.
+    const [dave, erin] = await Promise.all([tab('dave', '&ring=4'), tab('erin')]);
+    const [daveAddress, erinAddress] = [await copyAddress(dave), await copyAddress(erin)];
+    await addContact(dave, 'erin', erinAddress);
+    await addContact(erin, 'dave', daveAddress);
+    const both = async () => [await shown(dave), await shown(erin)] as const;
+
+    await (await to(dave)).locator('#contacts li', { hasText: 'erin' }).getByRole('button', { name: 'Audio call' }).click();
+    await until(() => text(erin, '#call-title'), (s) => s.startsWith('Incoming audio call from dave'), 10_000, 'erin ringing');
+    // Ringing: nothing to hold, no video to add yet.
+    for (const page of [dave, erin]) {
+      expect(await button(page, 'Hold').isDisabled()).toBe(true);
+      expect(await button(page, 'Add video').isDisabled()).toBe(true);
+    }
+    expect(await button(dave, 'Decline silently').isHidden()).toBe(true);
+    await (await to(erin)).getByRole('button', { name: 'Accept' }).click();
+    await until(both, (s) => s.every((x) => (x.state === 'connected' && x.decrypted > 0) || x.state === 'disconnected'), 15_000, 'audio call connected');
+    for (const page of [dave, erin]) {
+      expect(await text(page, '#call-state')).toBe('connected');
+      expect(await text(page, '#call-title')).toMatch(/^Audio call/);
+      expect(await text(page, '#call-hold')).toBe('no');
+      expect(await remote(page)).toMatchObject({ videoTracks: 0, width: 0 });
+      expect(await button(page, 'Add video').getAttribute('aria-pressed')).toBe('false');
+    }
+
+    // erin adds video: dave's page plays it (decoded frames, a picture), and both say it is a video call.
+    await (await to(erin)).getByRole('button', { name: 'Add video' }).click();
+    const playing = await until(() => remote(dave), (r) => r.videoTracks === 1 && r.width > 0 && r.frames > 30, 10_000, 'dave sees erin’s video');
+    await until(() => remote(dave), (r) => r.frames > playing.frames + 30, 5_000, 'frames keep coming');
+    expect(await brightness(dave)).toBeGreaterThan(10);
+    await until(() => text(dave, '#call-title'), (s) => s === 'Video call to erin', 5_000, 'dave’s call is a video call');
+    expect(await text(erin, '#call-title')).toBe('Video call from dave');
+    expect(await button(erin, 'Stop video').getAttribute('aria-pressed')).toBe('true');
+    expect(await button(dave, 'Add video').isEnabled()).toBe(true); // dave still sends no camera
+    expect(await log(erin)).toContain('video added');
+
+    // dave holds: erin's page shows it, media pauses both ways (the pages' tracks are disabled:
+    // erin's picture turns black on dave's page), and comes back on resume.
+    await (await to(dave)).getByRole('button', { name: 'Hold', exact: true }).click();
+    expect(await button(dave, 'Resume').getAttribute('aria-pressed')).toBe('true');
+    expect(await text(dave, '#call-hold')).toBe('on hold by you');
+    await until(() => text(erin, '#call-hold'), (s) => s === 'on hold by dave', 5_000, 'erin sees the hold');
+    expect(await log(erin)).toContain('on hold by dave');
+    expect(await text(erin, '#call-title')).toBe('Video call from dave · on hold');
+    expect(await button(erin, 'Hold').getAttribute('aria-pressed')).toBe('false'); // erin's own hold is hers
+    for (const page of [dave, erin]) expect((await remote(page)).enabled).toBe(0);
+    await until(() => brightness(dave), (b) => b < 2, 5_000, 'erin’s picture black on dave’s page');
+    await button(dave, 'Resume').click();
+    expect(await button(dave, 'Hold').getAttribute('aria-pressed')).toBe('false');
+    await until(() => text(erin, '#call-hold'), (s) => s === 'no', 5_000, 'erin sees the resume');
+    expect(await log(erin)).toContain('dave resumed the call');
+    expect(await text(erin, '#call-title')).toBe('Video call from dave');
+    for (const page of [dave, erin]) expect((await remote(page)).enabled).toBe((await remote(page)).tracks);
+    await until(() => brightness(dave), (b) => b > 10, 5_000, 'erin’s picture back on dave’s page');
+
+    // erin stops her video: it leaves dave's page, and the call is an audio call again.
+    await (await to(erin)).getByRole('button', { name: 'Stop video' }).click();
+    await until(() => remote(dave), (r) => r.videoTracks === 0, 10_000, 'erin’s video gone from dave’s page');
+    await until(() => text(dave, '#call-title'), (s) => s === 'Audio call to erin', 5_000, 'an audio call again');
+    expect(await button(erin, 'Add video').getAttribute('aria-pressed')).toBe('false');
+    const audio = await shown(dave);
+    await until(() => shown(dave), (x) => x.decrypted > audio.decrypted + 25, 5_000, 'audio goes on');
+
+    // Hang up: each log has the call's history entry (direction, media as asked, times, connected time).
+    await (await to(dave)).getByRole('button', { name: 'Hang up' }).click();
+    await until(both, (s) => s.every((x) => x.state === 'disconnected'), 10_000, 'both ended');
+    for (const page of [dave, erin]) {
+      expect(await button(page, 'Hold').isDisabled()).toBe(true);
+      expect(await text(page, '#call-hold')).toBe('—');
+    }
+    const clock = String.raw`\d\d:\d\d:\d\d`;
+    const connectedFor = String.raw`${clock}–${clock}, connected at ${clock} for 0:\d\d`;
+    expect(await log(dave)).toMatch(new RegExp(`history: outgoing audio call to erin, ${connectedFor}`));
+    expect(await log(erin)).toMatch(new RegExp(`history: incoming audio call from dave, ${connectedFor}`));
+
+    // Declined silently: erin's call ends, dave is not told and rings on until his ring timeout.
+    await (await to(dave)).locator('#contacts li', { hasText: 'erin' }).getByRole('button', { name: 'Audio call' }).click();
+    const placed = Date.now();
+    await until(() => text(erin, '#call-title'), (s) => s.startsWith('Incoming audio call from dave'), 10_000, 'erin ringing again');
+    await until(() => log(dave), (s) => s.includes('erin is ringing'), 5_000, 'dave hears the ringing');
+    await (await to(erin)).getByRole('button', { name: 'Decline silently' }).click();
+    await until(() => log(erin), (s) => s.includes('dave was not told'), 5_000, 'erin’s log');
+    expect(await text(erin, '#call-state')).toBe('disconnected');
+    expect(await text(erin, '#call-ended')).toBe('rejected · silently');
+    expect(await button(erin, 'Decline silently').isHidden()).toBe(true);
+    expect(await log(erin)).toMatch(new RegExp(`history: incoming audio call from dave, ${clock}–${clock}, never connected`));
+    // Had erin told him, dave's call would end `rejected` within a relay round trip, not `no-answer` 4 s after he called.
+    expect(await text(dave, '#call-state')).toBe('outgoing');
+    expect(await text(dave, '#call-ended')).toBe('—');
+    await until(() => text(dave, '#call-ended'), (s) => s !== '—', 10_000, 'dave’s ring timeout');
+    expect(await text(dave, '#call-ended')).toBe('no-answer');
+    expect(Date.now() - placed).toBeGreaterThan(3_500);
+    expect(await log(dave)).toMatch(new RegExp(`history: outgoing audio call to erin, ${clock}–${clock}, never connected`));
 
     expect(errors).toEqual([]);
     expect(Date.now() - started).toBeLessThan(30_000);

@@ -214,7 +214,7 @@ function authOf(obj: Record<string, unknown>, copy: boolean): Uint8Array {
 export function validateRelayFrame(value: unknown): RelayFrame {
   const obj = record(value, 'frame');
   const t = frameType(field(obj, 't'));
-  const recipientId = () => fixedBytes(field(obj, 'recipientId'), 'recipientId', RELAY_LIMITS.queueIdBytes);
+  // No closures here: a client runs this for every frame the relay sends it.
   switch (t) {
     case 'hello': {
       const v = field(obj, 'v');
@@ -236,14 +236,14 @@ export function validateRelayFrame(value: unknown): RelayFrame {
       return {
         t,
         corr: correlation(field(obj, 'corr')),
-        recipientId: recipientId(),
+        recipientId: recipientIdOf(obj, true),
         senderId: fixedBytes(field(obj, 'senderId'), 'senderId', RELAY_LIMITS.queueIdBytes),
         serverKey: publicKey(field(obj, 'serverKey'), 'serverKey'),
       };
     case 'msg':
       return {
         t,
-        recipientId: recipientId(),
+        recipientId: recipientIdOf(obj, true),
         msgId: msgId(field(obj, 'msgId')),
         // A view, not a copy: a recipient opens it at once (openDelivery makes the plaintext's own
         // array) and keeps nothing of it, so copying a body per delivery would be waste.

@@ -211,11 +211,11 @@ ${cryptoShare(relay, micro)}
   authenticator and encrypts nothing, and its clients keep one connection each where the relay's
   keep two. Its clients' side is cheaper too (no msgpack, no authenticators, nothing to open), so
   its numbers bound what any relay could do with this client process on this machine.
-- **${machine.cores} cores, three processes**${redis ? ' (four with redis-server)' : ''}. The server, the clients and the bench share the machine's
-  cores (and, on a shared machine, other work: see the load averages above), so absolute rates
-  move between runs; the ratio between the rows of one run is the useful figure, provided
-  nothing else ran meanwhile (the servers run one after the other; the bench's
-  own processes alone keep the load average near 2).
+- **${machine.cores} cores, shared.** Every server and its client process are up at once${redis ? ' (and redis-server for the Redis rows)' : ''},
+  but only one server carries traffic at a time while the others wait, idle. They share the
+  machine's cores with the bench (and, on a shared machine, other work: see the load averages
+  above), so absolute rates move between runs; the ratios are the useful figures, each taken
+  between a relay round and the baseline round run right after it.
 - **Memory** counts the JavaScript heap, \`external\` (buffers) and RSS of the server process;
   kernel socket buffers are not in it. The relay's share per idle client is its receive
   connection's \`RelayConnection\` (the connection's X25519 session key pair, token bucket,

@@ -21,7 +21,7 @@ describe('hold', () => {
     const bobSees = peerHeld(bobCall, true);
     aliceCall.setOnHold(true);
     expect(aliceCall.onHold).toBe(true);
-    expect(await bobSees).toEqual({ audioMuted: true, videoEnabled: true, held: true });
+    expect(await bobSees).toEqual({ audioMuted: true, videoEnabled: true, held: true, screenSharing: false });
     expect(bobCall.remoteMedia?.held).toBe(true);
     // Nothing is sent or played on either side; neither side's mute or camera choice changed.
     expect(enabled(aliceCall.localStream)).toEqual(['audio:false', 'video:false']);
@@ -33,7 +33,7 @@ describe('hold', () => {
 
     const bobSeesResume = peerHeld(bobCall, false);
     aliceCall.setOnHold(false);
-    expect(await bobSeesResume).toEqual({ audioMuted: true, videoEnabled: true, held: false });
+    expect(await bobSeesResume).toEqual({ audioMuted: true, videoEnabled: true, held: false, screenSharing: false });
     expect(enabled(aliceCall.localStream)).toEqual(['audio:false', 'video:true']); // still muted
     expect(enabled(aliceCall.remoteStream)).toEqual(['audio:true', 'video:true']);
     expect(enabled(bobCall.localStream)).toEqual(['audio:true', 'video:true']);

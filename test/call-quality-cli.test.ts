@@ -77,11 +77,11 @@ describe('the CLI shows call quality and history', () => {
   });
 });
 
-describe('the CLI shows the peer’s hold', () => {
+describe('the CLI shows the peer’s hold and screen sharing', () => {
   const media = (state: Partial<RemoteMediaState>): CliEvent => ({
     event: 'remote-media',
     peer: 'bob',
-    ...{ audioMuted: false, videoEnabled: false, held: false, ...state },
+    ...{ audioMuted: false, videoEnabled: false, held: false, screenSharing: false, ...state },
   });
   const ended: CliEvent = { event: 'ended', peer: 'bob', reason: 'hangup', startedAt: 0, endedAt: 1, durationMs: 1 };
 
@@ -106,7 +106,30 @@ describe('the CLI shows the peer’s hold', () => {
       'bob now has the microphone muted, the camera off',
     ]);
     expect(lines(true, [media({ held: true })]).map((line) => JSON.parse(line) as unknown)).toEqual([
-      { event: 'remote-media', peer: 'bob', audioMuted: false, videoEnabled: false, held: true },
+      { event: 'remote-media', peer: 'bob', audioMuted: false, videoEnabled: false, held: true, screenSharing: false },
+    ]);
+  });
+
+  it('prints a line when the peer starts or stops sharing its screen', () => {
+    expect(
+      lines(false, [
+        media({ videoEnabled: true, screenSharing: true }),
+        media({ videoEnabled: false, screenSharing: true }), // its video turned off while sharing
+        media({ videoEnabled: true, screenSharing: false }),
+        media({ videoEnabled: true, screenSharing: true, held: true }), // both at once: two lines
+        ended,
+        media({ videoEnabled: true, screenSharing: true }), // the next call starts not sharing
+      ]),
+    ).toEqual([
+      'bob is sharing their screen',
+      'bob now has the microphone on, the shared screen off',
+      'bob stopped sharing their screen',
+      'bob put the call on hold\nbob is sharing their screen',
+      'call with bob ended: hangup after 0:00',
+      'bob is sharing their screen',
+    ]);
+    expect(lines(true, [media({ videoEnabled: true, screenSharing: true })]).map((line) => JSON.parse(line) as unknown)).toEqual([
+      { event: 'remote-media', peer: 'bob', audioMuted: false, videoEnabled: true, held: false, screenSharing: true },
     ]);
   });
 
@@ -120,7 +143,17 @@ describe('the CLI shows the peer’s hold', () => {
     expect(status.text()).toBe('bob: connected');
   });
 
-  it('reports a change of hold alone as a remote-media event, held included', () => {
+  it('shows "sharing screen" in the status line while the peer shares its screen', () => {
+    const status = new StatusLine();
+    status.apply({ event: 'outgoing', peer: 'bob', callId: 'c' });
+    status.apply({ event: 'state', peer: 'bob', state: 'connected' });
+    status.apply(media({ videoEnabled: true, screenSharing: true }));
+    expect(status.text()).toBe('bob: connected · bob sharing screen');
+    status.apply(media({ videoEnabled: true, screenSharing: false }));
+    expect(status.text()).toBe('bob: connected');
+  });
+
+  it('reports a change of hold or screen sharing alone as a remote-media event, both included', () => {
     const client = Object.assign(new EventEmitter(), { ringTimeoutMs: 30_000 }) as unknown as CallClient;
     const call = Object.assign(new EventEmitter<CallEvents>(), { peer: 'bob', media: 'audio', state: 'connected' }) as unknown as Call;
     const written: string[] = [];
@@ -128,13 +161,18 @@ describe('the CLI shows the peer’s hold', () => {
     new PeerSessionUi(client, new Output(true, (line) => written.push(line)), {} as NodeAudio, options);
     (client as unknown as EventEmitter).emit('incoming', call);
     const remote = (state: RemoteMediaState) => call.emit('remote-media', state);
-    remote({ audioMuted: false, videoEnabled: false, held: false }); // as at connect: no news
-    remote({ audioMuted: false, videoEnabled: false, held: true });
-    remote({ audioMuted: false, videoEnabled: false, held: false });
+    const state = { audioMuted: false, videoEnabled: false, held: false, screenSharing: false };
+    remote(state); // as at connect: no news
+    remote({ ...state, held: true });
+    remote(state);
+    remote({ ...state, screenSharing: true });
+    remote(state);
     const events = written.map((line) => JSON.parse(line) as CliEvent).filter((e) => e.event === 'remote-media');
     expect(events).toEqual([
-      { event: 'remote-media', peer: 'bob', audioMuted: false, videoEnabled: false, held: true },
-      { event: 'remote-media', peer: 'bob', audioMuted: false, videoEnabled: false, held: false },
+      { event: 'remote-media', peer: 'bob', ...state, held: true },
+      { event: 'remote-media', peer: 'bob', ...state },
+      { event: 'remote-media', peer: 'bob', ...state, screenSharing: true },
+      { event: 'remote-media', peer: 'bob', ...state },
     ]);
   });
 });

@@ -79,8 +79,8 @@ describe('calls over MemoryNetwork with real @roamhq/wrtc', () => {
     const muted = new Promise((resolve) => bobCall.on('remote-media', (m) => m.audioMuted && resolve(m)));
     expect(await aliceCall.setAudioMuted(true)).toBe(true);
     expect(aliceCall.localStream?.getAudioTracks().every((t) => !t.enabled)).toBe(true);
-    expect(await muted).toEqual({ audioMuted: true, videoEnabled: false, held: false });
-    expect(bobCall.remoteMedia).toEqual({ audioMuted: true, videoEnabled: false, held: false });
+    expect(await muted).toEqual({ audioMuted: true, videoEnabled: false, held: false, screenSharing: false });
+    expect(bobCall.remoteMedia).toEqual({ audioMuted: true, videoEnabled: false, held: false, screenSharing: false });
     // There is no camera in an audio call: the confirmed state says so.
     expect(await aliceCall.setVideoEnabled(true)).toBe(false);
     expect(await aliceCall.setAudioMuted(false)).toBe(false);

@@ -13,8 +13,9 @@ import { hex, loadVectorFiles, REPO_VECTORS_DIR, toHex, VECTOR_DIRS } from './he
  * sealcall's own wire format, published as vectors (test/vectors/envelope-v2.json) so another
  * implementation can interoperate: two identities, the pair keys, and one of each envelope kind
  * (invitation, ringing reply, transport message, one-shot cancel, a second transport message
- * carrying the optional `held` field, and a one-shot cancel from one of Bob's devices to his others,
- * bound to the caller) with every random input fixed.
+ * carrying the optional `held` field, a one-shot cancel from one of Bob's devices to his others,
+ * bound to the caller, and a third transport message carrying the optional `screenSharing` field)
+ * with every random input fixed.
  * `SEALCALL_WRITE_VECTORS=1` rewrites the repository's file from this code; otherwise the code
  * must reproduce every file byte for byte.
  */
@@ -106,6 +107,13 @@ function build(): EnvelopeVector {
   const callerKey = alice.publicKey;
   const own = sealOneShot({ identity: bob, remotePublicKey: bob.publicKey, callId, callerKey, payload: ownPayload, envelopeBytes, ephemeralSecretKey: bytes(12) });
   record("own cancel (one-shot from one of Bob's devices to his others, bound to the caller)", 'bob', ownPayload, own, bytes(13, 24), bytes(12), { callerKey });
+
+  // Added with screen sharing: the optional `screenSharing` field, sent only as true like `held`
+  // (older peers ignore it). Bob's third transport message (counter 2).
+  const sharingPayload = encodeMessage({ type: 'media-state', callId, seq: 3, audioMuted: false, videoEnabled: true, screenSharing: true });
+  const sharing = callee.seal(sharingPayload, envelopeBytes);
+  record('media-state sharing the screen (transport message, counter 2)', 'bob', sharingPayload, sharing, bytes(14, 24));
+  expect(caller.open(sharing)).toEqual(sharingPayload);
 
   return {
     description:

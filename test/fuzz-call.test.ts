@@ -204,7 +204,14 @@ function message(e: Episode): { value: unknown; label: string } {
       return { value: { ...base(), type, candidates: candidates(r, e.connected), end: pick(r, [true, false, 'yes']) }, label: 'ice' };
     case 'media-state':
       return {
-        value: { ...base(), type, audioMuted: chance(r, 0.5), videoEnabled: pick(r, [true, false, 1]), ...(chance(r, 0.4) ? { held: pick(r, [true, false, 'yes', 1, null]) } : {}) },
+        value: {
+          ...base(),
+          type,
+          audioMuted: chance(r, 0.5),
+          videoEnabled: pick(r, [true, false, 1]),
+          ...(chance(r, 0.4) ? { held: pick(r, [true, false, 'yes', 1, null]) } : {}),
+          ...(chance(r, 0.4) ? { screenSharing: pick(r, [true, false, 'yes', 1, null]) } : {}),
+        },
         label: type,
       };
     case 'key-update': {

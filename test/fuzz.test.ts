@@ -104,6 +104,7 @@ describe(`fuzzing (${RUNS} inputs per target, seed ${SEED})`, () => {
       encodeMessage({ type: 'ice', callId, seq: 3, end: false, candidates: [{ candidate: 'candidate:x', sdpMid: '0', sdpMLineIndex: 0 }] }),
       encodeMessage({ type: 'renegotiate', callId, seq: 3, request: { iceRestart: true, addTransceiver: 'audio' } }),
       encodeMessage({ type: 'media-state', callId, seq: 4, audioMuted: false, videoEnabled: true, held: true }),
+      encodeMessage({ type: 'media-state', callId, seq: 4, audioMuted: true, videoEnabled: true, screenSharing: true }),
     ];
     for (let i = 0; i < RUNS; i++) {
       const seed = seeds[int(random, seeds.length)]!;

@@ -337,6 +337,9 @@ function follow(call) {
     if (media.held !== (v.remoteMedia?.held ?? false)) {
       log(media.held ? `on hold by ${call.peer}: media paused both ways` : `${call.peer} resumed the call`);
     }
+    if (media.screenSharing !== (v.remoteMedia?.screenSharing ?? false)) {
+      log(media.screenSharing ? `${call.peer} is sharing their screen` : `${call.peer} stopped sharing their screen`);
+    }
     v.remoteMedia = media;
     if (onScreen()) render();
   });
@@ -558,7 +561,10 @@ function render() {
   const local = $('local-video');
   const wanted = live && hasVideo ? stream : null;
   if (local.srcObject !== wanted) local.srcObject = wanted;
-  $('remote-caption').textContent = call ? call.peer : 'remote';
+  // A shared screen is shown whole (letterboxed), not cropped to the frame like a camera.
+  const peerSharing = live && v.remoteMedia?.screenSharing === true;
+  $('remote-caption').textContent = call ? (peerSharing ? `${call.peer}'s screen` : call.peer) : 'remote';
+  $('remote-video').dataset.screen = String(peerSharing);
 
   $('call-state').textContent = state;
   $('call-state').dataset.state = state;
@@ -577,9 +583,9 @@ function render() {
   $('call-loss').textContent = both(quality?.lossPercent, '%');
   $('call-jitter').textContent = both(quality?.jitterMs, ' ms');
   $('call-bitrate').textContent = quality ? `${both(mapValues(quality.bitrateKbps, Math.round), '')} kbps` : '—';
-  $('call-remote-media').textContent = v?.remoteMedia
-    ? `${v.remoteMedia.audioMuted ? 'muted' : 'mic on'}, ${v.remoteMedia.videoEnabled ? 'camera on' : 'camera off'}`
-    : '—';
+  // While the peer shares its screen, its video choice applies to the screen.
+  const remoteVideo = (m) => (m.screenSharing ? (m.videoEnabled ? 'sharing screen' : 'sharing screen, video off') : m.videoEnabled ? 'camera on' : 'camera off');
+  $('call-remote-media').textContent = v?.remoteMedia ? `${v.remoteMedia.audioMuted ? 'muted' : 'mic on'}, ${remoteVideo(v.remoteMedia)}` : '—';
   const holders = live ? [call.onHold && 'you', v.remoteMedia?.held && call.peer].filter(Boolean) : [];
   $('call-hold').textContent = holders.length ? `on hold by ${holders.join(' and ')}` : connected ? 'no' : '—';
   $('call-hold').dataset.held = String(holders.length > 0);

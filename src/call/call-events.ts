@@ -33,10 +33,17 @@ export interface CallEnded {
   durationMs: number;
 }
 
-/** The peer's camera and microphone as it last reported them. */
+/** The peer's camera, microphone, hold and screen sharing as it last reported them. */
 export interface RemoteMediaState extends MediaState {
   /** The peer put the call on hold (`setOnHold(true)`): media is paused both ways until it resumes. */
   held: boolean;
+  /**
+   * The peer shares its screen (`startScreenShare`): the video it sends (its `track`, while
+   * `videoEnabled`) shows a screen, window or tab rather than its camera, until it stops sharing
+   * (`stopScreenShare`, or the browser's own "Stop sharing"). False from a peer that predates
+   * screen sharing, which never says.
+   */
+  screenSharing: boolean;
 }
 
 /** Events of a {@link Call}. */
@@ -49,7 +56,10 @@ export interface CallEvents {
   track: (track: MediaStreamTrack, stream: MediaStream) => void;
   /** A data channel message from the peer. */
   data: (data: Uint8Array) => void;
-  /** The peer muted, unmuted, switched its camera, or put the call on hold or took it off. */
+  /**
+   * The peer muted, unmuted, switched its camera, put the call on hold or took it off, or started
+   * or stopped sharing its screen. Carries the peer's whole state.
+   */
   'remote-media': (media: RemoteMediaState) => void;
   /**
    * This side's confirmed microphone/camera state changed (after `setAudioMuted`/`setVideoEnabled`),

@@ -421,8 +421,15 @@ export class CallProtocol {
     }
   }
 
+  /**
+   * Tells the peer this side's whole media state: at connect, and at every change of the
+   * microphone, camera, hold or screen sharing (the local side's `changed` hook fires on each).
+   * The optional flags are sent only when true, so older peers read what they know.
+   */
   private announceMedia(): void {
-    if (this.live()) this.sendSignal({ type: 'media-state', ...this.plane.local.state, ...(this.held ? { held: true } : {}) });
+    if (!this.live()) return;
+    const sharing = this.plane.local.screenSharing;
+    this.sendSignal({ type: 'media-state', ...this.plane.local.state, ...(this.held ? { held: true } : {}), ...(sharing ? { screenSharing: true } : {}) });
   }
 
   /** Media pauses both ways while either side holds the call. */

@@ -104,7 +104,10 @@ export class Call extends EventEmitter<CallEvents> {
     return this.protocol.plane.local.state.videoEnabled;
   }
 
-  /** The peer's last reported media state. */
+  /**
+   * The peer's last reported media state (microphone, camera, hold, screen sharing); undefined
+   * until the first report, which the peer sends when the call connects.
+   */
   get remoteMedia(): RemoteMediaState | undefined {
     return this.protocol.plane.remoteMedia;
   }
@@ -201,7 +204,10 @@ export class Call extends EventEmitter<CallEvents> {
     this.protocol.plane.local.setAudioSessionActive(active);
   }
 
-  /** Whether the shared screen is sent instead of the camera. */
+  /**
+   * Whether this side shares its screen (sent instead of the camera, or as the video of an audio
+   * call); the peer's is `remoteMedia.screenSharing`.
+   */
   get screenSharing(): boolean {
     return this.protocol.plane.local.screenSharing;
   }
@@ -231,8 +237,9 @@ export class Call extends EventEmitter<CallEvents> {
   /**
    * Browsers: sends a screen, window or tab the user picks (`getDisplayMedia`) instead of the
    * camera, frame-encrypted like it, without renegotiating; `local-media` reports
-   * `screenSharing: true`. The camera stays captured and is sent again on {@link stopScreenShare} or
-   * when the user stops sharing in the browser's UI. On a call without a camera (audio) the screen
+   * `screenSharing: true`, and the peer is told (its `remote-media` and `remoteMedia` carry
+   * `screenSharing: true` until sharing stops). The camera stays captured and is sent again on
+   * {@link stopScreenShare} or when the user stops sharing in the browser's UI. On a call without a camera (audio) the screen
    * is added as video, renegotiating like {@link addVideo}, and removed when sharing stops.
    * `setVideoEnabled` applies to the screen too. Resolves at once if already sharing. Rejects with
    * `SCREEN_PERMISSION_DENIED` when the user cancels or refuses, `MEDIA_UNAVAILABLE` outside
@@ -242,7 +249,10 @@ export class Call extends EventEmitter<CallEvents> {
     return this.protocol.plane.local.startScreenShare();
   }
 
-  /** Sends the camera again and stops the screen capture; resolves at once when not sharing. */
+  /**
+   * Sends the camera again and stops the screen capture; the peer is told (`screenSharing: false`).
+   * Resolves at once when not sharing.
+   */
   async stopScreenShare(): Promise<void> {
     return this.protocol.plane.local.stopScreenShare();
   }

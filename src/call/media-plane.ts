@@ -150,7 +150,12 @@ export class MediaPlane {
   remoteMediaChanged(message: MediaStateMessage): RemoteMediaState | undefined {
     if (message.seq < this.remoteSeq) return undefined;
     this.remoteSeq = message.seq;
-    this.remoteState = { audioMuted: message.audioMuted, videoEnabled: message.videoEnabled, held: message.held === true };
+    this.remoteState = {
+      audioMuted: message.audioMuted,
+      videoEnabled: message.videoEnabled,
+      held: message.held === true,
+      screenSharing: message.screenSharing === true,
+    };
     return this.remoteState;
   }
 

@@ -21,10 +21,12 @@ export type CliEvent =
   | { event: 'connected'; peer: string; e2ee: string; path: string; ringMs: number; setupMs: number }
   | { event: 'muted'; muted: boolean }
   /**
-   * When the peer's microphone, camera or hold differs from what was known: a peer joins with its
-   * microphone on, off hold. `held`: the peer put the call on hold (media paused both ways).
+   * When the peer's microphone, camera, hold or screen sharing differs from what was known: a peer
+   * joins with its microphone on, off hold, not sharing. `held`: the peer put the call on hold
+   * (media paused both ways). `screenSharing`: the peer's video is its screen (this CLI cannot
+   * share one, but a browser peer can).
    */
-  | { event: 'remote-media'; peer: string; audioMuted: boolean; videoEnabled: boolean; held: boolean }
+  | { event: 'remote-media'; peer: string; audioMuted: boolean; videoEnabled: boolean; held: boolean; screenSharing: boolean }
   /** `frequencyHz` is 0 unless `audible`. */
   | { event: 'audio'; levelDb: number; audible: boolean; frequencyHz: number; audibleSeconds: number; bar: string }
   /** Every `qualityIntervalMs` of a connected call (the call's `quality` event). */
@@ -52,6 +54,8 @@ export class Output {
   private qualityLevel: string | undefined;
   /** Whether the peer holds the current call, as its last `remote-media` said: text reports a change of it. */
   private peerHeld = false;
+  /** Whether the peer shares its screen, as its last `remote-media` said: text reports a change of it. */
+  private peerSharing = false;
 
   constructor(
     private readonly json: boolean,
@@ -74,14 +78,23 @@ export class Output {
 
   /**
    * The readable line of an event. A `remote-media` event carries the peer's whole state, so
-   * whether it is about the hold, rather than the microphone or camera, shows only against the
-   * hold known before.
+   * whether it is about the hold or screen sharing, rather than the microphone or camera, shows
+   * only against the hold and sharing known before.
    */
   private line(event: CliEvent): string {
-    if (event.event === 'ended') this.peerHeld = false;
-    if (event.event !== 'remote-media' || event.held === this.peerHeld) return describe(event);
+    if (event.event === 'ended') {
+      this.peerHeld = false;
+      this.peerSharing = false;
+    }
+    if (event.event !== 'remote-media') return describe(event);
+    const lines: string[] = [];
+    if (event.held !== this.peerHeld) lines.push(event.held ? `${event.peer} put the call on hold` : `${event.peer} resumed`);
+    if (event.screenSharing !== this.peerSharing) {
+      lines.push(event.screenSharing ? `${event.peer} is sharing their screen` : `${event.peer} stopped sharing their screen`);
+    }
     this.peerHeld = event.held;
-    return event.held ? `${event.peer} put the call on hold` : `${event.peer} resumed`;
+    this.peerSharing = event.screenSharing;
+    return lines.length > 0 ? lines.join('\n') : describe(event);
   }
 
   /**
@@ -131,7 +144,8 @@ function describe(e: CliEvent): string {
     case 'muted':
       return e.muted ? 'microphone muted' : 'microphone on';
     case 'remote-media':
-      return `${e.peer} now has the microphone ${e.audioMuted ? 'muted' : 'on'}, the camera ${e.videoEnabled ? 'on' : 'off'}`;
+      // While sharing, the video choice applies to the screen, sent instead of the camera.
+      return `${e.peer} now has the microphone ${e.audioMuted ? 'muted' : 'on'}, the ${e.screenSharing ? 'shared screen' : 'camera'} ${e.videoEnabled ? 'on' : 'off'}`;
     case 'audio':
       return e.audible ? `  hearing ${e.bar}  ${e.frequencyHz.toFixed(0)} Hz` : '  hearing: silent';
     case 'quality':

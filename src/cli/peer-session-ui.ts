@@ -85,9 +85,14 @@ export class PeerSessionUi {
       });
     });
     // What a peer sends at connect is normally this; only a difference is news.
-    let known = { audioMuted: false, videoEnabled: call.media === 'video', held: false };
+    let known = { audioMuted: false, videoEnabled: call.media === 'video', held: false, screenSharing: false };
     call.on('remote-media', (media) => {
-      if (media.audioMuted === known.audioMuted && media.videoEnabled === known.videoEnabled && media.held === known.held) return;
+      const same =
+        media.audioMuted === known.audioMuted &&
+        media.videoEnabled === known.videoEnabled &&
+        media.held === known.held &&
+        media.screenSharing === known.screenSharing;
+      if (same) return;
       known = media;
       this.out.emit({ event: 'remote-media', peer, ...media });
     });

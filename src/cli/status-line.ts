@@ -19,6 +19,8 @@ interface CallView {
   peerMuted: boolean;
   /** The peer put the call on hold. */
   peerHeld: boolean;
+  /** The peer shares its screen. */
+  peerSharing: boolean;
 }
 
 /**
@@ -42,10 +44,10 @@ export class StatusLine {
         this.relay = e.status;
         return;
       case 'outgoing':
-        this.call = { peer: e.peer, state: 'outgoing', ringing: false, muted: false, peerMuted: false, peerHeld: false };
+        this.call = { peer: e.peer, state: 'outgoing', ringing: false, muted: false, peerMuted: false, peerHeld: false, peerSharing: false };
         return;
       case 'incoming':
-        this.call = { peer: e.peer, state: 'incoming', ringing: true, muted: false, peerMuted: false, peerHeld: false };
+        this.call = { peer: e.peer, state: 'incoming', ringing: true, muted: false, peerMuted: false, peerHeld: false, peerSharing: false };
         this.call.secondsLeft = Math.round(e.ringTimeoutMs / 1000);
         return;
       case 'ended':
@@ -74,6 +76,7 @@ export class StatusLine {
       case 'remote-media':
         call.peerMuted = e.audioMuted;
         call.peerHeld = e.held;
+        call.peerSharing = e.screenSharing;
         return;
       case 'audio':
         call.audio = e;
@@ -98,6 +101,7 @@ export class StatusLine {
     if (call.e2ee) parts.push(`e2ee ${call.e2ee}`);
     if (call.muted) parts.push('mic off');
     if (call.peerHeld) parts.push(`held by ${call.peer}`);
+    if (call.peerSharing) parts.push(`${call.peer} sharing screen`);
     if (call.peerMuted) parts.push(`${call.peer}'s mic off`);
     // Last the live readings, the meter's twice a second, then the widest, quality (its level
     // first): a narrow terminal cuts the end of the row.

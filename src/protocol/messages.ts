@@ -146,6 +146,12 @@ export interface MediaStateMessage extends MessageBase<'media-state'> {
    * not held), so a peer that predates hold reads the message as before.
    */
   held?: true;
+  /**
+   * The sender shares its screen (`startScreenShare`): its video, while enabled, is the screen
+   * rather than the camera. Sent only as `true` (absent means not sharing), like `held`, so a peer
+   * that predates screen sharing reads the message as before.
+   */
+  screenSharing?: true;
 }
 
 /** Either side: the sender switched its frame-encryption key to key id `kid`. */

@@ -79,14 +79,16 @@ export function validateMessage(value: unknown): Message {
     case 'renegotiate':
       return { ...base, type, ...renegotiation(obj) };
     case 'media-state': {
-      // Optional (older peers omit it); `false` is read as absent, the one way this build writes it.
+      // Optional (older peers omit them); `false` is read as absent, the one way this build writes them.
       const held = field(obj, 'held');
+      const screenSharing = field(obj, 'screenSharing');
       return {
         ...base,
         type,
         audioMuted: bool(field(obj, 'audioMuted'), 'audioMuted'),
         videoEnabled: bool(field(obj, 'videoEnabled'), 'videoEnabled'),
         ...(held !== undefined && bool(held, 'held') ? { held: true as const } : {}),
+        ...(screenSharing !== undefined && bool(screenSharing, 'screenSharing') ? { screenSharing: true as const } : {}),
       };
     }
     case 'key-update':

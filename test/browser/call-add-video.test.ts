@@ -54,7 +54,7 @@ describe('video added to an audio call', () => {
     // Some slack: the counters are read a moment after the stats.
     expect(videoDecrypted(watching) - videoDecrypted(connected)).toBeGreaterThan(40);
     expect(watching.remoteVideoTracks).toBe(1);
-    expect(watching.remoteMedia).toEqual({ audioMuted: false, videoEnabled: true, held: false });
+    expect(watching.remoteMedia).toEqual({ audioMuted: false, videoEnabled: true, held: false, screenSharing: false });
     expect(watching.media).toBe('video');
     expect(Math.abs(watching.frameWidth / watching.frameHeight - CAMERA)).toBeLessThan(0.05);
     expect(dropped(watching.counters), JSON.stringify(watching.counters)).toBe(0);
@@ -75,7 +75,7 @@ describe('video added to an audio call', () => {
       'video removed',
     );
     expect(removed.ended).toBeUndefined();
-    expect(removed.remoteMedia).toEqual({ audioMuted: false, videoEnabled: false, held: false });
+    expect(removed.remoteMedia).toEqual({ audioMuted: false, videoEnabled: false, held: false, screenSharing: false });
     expect(removed.media).toBe('audio');
     // Audio goes on decrypting after the renegotiation that took the video out.
     const after = await until(

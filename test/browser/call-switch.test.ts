@@ -4,7 +4,8 @@
  * frame encryption required. Every change replaces the sender's track, so nothing is
  * renegotiated and the sender's frame transform keeps encrypting: the peer keeps decrypting
  * frames, drops none (a clear or wrongly keyed frame is dropped, never decoded), and decodes the
- * new picture, told apart by its shape (the fake camera is 4:3, the fake screen 16:9).
+ * new picture, told apart by its shape (the fake camera is 4:3, the fake screen 16:9). The peer
+ * is told when sharing starts and stops, however it stops (`remoteMedia.screenSharing`).
  * Needs dist/ (`npx tsup`).
  */
 import type { Page } from 'playwright-core';
@@ -41,6 +42,17 @@ async function keepsDecrypting(page: Page, since: CallStatus, aspect: number, wh
   return s;
 }
 
+/**
+ * Waits until the watching side's `remoteMedia` says the peer shares its screen (or not): the
+ * peer's media state, sent when sharing starts or stops, however it stops.
+ */
+async function seesSharing(page: Page, sharing: boolean, what: string): Promise<CallStatus> {
+  const s = await until(() => statusOf(page), (x) => x.ended !== undefined || x.remoteMedia?.screenSharing === sharing, 10_000, what);
+  expect(s.ended).toBeUndefined();
+  expect(s.remoteMedia).toEqual({ audioMuted: false, videoEnabled: true, held: false, screenSharing: sharing });
+  return s;
+}
+
 /** Both frame APIs: the detected one (RTCRtpScriptTransform), and legacy encoded streams forced. */
 const APIS: { name: string; api?: FrameTransformApi }[] = [{ name: 'script transform' }, { name: 'encoded streams', api: 'encoded-streams' }];
 
@@ -56,6 +68,7 @@ describe.each(APIS)('switching devices and sharing the screen in a browser call 
     const connected = await until(() => statusOf(bob.page), (s) => (s.state === 'connected' && s.framesDecoded > 30) || s.ended !== undefined, 15_000, 'connected with video');
     expect(connected.e2ee).toBe('frame');
     let atBob = await keepsDecrypting(bob.page, connected, CAMERA, 'the camera');
+    expect(atBob.remoteMedia).toEqual({ audioMuted: false, videoEnabled: true, held: false, screenSharing: false });
 
     // Flip to the back camera: a new capture with that facing mode; the old one is stopped.
     const before = await harness(alice.page, 'local');
@@ -90,6 +103,7 @@ describe.each(APIS)('switching devices and sharing the screen in a browser call 
     expect(local.video!.id).not.toBe(camera);
     expect(local.events.at(-1)).toEqual({ audioMuted: false, videoEnabled: true, screenSharing: true });
     atBob = await keepsDecrypting(bob.page, atBob, SCREEN, 'the shared screen');
+    await seesSharing(bob.page, true, 'bob told alice shares her screen');
     const screen = local.video!.id;
 
     // The user presses the browser's "Stop sharing": the camera is back, the capture is stopped.
@@ -100,6 +114,7 @@ describe.each(APIS)('switching devices and sharing the screen in a browser call 
     expect(local.seen[screen]!.readyState).toBe('ended');
     expect(local.events.at(-1)).toEqual({ audioMuted: false, videoEnabled: true, screenSharing: false });
     atBob = await keepsDecrypting(bob.page, atBob, CAMERA, 'the camera after sharing');
+    await seesSharing(bob.page, false, 'bob told alice stopped sharing from the browser');
 
     // Sharing again, picking the camera for afterwards meanwhile; stopScreenShare sends it.
     await harness(alice.page, 'startScreenShare');
@@ -108,10 +123,13 @@ describe.each(APIS)('switching devices and sharing the screen in a browser call 
     expect(local.screenSharing).toBe(true);
     expect(local.seen[camera]!.readyState).toBe('live'); // the app's track: never stopped by sealcall
     atBob = await keepsDecrypting(bob.page, atBob, SCREEN, 'the screen again');
+    await seesSharing(bob.page, true, 'bob told alice shares her screen again');
     await harness(alice.page, 'stopScreenShare');
     local = await harness(alice.page, 'local');
     expect(local.video!.constraints.facingMode).toBe('user');
     await keepsDecrypting(bob.page, atBob, CAMERA, 'the front camera after sharing');
+    await seesSharing(bob.page, false, 'bob told alice stopped sharing');
+    expect((await statusOf(alice.page)).remoteMedia?.screenSharing).toBe(false); // bob never shared
 
     for (const s of [await statusOf(alice.page), await statusOf(bob.page)]) {
       expect(s.state).toBe('connected');
@@ -142,6 +160,7 @@ describe.each(APIS)('screen sharing on an audio call ($name)', ({ api }) => {
     expect(shared.ended).toBeUndefined();
     expect(shared.remoteTracks).toBeGreaterThan(connected.remoteTracks); // a new track: renegotiated
     expect(shared.media).toBe('video');
+    await seesSharing(bob.page, true, 'bob told alice shares her screen');
     // Screen frames went through the decryptor, not only audio (the counters cover both kinds).
     const videoDecrypted = (s: CallStatus) => s.counters!.receive.decrypted - s.audioPackets;
     expect(videoDecrypted(shared) - videoDecrypted(connected)).toBeGreaterThan(40);
@@ -154,6 +173,7 @@ describe.each(APIS)('screen sharing on an audio call ($name)', ({ api }) => {
     expect(local.seen[screen]!.readyState).toBe('ended');
     const after = await until(() => statusOf(bob.page), (s) => s.media === 'audio' || s.ended !== undefined, 10_000, 'an audio call again');
     expect(after.ended).toBeUndefined();
+    expect(after.remoteMedia).toEqual({ audioMuted: false, videoEnabled: false, held: false, screenSharing: false });
     expect((await statusOf(alice.page)).media).toBe('audio');
     expect(droppedFrames((await statusOf(bob.page)).counters)).toBe(0);
     expect(alice.errors).toEqual([]);

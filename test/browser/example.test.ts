@@ -233,9 +233,13 @@ describe('the browser example: two tabs call each other through the local relay'
     await until(() => text(alice, '#log'), (s) => /microphone: Fake Audio Input/.test(s), 5_000, 'microphone switched');
     await alice.getByRole('button', { name: 'Share screen' }).click();
     await until(() => aspect(bob), (a) => Math.abs(a - 16 / 9) < 0.05, 10_000, 'bob sees the shared screen');
+    await until(() => text(bob, '#call-remote-media'), (s) => s.endsWith('sharing screen'), 5_000, 'bob told alice shares her screen');
+    expect(await text(bob, '#log')).toContain('alice is sharing their screen');
     expect(await alice.getByRole('button', { name: 'Stop sharing' }).getAttribute('aria-pressed')).toBe('true');
     await alice.getByRole('button', { name: 'Stop sharing' }).click();
     await until(() => aspect(bob), (a) => Math.abs(a - 4 / 3) < 0.05, 10_000, 'bob sees the camera again');
+    await until(() => text(bob, '#call-remote-media'), (s) => s.endsWith('camera on'), 5_000, 'bob told alice stopped sharing');
+    expect(await text(bob, '#log')).toContain('alice stopped sharing their screen');
     expect(await text(alice, '#log')).toContain('screen sharing stopped');
 
     const steady = await until(both, (s) => s.every((x, i) => x.decrypted > later[i]!.decrypted), 5_000, 'more frames');

@@ -120,7 +120,7 @@ ${closedRows.join('\n')}
 In this run the relay carried ${pct(compared(0, 'throughput'))} of the baseline's message rate with small bodies (rounds:
 ${roundsOf(0, 'throughput', pct)}) and ${pct(compared(1, 'throughput'))} with large ones (rounds: ${roundsOf(1, 'throughput', pct)}): the median of the ${r.options.rounds} rounds'
 ratios, each round's relay against the baseline run right after it. The difference is the relay's own work per message (CPU
-µs/message) and, since the three processes share ${machine.cores} cores, its clients' heavier work too (msgpack,
+µs/message) and, since the server, its clients and the bench share ${machine.cores} cores, its clients' heavier work too (msgpack,
 opening every body, an authenticator per \`ack\`): see the clients' CPU.${redis ? `\n\n${redisThroughput(relay, redis)}` : ''}
 
 ### Latency under a steady load

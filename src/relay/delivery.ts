@@ -156,13 +156,12 @@ export class Delivery {
    * Sends the messages of `window` not in flight yet; false when this subscription ended (the
    * subscriber is gone, or another took the queue over).
    */
-  private send(subscription: Subscription, window: StoredMessage[]): boolean {
+  private send(subscription: Subscription, window: readonly StoredMessage[]): boolean {
     const { queue, subscriber, inFlight } = subscription;
     if (this.byQueue.get(queue.key) !== subscription) return false;
-    const present = (key: string) => window.some((m) => m.key === key);
-    if (inFlight) keepOnly(inFlight, present);
+    if (inFlight) keepPresent(inFlight, window);
     const acknowledged = subscription.acknowledged;
-    if (acknowledged) keepOnly(acknowledged, present);
+    if (acknowledged) keepPresent(acknowledged, window);
     for (const message of window) {
       if (inFlight?.includes(message.key) || acknowledged?.includes(message.key)) continue;
       const frame: MsgFrame = { t: 'msg', recipientId: queue.recipientId, msgId: message.msgId, body: message.body, ts: message.ts };
@@ -204,9 +203,14 @@ function removeKey(keys: string[] | undefined, key: string): boolean {
   return true;
 }
 
-/** Drops, in place, the keys `keep` says no to. */
-function keepOnly(keys: string[], keep: (key: string) => boolean): void {
+function holds(window: readonly StoredMessage[], key: string): boolean {
+  for (const message of window) if (message.key === key) return true;
+  return false;
+}
+
+/** Drops, in place, the keys of messages no longer in `window`. */
+function keepPresent(keys: string[], window: readonly StoredMessage[]): void {
   let kept = 0;
-  for (const key of keys) if (keep(key)) keys[kept++] = key;
+  for (const key of keys) if (holds(window, key)) keys[kept++] = key;
   keys.length = kept;
 }

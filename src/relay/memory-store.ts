@@ -15,6 +15,13 @@ export interface MemoryStoreOptions {
   random: (bytes: number) => Uint8Array;
 }
 
+const NONE: readonly StoredMessage[] = [];
+
+function allAfter(messages: readonly StoredMessage[], cutoff: number): boolean {
+  for (const message of messages) if (message.ts <= cutoff) return false;
+  return true;
+}
+
 /**
  * The embedded store: queues in this process's memory ({@link QueueStore}), optionally kept in an
  * append-only log file ({@link StoreLog}) across restarts. Only this process can serve its queues.
@@ -81,12 +88,15 @@ export class MemoryRelayStore implements RelayStore {
     return queue !== undefined && this.queues.remove(queue, msgKey);
   }
 
-  peek(ref: QueueRef, count: number, expiredBefore: number): StoredMessage[] {
+  peek(ref: QueueRef, count: number, expiredBefore: number): readonly StoredMessage[] {
     const queue = this.live(ref);
-    if (!queue) return [];
+    if (!queue) return NONE;
     const { messages } = queue;
     // Expired ones are dropped here, never delivered, even before the sweep gets to them.
     while (messages.length > 0 && messages[0]!.ts <= expiredBefore) this.queues.remove(queue, messages[0]!.key);
+    // The usual case, every message in the window and none expired: the list itself, no copy (a
+    // pump runs at every push and every ack).
+    if (messages.length <= count && allAfter(messages, expiredBefore)) return messages;
     const out: StoredMessage[] = [];
     for (let i = 0; i < messages.length && out.length < count; i++) if (messages[i]!.ts > expiredBefore) out.push(messages[i]!);
     return out;

@@ -29,8 +29,11 @@ export interface RelayStore {
   push(queue: QueueRef, message: StoredMessage, limits: PushLimits): Awaitable<PushResult>;
   /** Removes one message by its key; false if the queue does not hold it (already acknowledged, expired, or deleted). */
   remove(queue: QueueRef, msgKey: string): Awaitable<boolean>;
-  /** The oldest `count` messages accepted after `expiredBefore`, oldest first. */
-  peek(queue: QueueRef, count: number, expiredBefore: number): Awaitable<StoredMessage[]>;
+  /**
+   * The oldest `count` messages accepted after `expiredBefore`, oldest first. Read it at once and
+   * keep none of it: the memory store may hand out the queue's own list.
+   */
+  peek(queue: QueueRef, count: number, expiredBefore: number): Awaitable<readonly StoredMessage[]>;
   /** Deletes a queue and its messages. */
   delete(queue: QueueRef): Awaitable<void>;
   /** Marks the queue used by its recipient at `now` (not awaited: a lost touch only makes a queue look idler). */

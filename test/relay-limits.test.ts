@@ -234,6 +234,32 @@ describe('relay: connections', () => {
     expect(relay.stats.connections).toBe(1);
   });
 
+  it('turns away connections beyond maxConnectionsPerAddress with 1013, and only from that address', async () => {
+    const events: string[] = [];
+    const relay = await f.start({ maxConnectionsPerAddress: 2, logger: (event, details) => event === 'too-many-connections' && events.push(String(details?.scope)) });
+    const first = await f.raw(relay);
+    await f.raw(relay);
+    const closeCode = (ws: WebSocket) => new Promise<number>((resolve) => ws.on('close', resolve));
+    const third = new WebSocket(socketUrl(relay.address!.url));
+    third.on('error', () => {});
+    expect(await closeCode(third)).toBe(1013);
+    expect(events).toEqual(['address']);
+    // Another address (all of 127/8 is loopback on Linux) still gets in.
+    const other = new WebSocket(socketUrl(relay.address!.url), { localAddress: '127.0.0.2' });
+    other.on('error', () => {});
+    await new Promise((resolve) => other.once('message', resolve)); // hello
+    expect(relay.stats.connections).toBe(3);
+    other.close();
+    // A closed connection frees its address's slot.
+    const firstClosed = closeCode(first.ws);
+    first.close();
+    await firstClosed;
+    await until(() => relay.stats.connections === 1);
+    const again = await f.raw(relay);
+    expect(again.ws.readyState).toBe(WebSocket.OPEN);
+    expect(relay.stats.connections).toBe(2);
+  });
+
   it('drops a connection that stops answering heartbeat pings', async () => {
     const relay = await f.start({ heartbeatMs: 50 });
     const live = await f.raw(relay);

@@ -7,7 +7,7 @@ import { RELAY_LIMITS } from '../protocol/relay-frames.js';
  * - `listening` {port}, `closed`
  * - `connection` {connections}, `disconnect` {connections, code}
  * - `bad-frame` {badFrames}, `rate-limited` {strikes}, `slow-client` {bufferedBytes},
- *   `too-many-connections`, `abusive-client` {reason}
+ *   `too-many-connections` {scope: `relay` or `address`}, `abusive-client` {reason}
  * - `store-loaded` {queues, messages}: the store was read at `listen`
  * - `store-appended` {records, bytes}: changes written to the store's log
  * - `store-compacted` {queues, messages, bytes}: the log rewritten with only live data
@@ -67,6 +67,13 @@ export interface RelayOptions {
   maxQueuesPerAddressPerHour?: number;
   /** Most simultaneous connections; more are closed at once with 1013. Default 10,000. */
   maxConnections?: number;
+  /**
+   * Most simultaneous connections from one client IP address; more are closed at once with 1013,
+   * so that one address cannot take every slot of `maxConnections`. Default a quarter of
+   * `maxConnections` (2,500): room for many users behind one NAT, each with a receive and a send
+   * connection (a relay behind a proxy sees the proxy's address: raise it there).
+   */
+  maxConnectionsPerAddress?: number;
   /** Messages delivered to a subscriber and not yet acknowledged, per queue. Default 16. */
   maxInFlight?: number;
   /** Frames per second a connection may send, on average (token bucket refill). Default 500. */
@@ -146,6 +153,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     maxQueues: options.maxQueues ?? 100_000,
     maxQueuesPerAddressPerHour: options.maxQueuesPerAddressPerHour ?? 1000,
     maxConnections: options.maxConnections ?? 10_000,
+    maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? Math.ceil((options.maxConnections ?? 10_000) / 4),
     maxInFlight: options.maxInFlight ?? 16,
     rateLimitPerSecond: options.rateLimitPerSecond ?? 500,
     rateLimitBurst: options.rateLimitBurst ?? 1000,

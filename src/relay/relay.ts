@@ -87,6 +87,8 @@ export interface ListenOptions {
 export class Relay {
   private readonly options: ResolvedRelayOptions;
   private readonly connections = new Set<RelayConnection>();
+  /** Open connections per client address, for `maxConnectionsPerAddress` (addresses with none are removed). */
+  private readonly connectionsByAddress = new Map<string, number>();
   private readonly counters = { messagesReceived: 0, messagesDelivered: 0, bytesStored: 0 };
   private readonly creations: CreationLimiter;
   /** The queues and the relay's identity; opened by `listen`. */
@@ -207,12 +209,19 @@ export class Relay {
       return;
     }
     if (this.connections.size >= this.options.maxConnections) {
-      this.options.logger('too-many-connections');
+      this.options.logger('too-many-connections', { scope: 'relay' });
       ws.close(CLOSE.tryAgainLater, 'too many connections');
+      return;
+    }
+    const fromAddress = this.connectionsByAddress.get(address) ?? 0;
+    if (fromAddress >= this.options.maxConnectionsPerAddress) {
+      this.options.logger('too-many-connections', { scope: 'address' });
+      ws.close(CLOSE.tryAgainLater, 'too many connections from this address');
       return;
     }
     const connection = new RelayConnection(ws, generateRelayKeyPair(), address, this.options, this.store!.identity, this.connectionEvents);
     this.connections.add(connection);
+    this.connectionsByAddress.set(address, fromAddress + 1);
     this.options.logger('connection', { connections: this.connections.size });
   }
 
@@ -225,7 +234,11 @@ export class Relay {
       if (done instanceof Promise) done.catch(() => this.closeForRetry(connection));
     },
     closed: (connection, code) => {
-      this.connections.delete(connection);
+      if (this.connections.delete(connection)) {
+        const fromAddress = this.connectionsByAddress.get(connection.address) ?? 1;
+        if (fromAddress > 1) this.connectionsByAddress.set(connection.address, fromAddress - 1);
+        else this.connectionsByAddress.delete(connection.address);
+      }
       this.delivery!.disconnected(connection);
       this.options.logger('disconnect', { connections: this.connections.size, code });
       if (this.connections.size === 0) this.drained?.();

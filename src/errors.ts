@@ -67,6 +67,11 @@ export type ErrorCode =
   | 'RELAY_UNREACHABLE'
   /** The relay knows no such queue: the contact's address is stale, or the queue was deleted. */
   | 'QUEUE_NOT_FOUND'
+  /**
+   * Another client subscribed to this transport's queue, so this one receives nothing more: the
+   * same saved `state` is in use twice (a second tab or device). Sending still works.
+   */
+  | 'QUEUE_TAKEN_OVER'
   /** The recipient's queue on the relay is full (too many unacknowledged messages); retry later. */
   | 'QUEUE_FULL'
   /** Too much of something at once: the relay throttled this connection, a contact sent key updates too fast, or too many contacts invited at once. */

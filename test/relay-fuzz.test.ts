@@ -48,6 +48,7 @@ const RELAY_SEEDS: RelayFrame[] = [
   { t: 'pong', corr: 6 },
   { t: 'err', code: 'AUTH', message: 'no' },
   { t: 'err', corr: 7, code: 'QUOTA', message: 'full' },
+  { t: 'end', recipientId: id(5) },
 ];
 
 /** Fields each frame type may carry once validated. */
@@ -66,6 +67,7 @@ const RELAY_FIELDS: Record<RelayFrame['t'], string[]> = {
   ok: ['t', 'corr'],
   pong: ['t', 'corr'],
   err: ['t', 'corr', 'code', 'message'],
+  end: ['t', 'recipientId'],
 };
 
 /** Genuine blocks: each seed alone, all of a side's seeds together, and a full block of mixed frames. */

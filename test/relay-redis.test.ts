@@ -96,7 +96,7 @@ describe('Relay on Redis: several relays, one store', () => {
     expect(textOf(RawClient.open(queue, four!))).toBe('four');
   });
 
-  it('a queue subscribed again through another relay is taken over: later messages go only to the new subscriber', async () => {
+  it('a queue subscribed again through another relay is taken over: the old subscriber gets end, later messages go only to the new one', async () => {
     const a = await relay();
     const b = await relay();
     const atA = await raw(a);
@@ -109,6 +109,8 @@ describe('Relay on Redis: several relays, one store', () => {
     expect(textOf(RawClient.open(queue, before!))).toBe('before');
 
     expect(await atB.subscribe(queue)).toSatisfy(isOk); // same queue, same key, through B
+    // A learns from its relay process that B's took the queue over (the notice crossed Redis).
+    expect(await atA.next((frame) => frame.t === 'end')).toEqual({ t: 'end', recipientId: queue.recipientId });
     // The unacknowledged message goes to the new subscriber too: nothing is lost in a takeover.
     const [redelivered] = await atB.waitForMessages(1);
     expect(redelivered!.msgId).toEqual(before!.msgId);

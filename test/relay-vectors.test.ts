@@ -68,6 +68,7 @@ interface RelayVector {
   send: { description: string; corr: number; senderId: string; body: string; block: string };
   deliveryKey: { description: string; key: string };
   msg: { description: string; recipientId: string; msgId: string; ts: number; body: string; nonce: string; ad: string; sealed: string; block: string };
+  end: { description: string; recipientId: string; block: string };
 }
 
 beforeAll(() => ready());
@@ -201,6 +202,12 @@ function build(): RelayVector {
       sealed: toHex(sealed),
       block: toHex(encodeRelayBlock([{ t: 'msg', recipientId, msgId, body: sealed, ts }])),
     },
+    end: {
+      description:
+        "{t:'end', recipientId}: sent once to a queue's subscriber when another connection subscribed to the queue (on this relay process or another sharing its store) and gets its messages from then on, as SMP's END. No reply; the relay sends nothing more for the queue on this connection unless it subscribes again.",
+      recipientId: toHex(recipientId),
+      block: toHex(encodeRelayBlock([{ t: 'end', recipientId }])),
+    },
   };
 }
 
@@ -288,6 +295,8 @@ describe(`relay v2 vectors from ${VECTOR_DIRS.join(', ')}`, () => {
         expect(toHex(plain)).toBe(v.msg.body);
         expect(toHex(openDelivery(hex(v.deliveryKey.key), msgId, v.msg.ts, sealed))).toBe(v.msg.body);
         expect(decodeRelayBlock(hex(v.msg.block))).toEqual([{ t: 'msg', recipientId: hex(v.msg.recipientId), msgId, body: sealed, ts: v.msg.ts }]);
+        expect(decodeRelayBlock(hex(v.end.block))).toEqual([{ t: 'end', recipientId: hex(v.end.recipientId) }]);
+        expect(unpackUntrusted(hex(v.end.block), 1024, 'end')).toEqual([{ t: 'end', recipientId: hex(v.end.recipientId) }]);
         // The relay re-encrypts: the sealed body shares no 16-byte window with the body sent.
         const sent = Buffer.from(hex(v.send.body));
         for (let i = 0; i + 16 <= sent.length; i++) expect(Buffer.from(hex(v.msg.block)).includes(sent.subarray(i, i + 16))).toBe(false);

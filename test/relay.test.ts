@@ -129,7 +129,7 @@ describe('relay: queues and store-and-forward', () => {
     expect(recipient.messages.map((m) => opened(queue, m)).slice(5)).toEqual(['m5', 'm6', 'm7', 'm8']);
   });
 
-  it('lets a new sub replace the previous subscriber of a queue', async () => {
+  it('lets a new sub replace the previous subscriber of a queue, and tells the previous one (end)', async () => {
     const relay = await f.start();
     const old = await f.raw(relay);
     const queue = await old.newQueue();
@@ -140,12 +140,25 @@ describe('relay: queues and store-and-forward', () => {
 
     const replacement = await f.raw(relay);
     await replacement.subscribe(queue);
+    expect(await old.next((frame) => frame.t === 'end')).toEqual({ t: 'end', recipientId: queue.recipientId });
     await replacement.waitForMessages(1); // 'first' again: the old subscriber never acked it
     await sender.sendTo(queue.senderId, body('second'));
     await replacement.waitForMessages(2);
-    await sleep(50);
+    // A round trip on the old connection after the replacement had both: nothing more came to it.
+    await old.request({ t: 'ping', corr: 0 });
     expect(old.messages.map((m) => opened(queue, m))).toEqual(['first']);
     expect(replacement.messages.map((m) => opened(queue, m))).toEqual(['first', 'second']);
+    expect(replacement.frames.some((frame) => frame.t === 'end')).toBe(false);
+  });
+
+  it('sends no end to a connection that subscribes to its own queue again', async () => {
+    const relay = await f.start();
+    const client = await f.raw(relay);
+    const queue = await client.newQueue();
+    expect((await client.subscribe(queue)).t).toBe('ok');
+    expect((await client.subscribe(queue)).t).toBe('ok');
+    await client.request({ t: 'ping', corr: 0 });
+    expect(client.frames.map((frame) => frame.t)).not.toContain('end');
   });
 
   it('deletes a queue on an authenticated del', async () => {

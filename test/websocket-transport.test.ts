@@ -196,6 +196,35 @@ describe('WebSocketTransport: messaging', () => {
     }
   });
 
+  it('stops receiving with QUEUE_TAKEN_OVER when the same state connects again elsewhere, and does not take the queue back', async () => {
+    const relay = await f.start();
+    const bobId = generateIdentity();
+    const { alice } = await f.pair(relay);
+    const first = await f.user(relay, { identity: bobId });
+    alice.addContact('bob2', first.address);
+    const statuses: [string, string | undefined][] = [];
+    first.on('status', (status, error) => statuses.push([status, error?.code]));
+    const atFirst = inbox(first);
+
+    const second = await f.user(relay, { identity: bobId, state: first.exportState() });
+    await until(() => first.status === 'failed');
+    expect(statuses).toEqual([['failed', 'QUEUE_TAKEN_OVER']]);
+    const atSecond = inbox(second);
+    for (let i = 0; i < 3; i++) await alice.send('bob2', text(`for the new one ${i}`));
+    await until(() => atSecond.length === 3);
+    // The first did not subscribe again (which would have moved the queue back): still failed,
+    // no message, and the relay holds only the second's receive connection for this queue.
+    expect(first.status).toBe('failed');
+    expect(second.status).toBe('connected');
+    expect(atFirst).toEqual([]);
+    // Sending does not depend on the receiving link.
+    first.addContact('alice', alice.address);
+    const atAlice = inbox(alice);
+    await first.send('alice', text('still sending'));
+    await until(() => atAlice.length === 1);
+    expect(atAlice[0]![1]).toBe('still sending');
+  });
+
   it('delivers a message to its handler once when the relay redelivers it (lost ack)', async () => {
     const storePath = f.tempStore();
     const relay = await f.start({ storePath });

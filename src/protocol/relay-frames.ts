@@ -19,6 +19,7 @@ import { unpackUntrusted } from './msgpack.js';
  *                                                     {t:'hello', v, relayKey, sessionKey, sig}  (first, alone)
  *                                                     {t:'msg', recipientId, msgId, body, ts}
  *                                                     {t:'err', corr?, code, message}
+ *                                                     {t:'end', recipientId}  (another connection subscribed)
  * ```
  * Ids, keys and authenticators are msgpack bin. `hello` carries the relay's long-term Ed25519
  * key (`relayKey`, whose base64url is the fingerprint in relay URLs), a fresh X25519 key for this
@@ -97,8 +98,14 @@ export interface OkFrame { t: 'ok'; corr: number }
 export interface PongFrame { t: 'pong'; corr: number }
 /** A refused command (`corr` set) or a connection-level problem (no `corr`). */
 export interface ErrFrame { t: 'err'; corr?: number; code: RelayErrorCode; message: string }
+/**
+ * This connection is no longer the queue's subscriber: another connection subscribed to it (on
+ * this relay process or another sharing its store), and gets its messages from now on. Sent once,
+ * as SMP's `END`; the relay sends nothing more for this queue here unless it subscribes again.
+ */
+export interface EndFrame { t: 'end'; recipientId: Uint8Array }
 /** A frame the relay sends. */
-export type RelayFrame = HelloFrame | IdsFrame | MsgFrame | OkFrame | PongFrame | ErrFrame;
+export type RelayFrame = HelloFrame | IdsFrame | MsgFrame | OkFrame | PongFrame | ErrFrame | EndFrame;
 
 /** Encodes client frames as one block, validating each first so this build never emits what it would reject. */
 export function encodeClientBlock(frames: readonly ClientFrame[]): Uint8Array {
@@ -253,6 +260,8 @@ export function validateRelayFrame(value: unknown): RelayFrame {
     case 'ok':
     case 'pong':
       return { t, corr: correlation(field(obj, 'corr')) };
+    case 'end':
+      return { t, recipientId: recipientIdOf(obj, true) };
     case 'err': {
       const corr = field(obj, 'corr');
       return {

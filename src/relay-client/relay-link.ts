@@ -1,5 +1,5 @@
 import { SealcallError, isSealcallError } from '../errors.js';
-import type { ClientFrame, MsgFrame } from '../protocol/relay-frames.js';
+import type { ClientFrame, EndFrame, MsgFrame } from '../protocol/relay-frames.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { RelaySocket, type RelayReply } from './relay-socket.js';
 import type { WebSocketConstructor } from './websocket-like.js';
@@ -25,6 +25,8 @@ export interface RelayLinkOptions {
   onConnect?: (socket: RelaySocket) => Promise<void>;
   /** A delivered message, with the connection it came on (acknowledge on that one). */
   onMessage?: (frame: MsgFrame, socket: RelaySocket) => void;
+  /** The relay says another connection took one of this connection's subscriptions over. */
+  onEnd?: (frame: EndFrame, socket: RelaySocket) => void;
   onStatus: (status: TransportStatus, error?: SealcallError) => void;
   onWarning: (error: SealcallError) => void;
 }
@@ -140,6 +142,9 @@ export class RelayLink {
       onMessage: (frame) => {
         if (self) this.options.onMessage?.(frame, self);
       },
+      onEnd: (frame) => {
+        if (self) this.options.onEnd?.(frame, self);
+      },
       onWarning: (error) => this.options.onWarning(error),
       onClose: (error) => {
         // Only the adopted, connected socket triggers a reconnect; one that dies while being
@@ -218,7 +223,11 @@ export class RelayLink {
     );
   }
 
-  private fail(error: SealcallError): void {
+  /**
+   * Gives up for good with `error` (also when the caller learns that reconnecting cannot help):
+   * closes the connection, rejects what is held or in flight, and reports `failed`.
+   */
+  fail(error: SealcallError): void {
     if (this.failure || this.closed) return;
     this.failure = error;
     this.socket?.close();

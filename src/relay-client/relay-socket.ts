@@ -5,6 +5,7 @@ import {
   decodeRelayBlock,
   packClientBlock,
   type ClientFrame,
+  type EndFrame,
   type IdsFrame,
   type MsgFrame,
   type OkFrame,
@@ -30,6 +31,8 @@ export interface RelaySocketOptions {
   pingTimeoutMs: number;
   /** A delivered message. */
   onMessage: (frame: MsgFrame) => void;
+  /** Another connection subscribed to one of this connection's queues (SMP's `END`). */
+  onEnd: (frame: EndFrame) => void;
   /** The connection ended (not called for a connection that never opened). */
   onClose: (error: SealcallError) => void;
   /** Something odd but harmless: an undecodable frame, a connection-level `err`. */
@@ -212,6 +215,9 @@ export class RelaySocket {
         else this.options.onWarning(error);
         return;
       }
+      case 'end':
+        this.options.onEnd(frame);
+        return;
       case 'hello':
         this.options.onWarning(new SealcallError('BAD_MESSAGE', 'a second hello from the relay'));
     }

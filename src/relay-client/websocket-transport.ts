@@ -109,6 +109,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
     this.main = this.makeLink(options.url, {
       onConnect: (socket) => this.subscribe(socket),
       onMessage: (frame, socket) => this.receive(frame, socket),
+      onEnd: (frame) => this.takenOver(frame.recipientId),
       onStatus: (status, error) => this.emit('status', status, error),
     });
   }
@@ -255,7 +256,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
 
   // ---------------------------------------------------------------------------------------------
 
-  private makeLink(url: string, hooks: Pick<ConstructorParameters<typeof RelayLink>[0], 'onConnect' | 'onMessage' | 'onStatus'>): RelayLink {
+  private makeLink(url: string, hooks: Pick<ConstructorParameters<typeof RelayLink>[0], 'onConnect' | 'onMessage' | 'onEnd' | 'onStatus'>): RelayLink {
     const o = this.options;
     return new RelayLink({
       url,
@@ -308,6 +309,17 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
     }
     const { recipientId } = this.credentials;
     await socket.request((corr) => this.authorized(socket, { t: 'sub', corr, recipientId }));
+  }
+
+  /**
+   * Another client subscribed to this queue (the same `state` in use twice): it gets the messages
+   * now. Resubscribing would take them back, and the other would do the same, so the receiving
+   * link stops for good with `QUEUE_TAKEN_OVER` instead; the app decides which one keeps it.
+   */
+  private takenOver(recipientId: Uint8Array): void {
+    const credentials = this.credentials;
+    if (this.closed || !credentials || sodium().compare(recipientId, credentials.recipientId) !== 0) return;
+    this.main.fail(new SealcallError('QUEUE_TAKEN_OVER', 'another client subscribed to this queue; this one receives no more messages'));
   }
 
   private receive(frame: MsgFrame, socket: RelaySocket): void {

@@ -190,6 +190,11 @@ export class RelayConnection implements Subscriber {
     return this.send(frame);
   }
 
+  /** {@link Subscriber.ended}. */
+  ended(queue: QueueRef): void {
+    this.send({ t: 'end', recipientId: queue.recipientId });
+  }
+
   /** Sends an `err` reply. */
   error(corr: number | undefined, code: RelayErrorCode, message: string): void {
     this.send({ t: 'err', ...(corr === undefined ? {} : { corr }), code, message });

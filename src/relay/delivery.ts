@@ -5,6 +5,8 @@ import type { Awaitable, QueueRef, QueueWatcher, RelayStore, StoredMessage } fro
 export interface Subscriber {
   /** Sends a `msg` frame; false when the connection is gone (the message stays unacknowledged). */
   deliver(frame: MsgFrame): boolean;
+  /** Another connection subscribed to `queue` (here or in another process): tells this client so. */
+  ended(queue: QueueRef): void;
 }
 
 /**
@@ -72,7 +74,9 @@ export class Delivery {
    * be reached.
    */
   subscribe(queue: QueueRef, subscriber: Subscriber): Awaitable<void> {
+    const previous = this.byQueue.get(queue.key);
     this.drop(queue.key);
+    if (previous && previous.subscriber !== subscriber) previous.subscriber.ended(previous.queue);
     const subscription = new Subscription(queue, subscriber, this);
     this.byQueue.set(queue.key, subscription);
     const keys = this.bySubscriber.get(subscriber);
@@ -182,7 +186,9 @@ export class Delivery {
 
   /** Ends `subscription` if it is still the queue's current one (another process took the queue over). */
   end(subscription: Subscription): void {
-    if (this.byQueue.get(subscription.queue.key) === subscription) this.drop(subscription.queue.key);
+    if (this.byQueue.get(subscription.queue.key) !== subscription) return;
+    this.drop(subscription.queue.key);
+    subscription.subscriber.ended(subscription.queue);
   }
 
   private drop(queueKey: string): void {

@@ -78,7 +78,12 @@ async function main() {
   transport.on('status', (status, error) => {
     setRelayStatus(status);
     log(`relay ${status}${error ? ` (${error.code})` : ''}`);
-    if (status === 'failed') showNotice('Lost the relay for good. Reload the page once it runs again.');
+    if (status === 'failed' && error?.code === 'QUEUE_TAKEN_OVER') {
+      // Not another tab of this browser (the profile's lock prevents that): a copy of its saved state.
+      showNotice('Another client with this profile’s saved state subscribed to its relay queue and gets its calls now. Reload this page to take them back.');
+    } else if (status === 'failed') {
+      showNotice('Lost the relay for good. Reload the page once it runs again.');
+    }
   });
   transport.on('warning', (error) => log(`transport warning ${describe(error)}`));
   $('my-address').value = transport.address;

@@ -177,6 +177,55 @@ describe('relay: limits', () => {
     expect(relay.stats.bytesQueued).toBe(0); // the unref'd sweep timer removed both
   });
 
+  it('makes room in a full queue from its own expired messages only: a refused send never scans the relay', async () => {
+    let clock = 1_000_000;
+    const relay = await f.start({ now: () => clock, messageTtlMs: 1000, maxMessagesPerQueue: 2, sweepIntervalMs: 3_600_000 });
+    const client = await f.raw(relay);
+    const full = await client.newQueue();
+    const other = await client.newQueue();
+    for (const queue of [full, other]) for (const text of ['old-1', 'old-2']) expect((await client.sendTo(queue.senderId, body(text))).t).toBe('ok');
+    const held = relay.stats.bytesQueued;
+    clock += 1001;
+    // Room from the full queue's own expired messages; the other queue's stay until the sweep.
+    expect((await client.sendTo(full.senderId, body('new'))).t).toBe('ok');
+    const perMessage = held / 4;
+    expect(relay.stats.bytesQueued).toBe(held - 2 * perMessage + body('new').length + DELIVERY_OVERHEAD);
+    expect((await client.sendTo(full.senderId, body('new'))).t).toBe('ok');
+    expect(errCode(await client.sendTo(full.senderId, body('new')))).toBe('QUOTA');
+    expect(relay.stats.bytesQueued).toBe(held - 2 * perMessage + 2 * (body('new').length + DELIVERY_OVERHEAD));
+    expect(await relay.sweep()).toBe(2); // the other queue's
+  });
+
+  it('looks through every queue for expired messages when the relay is full, at most once a second', async () => {
+    let clock = 1_000_000;
+    const size = 1000 + DELIVERY_OVERHEAD;
+    const relay = await f.start({ now: () => clock, messageTtlMs: 1000, maxStoredBytes: 2 * size, sweepIntervalMs: 3_600_000 });
+    const client = await f.raw(relay);
+    const [a, b, c] = [await client.newQueue(), await client.newQueue(), await client.newQueue()];
+    const kb = new Uint8Array(1000);
+    expect((await client.sendTo(a.senderId, kb)).t).toBe('ok');
+    expect((await client.sendTo(b.senderId, kb)).t).toBe('ok');
+    clock += 1001; // both expired
+    expect((await client.sendTo(c.senderId, kb)).t).toBe('ok'); // a's and b's made room
+    expect(relay.stats.bytesQueued).toBe(size);
+    // Another expired message, stored with the clock set back, then the same moment again: the
+    // relay looked less than a second ago, so it refuses rather than look again.
+    clock -= 1001;
+    expect((await client.sendTo(a.senderId, kb)).t).toBe('ok');
+    clock += 1001;
+    expect(errCode(await client.sendTo(b.senderId, kb))).toBe('QUOTA');
+    clock += 1000;
+    expect((await client.sendTo(b.senderId, kb)).t).toBe('ok'); // a second on: it looks, a's goes
+  });
+
+  it('runs one sweep at a time: a call while one runs gets that one', async () => {
+    const relay = await f.start();
+    const first = relay.sweep();
+    expect(relay.sweep()).toBe(first);
+    await first;
+    expect(relay.sweep()).not.toBe(first);
+  });
+
   it('refuses an oversized body with TOO_LARGE and closes on a frame over maxPayload', async () => {
     const relay = await f.start({ maxMessageBytes: 1000 });
     const client = await f.raw(relay);

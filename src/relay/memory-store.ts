@@ -17,6 +17,16 @@ export interface MemoryStoreOptions {
 
 const NONE: readonly StoredMessage[] = [];
 
+/**
+ * Work a sweep does in one turn of the event loop (a queue counts 10, each message 1), so that a
+ * relay holding a great many messages keeps answering while it sweeps.
+ */
+const SWEEP_SLICE = 20_000;
+/** A full relay looks for expired messages in every queue at most this often (ms). */
+const FULL_RELAY_EXPIRY_MS = 1000;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 function allAfter(messages: readonly StoredMessage[], cutoff: number): boolean {
   for (const message of messages) if (message.ts <= cutoff) return false;
   return true;
@@ -28,6 +38,10 @@ function allAfter(messages: readonly StoredMessage[], cutoff: number): boolean {
  * It answers synchronously (no promises), so a command on it runs to its reply in one go.
  */
 export class MemoryRelayStore implements RelayStore {
+  /** The `expiredBefore` of the last look for expired messages in every queue (a full relay's). */
+  private fullRelayExpiry = -Infinity;
+  private closed = false;
+
   private constructor(
     readonly identity: RelayIdentity,
     private readonly queues: QueueStore,
@@ -71,13 +85,18 @@ export class MemoryRelayStore implements RelayStore {
   push(ref: QueueRef, message: StoredMessage, limits: PushLimits): PushResult {
     const queue = this.live(ref);
     if (!queue) return 'no-queue';
-    const full = () =>
-      queue.messages.length >= limits.maxMessagesPerQueue ||
-      queue.bytes + message.body.length > limits.maxBytesPerQueue ||
-      this.queues.bytesQueued + message.body.length > limits.maxStoredBytes;
-    // Expired messages do not count against the quotas, even before the sweep removes them.
-    if (full()) this.queues.expire(limits.expiredBefore);
-    if (full()) return this.queues.bytesQueued + message.body.length > limits.maxStoredBytes ? 'relay-full' : 'queue-full';
+    const queueFull = () => queue.messages.length >= limits.maxMessagesPerQueue || queue.bytes + message.body.length > limits.maxBytesPerQueue;
+    const relayFull = () => this.queues.bytesQueued + message.body.length > limits.maxStoredBytes;
+    // Expired messages do not count against the quotas, even before the sweep removes them. This
+    // queue's go at once; every queue's only when the relay is full, and at most once a second:
+    // a send to a full queue, which anyone may repeat, must not make the relay scan all it holds.
+    if (queueFull() || relayFull()) this.queues.expireQueue(queue, limits.expiredBefore);
+    if (relayFull() && limits.expiredBefore - this.fullRelayExpiry >= FULL_RELAY_EXPIRY_MS) {
+      this.fullRelayExpiry = limits.expiredBefore;
+      this.queues.expire(limits.expiredBefore);
+    }
+    if (relayFull()) return 'relay-full';
+    if (queueFull()) return 'queue-full';
     this.queues.push(queue, message);
     queue.watcher?.pushed();
     return 'ok';
@@ -112,9 +131,28 @@ export class MemoryRelayStore implements RelayStore {
     if (queue) this.queues.touch(queue, now);
   }
 
-  sweep(expiredBefore: number, idleBefore: number, inUse: (queueKey: string) => boolean): { expired: number; queues: number } {
-    const expired = this.queues.expire(expiredBefore);
-    return { expired, queues: this.queues.expireIdle(idleBefore, (q) => inUse(q.key)) };
+  /**
+   * Removes expired messages, and queues unused since `idleBefore` that nobody is subscribed to,
+   * a slice at a time (it yields to the event loop between slices). Stops early once closed.
+   */
+  async sweep(expiredBefore: number, idleBefore: number, inUse: (queueKey: string) => boolean): Promise<{ expired: number; queues: number }> {
+    let expired = 0;
+    let queues = 0;
+    let work = 0;
+    for (const queue of this.queues.queues()) {
+      work += 10 + queue.messages.length;
+      expired += this.queues.expireQueue(queue, expiredBefore);
+      if (queue.lastActive <= idleBefore && !inUse(queue.key)) {
+        this.queues.delete(queue);
+        queues++;
+      }
+      if (work >= SWEEP_SLICE) {
+        work = 0;
+        await nextTurn();
+        if (this.closed) break;
+      }
+    }
+    return { expired, queues };
   }
 
   watch(ref: QueueRef, watcher: QueueWatcher): void {
@@ -128,6 +166,7 @@ export class MemoryRelayStore implements RelayStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.log?.close();
   }
 

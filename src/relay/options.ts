@@ -53,7 +53,11 @@ export interface RelayOptions {
    * serves for idle.
    */
   queueIdleTtlMs?: number;
-  /** How often expired messages and idle queues are swept, in ms. Default 60 s (an unref'd timer). */
+  /**
+   * How often expired messages and idle queues are swept, in ms. Default 60 s (an unref'd timer).
+   * The embedded store sweeps a slice per event-loop turn, so a relay holding many messages keeps
+   * serving meanwhile.
+   */
   sweepIntervalMs?: number;
   /** Most queues one connection may create; more get `QUOTA`. Default 100. */
   maxQueuesPerConnection?: number;

@@ -124,7 +124,7 @@ export class QueueStore {
     return this.queued;
   }
 
-  /** Every queue (live view; do not mutate while iterating). */
+  /** Every queue (live view: a queue deleted while iterating is skipped, one created may be visited). */
   queues(): IterableIterator<Queue> {
     return this.byRecipient.values();
   }
@@ -189,16 +189,7 @@ export class QueueStore {
     this.journal.touched(queue);
   }
 
-  /**
-   * Deletes every queue its recipient has not used since `cutoff`, unless `inUse` says it is in
-   * use now (subscribed). Returns how many.
-   */
-  expireIdle(cutoff: number, inUse: (queue: Queue) => boolean): number {
-    const idle = [...this.byRecipient.values()].filter((q) => q.lastActive <= cutoff && !inUse(q));
-    for (const queue of idle) this.delete(queue);
-    return idle.length;
-  }
-
+  
   /** Deletes a queue and its messages. */
   delete(queue: Queue): void {
     if (this.byRecipient.get(queue.key) !== queue) return;
@@ -210,25 +201,30 @@ export class QueueStore {
     queue.messages.length = 0;
   }
 
-  /** Removes every message accepted at or before `cutoff`. Returns how many were removed. */
+  /** Removes every message accepted at or before `cutoff`, in every queue. Returns how many were removed. */
   expire(cutoff: number): number {
     let count = 0;
-    for (const queue of this.byRecipient.values()) {
-      // Not just a prefix: a clock step backwards may leave an old message behind a newer one.
-      if (!queue.messages.some((m) => m.ts <= cutoff)) continue;
-      const keep: StoredMessage[] = [];
-      for (const m of queue.messages) {
-        if (m.ts > cutoff) {
-          keep.push(m);
-          continue;
-        }
-        this.queued -= m.body.length;
-        queue.bytes -= m.body.length;
-        count++;
-        this.journal.removed(queue, m);
+    for (const queue of this.byRecipient.values()) count += this.expireQueue(queue, cutoff);
+    return count;
+  }
+
+  /** Removes `queue`'s messages accepted at or before `cutoff`. Returns how many were removed. */
+  expireQueue(queue: Queue, cutoff: number): number {
+    // Not just a prefix: a clock step backwards may leave an old message behind a newer one.
+    if (!queue.messages.some((m) => m.ts <= cutoff)) return 0;
+    const keep: StoredMessage[] = [];
+    let count = 0;
+    for (const m of queue.messages) {
+      if (m.ts > cutoff) {
+        keep.push(m);
+        continue;
       }
-      queue.messages.splice(0, queue.messages.length, ...keep);
+      this.queued -= m.body.length;
+      queue.bytes -= m.body.length;
+      count++;
+      this.journal.removed(queue, m);
     }
+    queue.messages.splice(0, queue.messages.length, ...keep);
     return count;
   }
 

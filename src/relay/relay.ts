@@ -103,6 +103,7 @@ export class Relay {
   private starting: Promise<RelayAddress> | undefined;
   private bound: RelayAddress | undefined;
   private drained: (() => void) | undefined;
+  private sweeping: Promise<number> | undefined;
 
   constructor(options: RelayOptions = {}) {
     this.options = resolveRelayOptions(options);
@@ -142,9 +143,15 @@ export class Relay {
    * Removes expired messages, and queues their recipient has not used for `queueIdleTtlMs` and
    * nobody is subscribed to, now (the sweep timer does this periodically), and looks for
    * messages whose arrival notice a shared store may have lost. Resolves with how many messages
-   * expired (0 before `listen`).
+   * expired (0 before `listen`). The embedded store sweeps a slice per event-loop turn; a call
+   * while a sweep runs gets that sweep's result.
    */
-  async sweep(): Promise<number> {
+  sweep(): Promise<number> {
+    this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async sweepOnce(): Promise<number> {
     const { store, delivery } = this;
     if (!store || !delivery) return 0;
     const now = this.options.now();

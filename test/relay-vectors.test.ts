@@ -16,6 +16,7 @@ import { ready, sodium } from '../src/crypto/sodium.js';
 import { toBase64 } from '../src/protocol/base64.js';
 import { unpackUntrusted } from '../src/protocol/msgpack.js';
 import {
+  AUTH_CONTENT_MAX_BYTES,
   authContent,
   decodeRelayBlock,
   encodeClientBlock,
@@ -124,6 +125,9 @@ function build(): RelayVector {
   ] as const;
   const cases = frames.map((frame): CommandVector => {
     const content = authContent(frame);
+    // The relay and the transport write it into a scratch array that held the previous command's.
+    const scratch = new Uint8Array(AUTH_CONTENT_MAX_BYTES).fill(0xee);
+    if (toHex(authContent(frame, scratch)) !== toHex(content)) throw new Error('authContent differs when written into an array');
     const auth = authenticate(clientCommandKey, content);
     const block = encodeClientBlock([{ ...frame, auth } as ClientFrame]);
     return {

@@ -27,6 +27,8 @@ import { loadRelayProtocol } from './internal.mjs';
 const mode = process.argv[2];
 const proto = mode === 'relay' ? await loadRelayProtocol() : undefined;
 
+/** Where each recipient command's authContent is written to be hashed, as WebSocketTransport does. */
+const AUTH_SCRATCH = proto ? new Uint8Array(proto.AUTH_CONTENT_MAX_BYTES) : undefined;
 /** Every client, in ring order. */
 const clients = [];
 /** The server's URL, from `connect`. */
@@ -199,7 +201,7 @@ class RelayClient {
 
   /** A recipient command with its authenticator for the receive connection. */
   authorized(frame) {
-    return { ...frame, auth: proto.authenticate(this.commandKey, proto.authContent(frame)) };
+    return { ...frame, auth: proto.authenticate(this.commandKey, proto.authContent(frame, AUTH_SCRATCH)) };
   }
 
   send(target, body) {

@@ -131,10 +131,12 @@ function derive(label: Uint8Array, secretKey: Uint8Array, publicKey: Uint8Array,
 function deliveryAd(msgId: Uint8Array, ts: number): Uint8Array {
   const ad = new Uint8Array(msgId.length + 8);
   ad.set(msgId, 0);
-  // ts < 2^53: the high and low 32 bits, without a BigInt per message.
-  const view = new DataView(ad.buffer);
-  view.setUint32(msgId.length, Math.floor(ts / 2 ** 32));
-  view.setUint32(msgId.length + 4, ts >>> 0);
+  // ts < 2^53, big-endian, byte by byte: no BigInt per message, and no DataView, which would move
+  // this small array's bytes off the JavaScript heap (an allocation and a free per message).
+  let high = Math.floor(ts / 2 ** 32);
+  let low = ts >>> 0;
+  for (let i = msgId.length + 7; i >= msgId.length + 4; i--, low >>>= 8) ad[i] = low & 0xff;
+  for (let i = msgId.length + 3; i >= msgId.length; i--, high >>>= 8) ad[i] = high & 0xff;
   return ad;
 }
 

@@ -296,20 +296,28 @@ const TYPE_BYTES: Record<AuthorizedFrame['t'], Uint8Array> = {
   del: fixstr('del'),
 };
 
+/** The most bytes {@link authContent} writes (an `ack`'s or a `new`'s, with the longest `corr`). */
+export const AUTH_CONTENT_MAX_BYTES = AUTH_LABEL.length + 1 + 4 + 5 + 2 + RELAY_LIMITS.publicKeyBytes + 2 + RELAY_LIMITS.msgIdBytes;
+
 /**
  * The bytes a command's authenticator covers: the label `sealcall relay v2 command`, then the
  * canonical msgpack array `[t, corr, recipientId]` (`[t, corr, recipientId, msgId]` for `ack`,
  * `[t, corr, recipientKey]` for `new`), shortest encodings, written by hand so no encoder option
  * can change them. The connection is bound by the authenticator's key, not by these bytes.
+ *
+ * Written into `into` (at least {@link AUTH_CONTENT_MAX_BYTES} long) when given, and then a view
+ * of it that the next call overwrites: both ends hash it at once, for every `ack`, and a fresh
+ * array of this size would live outside the JavaScript heap (an allocation and a free each).
  */
 export function authContent(
   frame: { t: RecipientFrame['t']; corr: number; recipientId: Uint8Array; msgId?: Uint8Array } | { t: 'new'; corr: number; recipientKey: Uint8Array },
+  into?: Uint8Array,
 ): Uint8Array {
   const msgId = 'msgId' in frame ? frame.msgId : undefined;
   const id = frame.t === 'new' ? frame.recipientKey : frame.recipientId;
   const type = TYPE_BYTES[frame.t];
   // Ids are 16 bytes, keys 32: bin8 always fits (the caller validated the lengths).
-  const out = new Uint8Array(AUTH_LABEL.length + 1 + type.length + 5 + 2 + id.length + (msgId ? 2 + msgId.length : 0));
+  const out = into ?? new Uint8Array(AUTH_LABEL.length + 1 + type.length + 5 + 2 + id.length + (msgId ? 2 + msgId.length : 0));
   out.set(AUTH_LABEL, 0);
   let at = AUTH_LABEL.length;
   out[at++] = msgId ? 0x94 : 0x93;
@@ -327,10 +335,23 @@ function fixstr(text: string): Uint8Array {
 }
 
 function writeUint(out: Uint8Array, at: number, n: number): number {
-  if (n < 0x80) out[at++] = n;
-  else if (n <= 0xff) out.set([0xcc, n], (at += 2) - 2);
-  else if (n <= 0xffff) out.set([0xcd, n >>> 8, n & 0xff], (at += 3) - 3);
-  else out.set([0xce, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff], (at += 5) - 5);
+  // Byte by byte: an array literal per call would be garbage at every command.
+  if (n < 0x80) {
+    out[at++] = n;
+  } else if (n <= 0xff) {
+    out[at++] = 0xcc;
+    out[at++] = n;
+  } else if (n <= 0xffff) {
+    out[at++] = 0xcd;
+    out[at++] = n >>> 8;
+    out[at++] = n & 0xff;
+  } else {
+    out[at++] = 0xce;
+    out[at++] = n >>> 24;
+    out[at++] = (n >>> 16) & 0xff;
+    out[at++] = (n >>> 8) & 0xff;
+    out[at++] = n & 0xff;
+  }
   return at;
 }
 

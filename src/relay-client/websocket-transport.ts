@@ -4,7 +4,7 @@ import { ready, sodium } from '../crypto/sodium.js';
 import { SealcallError, isSealcallError } from '../errors.js';
 import { ExpiringMap } from '../expiring-map.js';
 import { authenticate, commandKey, generateRelayKeyPair, openDelivery } from '../crypto/relay-keys.js';
-import { authContent, type AuthorizedFrame, type MsgFrame, type RecipientFrame } from '../protocol/relay-frames.js';
+import { AUTH_CONTENT_MAX_BYTES, authContent, type AuthorizedFrame, type MsgFrame, type RecipientFrame } from '../protocol/relay-frames.js';
 import { checkRelayUrl, decodeAddress, encodeAddress, relayKey, type ContactAddress } from './address.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ChatTransport, PeerId } from '../transport/chat-transport.js';
@@ -57,6 +57,8 @@ export interface WebSocketTransportEvents {
 export const UNKNOWN_SENDER_PREFIX = 'key:';
 
 const DEDUPE = { ttlMs: 24 * 60 * 60 * 1000, maxEntries: 10_000 } as const;
+/** Where each recipient command's authContent is written to be hashed (see {@link authContent}). */
+const AUTH_SCRATCH = new Uint8Array(AUTH_CONTENT_MAX_BYTES);
 const MAX_INBOX = 1000;
 
 interface Inbound {
@@ -396,7 +398,7 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
       key = commandKey(credentials.secretKey, socket.sessionKey, socket.sessionKey, credentials.publicKey);
       this.commandKeys.set(socket, key);
     }
-    const auth = authenticate(key, authContent(frame));
+    const auth = authenticate(key, authContent(frame, AUTH_SCRATCH));
     return frame.t === 'ack' ? { t: 'ack', corr: frame.corr, recipientId: frame.recipientId, msgId: frame.msgId!, auth } : { t: frame.t, corr: frame.corr, recipientId: frame.recipientId, auth };
   }
 

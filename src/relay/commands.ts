@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { deliveryKey, generateRelayKeyPair, sealDelivery, verifyAuth } from '../crypto/relay-keys.js';
-import { authContent, RELAY_LIMITS, type AckFrame, type ClientFrame, type NewFrame, type RecipientFrame, type SendFrame } from '../protocol/relay-frames.js';
+import { AUTH_CONTENT_MAX_BYTES, authContent, RELAY_LIMITS, type AckFrame, type ClientFrame, type NewFrame, type RecipientFrame, type SendFrame } from '../protocol/relay-frames.js';
 import type { RelayConnection } from './connection.js';
 import type { CreationLimiter } from './creation-limiter.js';
 import type { Delivery } from './delivery.js';
@@ -172,10 +172,13 @@ class RandomPool {
 
 const messageIds = new RandomPool(RELAY_LIMITS.msgIdBytes, 4096);
 
+/** Where each command's authContent is written to be hashed (see {@link authContent}). */
+const AUTH_SCRATCH = new Uint8Array(AUTH_CONTENT_MAX_BYTES);
+
 /** Whether the frame's authenticator is right for this connection and the queue key. */
 function authorized(connection: RelayConnection, recipientKey: Uint8Array, queue: QueueRef | undefined, frame: NewFrame | RecipientFrame): boolean {
   try {
-    return verifyAuth(connection.commandKey(recipientKey, queue), authContent(frame), frame.auth);
+    return verifyAuth(connection.commandKey(recipientKey, queue), authContent(frame, AUTH_SCRATCH), frame.auth);
   } catch {
     // A key with no shared secret (a low-order point) authorizes nothing.
     return false;

@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { commandKey, signHello, type KeyPair } from '../crypto/relay-keys.js';
+import { sodium } from '../crypto/sodium.js';
 import { isSealcallError } from '../errors.js';
 import {
   corrOf,
@@ -15,7 +16,7 @@ import {
 import type { Subscriber } from './delivery.js';
 import type { ResolvedRelayOptions } from './options.js';
 import type { QueueRef } from './relay-store.js';
-import { TokenBucket } from './token-bucket.js';
+import { fullBucket, takeToken, type TokenBucketState } from './token-bucket.js';
 import { sendBlock } from './websocket-writer.js';
 
 /** WebSocket close codes the relay uses. */
@@ -84,10 +85,9 @@ function onClose(this: WebSocket, code: number): void {
 
 const clock = (): number => performance.now();
 
-/** Offsets in a connection's key array: its session key pair, then its first queue's command key. */
-const SECRET = 32;
-const FIRST_KEY = 64;
-const KEYS_BYTES = 96;
+/** Offsets in a connection's key array: its session secret key, then its first queue's command key. */
+const FIRST_KEY = 32;
+const KEYS_BYTES = 64;
 
 /**
  * One client's WebSocket: greets it with a signed `hello` carrying this connection's session
@@ -96,12 +96,14 @@ const KEYS_BYTES = 96;
  * `onFrame`, and gathers what it sends in one moment into one block. Knows nothing of queues
  * beyond the command keys it derives for them.
  */
-export class RelayConnection implements Subscriber {
+export class RelayConnection implements Subscriber, TokenBucketState {
   /** Queues this connection created, for `maxQueuesPerConnection`. */
   queuesCreated = 0;
   /** Cleared by each heartbeat ping, set by the pong. */
   alive = true;
-  private readonly bucket: TokenBucket;
+  /** Its frame rate limit's bucket ({@link TokenBucketState}). */
+  tokens: number;
+  tokensAt: number;
   /** The queue whose command key is the first (most connections only ever have one). */
   private firstKeyQueue: string | undefined;
   /** Command keys of further queues: made at the second one. */
@@ -113,9 +115,10 @@ export class RelayConnection implements Subscriber {
   private strikes = 0;
   private closing = false;
   /**
-   * This connection's X25519 session key pair (public half, secret half) and its first queue's
-   * command key, in one array: they live as long as the connection, and one small array costs a
-   * third of three.
+   * This connection's X25519 session secret key and its first queue's command key, in one array:
+   * they live as long as the connection. 64 bytes, so the array's bytes stay on the JavaScript
+   * heap (a larger one costs an ArrayBuffer and an allocation outside it, about 110 bytes more);
+   * that is why the session's public key is not kept but recomputed for each command key.
    */
   private readonly keys = new Uint8Array(KEYS_BYTES);
 
@@ -130,9 +133,8 @@ export class RelayConnection implements Subscriber {
     /** Where its frames and its end go (one object for all of a relay's connections). */
     readonly events: ConnectionEvents,
   ) {
-    this.keys.set(session.publicKey, 0);
-    this.keys.set(session.secretKey, SECRET);
-    this.bucket = new TokenBucket(options.rateLimitPerSecond, options.rateLimitBurst, clock);
+    this.keys.set(session.secretKey, 0);
+    ({ tokens: this.tokens, tokensAt: this.tokensAt } = fullBucket(options.rateLimitBurst, clock()));
     (ws as ConnectionSocket)[CONNECTION] = this;
     ws.on('message', onMessage);
     ws.on('pong', onPong);
@@ -156,7 +158,8 @@ export class RelayConnection implements Subscriber {
     if (queue && queue.key === this.firstKeyQueue) return this.keys.subarray(FIRST_KEY);
     const cached = queue && this.commandKeys?.get(queue.key);
     if (cached) return cached;
-    const key = commandKey(this.keys.subarray(SECRET, FIRST_KEY), recipientKey, this.keys.subarray(0, SECRET), recipientKey);
+    const secret = this.keys.subarray(0, FIRST_KEY);
+    const key = commandKey(secret, recipientKey, sodium().crypto_scalarmult_base(secret), recipientKey);
     if (queue && this.firstKeyQueue === undefined) {
       this.firstKeyQueue = queue.key;
       this.keys.set(key, FIRST_KEY);
@@ -269,7 +272,7 @@ export class RelayConnection implements Subscriber {
   }
 
   private receiveFrame(raw: unknown): void {
-    if (!this.bucket.take()) {
+    if (!takeToken(this, this.options.rateLimitPerSecond, this.options.rateLimitBurst, clock())) {
       this.strikes++;
       this.options.logger('rate-limited', { strikes: this.strikes });
       this.error(corrOf(raw), 'RATE_LIMITED', 'too many frames; slow down');

@@ -1,37 +1,32 @@
 /**
  * A token bucket: holds up to `burst` tokens, refills `perSecond` per second, and each
- * {@link take} spends one. Lets a client send a burst, then throttles it to the average rate.
+ * {@link takeToken} spends one. Lets a client send a burst, then throttles it to the average rate.
  *
- * It counts in thousandths of a token and whole milliseconds: every connection has one, and
+ * Its two numbers live in their owner (every connection has a bucket, and an object of its own
+ * would cost each about 64 bytes). It counts in thousandths of a token and whole milliseconds:
  * small integers live in the object itself where fractions would each take a number of their own.
  */
-export class TokenBucket {
+export interface TokenBucketState {
   /** Thousandths of a token. */
-  private tokens: number;
-  /** Whole milliseconds, `now()` floored. */
-  private last: number;
-  private readonly burst: number;
+  tokens: number;
+  /** When it was last filled: whole milliseconds of its clock. */
+  tokensAt: number;
+}
 
-  constructor(
-    private readonly perSecond: number,
-    burst: number,
-    private readonly now: () => number,
-  ) {
-    this.burst = burst * 1000;
-    this.tokens = this.burst;
-    this.last = Math.floor(now());
-  }
+/** A full bucket of `burst` tokens at `now` (ms). */
+export function fullBucket(burst: number, now: number): TokenBucketState {
+  return { tokens: burst * 1000, tokensAt: Math.floor(now) };
+}
 
-  /** Spends a token; false when none is left. */
-  take(): boolean {
-    const now = Math.floor(this.now());
-    // A clock that steps backwards refills nothing rather than draining the bucket.
-    const elapsed = Math.max(0, now - this.last);
-    this.last = now;
-    // One token per second per `perSecond` is one thousandth per millisecond.
-    this.tokens = Math.min(this.burst, this.tokens + Math.floor(elapsed * this.perSecond));
-    if (this.tokens < 1000) return false;
-    this.tokens -= 1000;
-    return true;
-  }
+/** Refills the bucket for the time since it was last filled, then spends a token; false when none is left. */
+export function takeToken(bucket: TokenBucketState, perSecond: number, burst: number, now: number): boolean {
+  const ms = Math.floor(now);
+  // A clock that steps backwards refills nothing rather than draining the bucket.
+  const elapsed = Math.max(0, ms - bucket.tokensAt);
+  bucket.tokensAt = ms;
+  // One token per second per `perSecond` is one thousandth per millisecond.
+  bucket.tokens = Math.min(burst * 1000, bucket.tokens + Math.floor(elapsed * perSecond));
+  if (bucket.tokens < 1000) return false;
+  bucket.tokens -= 1000;
+  return true;
 }

@@ -218,7 +218,7 @@ ${cryptoShare(relay, micro)}
   between a relay round and the baseline round run right after it.
 - **Memory** counts the JavaScript heap, \`external\` (buffers) and RSS of the server process;
   kernel socket buffers are not in it. The relay's share per idle client is its receive
-  connection's \`RelayConnection\` (the connection's X25519 session key pair, token bucket,
+  connection's \`RelayConnection\` (the connection's X25519 session secret key, its token bucket's counts,
   command-key cache, subscriptions) and \`ws\` socket, the queue (two 16-byte ids and their hex
   keys, the recipient's X25519 key, the delivery key) and its delivery subscription; a send
   connection adds another \`RelayConnection\` and socket.`;

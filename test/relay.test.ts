@@ -175,6 +175,33 @@ describe('relay: queues and store-and-forward', () => {
     expect(errCode(await client.subscribe(queue))).toBe('NO_QUEUE');
   });
 
+  it('keeps a deleted queue\'s ids in the frames of that moment: a msg, then del and new in the same block', async () => {
+    // A queue's ids live in a record the relay reuses once the queue is gone (ByteSlots); frames
+    // hold views of it until their block is written, so the record waits for the next turn.
+    const relay = await f.start();
+    const client = await f.raw(relay);
+    const a = await client.newQueue();
+    expect((await client.subscribe(a)).t).toBe('ok');
+    const keys = generateRelayKeyPair();
+    const newKey = commandKey(keys.secretKey, client.sessionKey, client.sessionKey, keys.publicKey);
+    const reply = (corr: number) => client.next((f) => 'corr' in f && f.corr === corr);
+    const replies = Promise.all([reply(31), reply(32), reply(33)]);
+    const newFrame = { t: 'new' as const, corr: 33, recipientKey: keys.publicKey };
+    client.sendBlock([
+      { t: 'send', corr: 31, senderId: a.senderId, body: body('last words') },
+      { t: 'del', corr: 32, recipientId: a.recipientId, auth: client.auth(a, { t: 'del', corr: 32 }) },
+      { ...newFrame, auth: authenticate(newKey, authContent(newFrame)) },
+    ]);
+    const [sent, deleted, ids] = await replies;
+    expect([sent.t, deleted.t, ids.t]).toEqual(['ok', 'ok', 'ids']);
+    const [msg] = await client.waitForMessages(1);
+    expect(hexOf(msg!.recipientId)).toBe(hexOf(a.recipientId));
+    expect(opened(a, msg!)).toBe('last words');
+    if (ids.t !== 'ids') throw new Error('expected ids');
+    expect(hexOf(ids.recipientId)).not.toBe(hexOf(a.recipientId));
+    expect(relay.stats.queues).toBe(1);
+  });
+
   it('delivers a burst of 1,000 messages exactly once and in order', async () => {
     const relay = await f.start();
     const recipient = await f.raw(relay);

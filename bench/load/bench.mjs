@@ -218,10 +218,11 @@ ${cryptoShare(relay, micro)}
   between a relay round and the baseline round run right after it.
 - **Memory** counts the JavaScript heap, \`external\` (buffers) and RSS of the server process;
   kernel socket buffers are not in it. The relay's share per idle client is its receive
-  connection's \`RelayConnection\` (the connection's X25519 session secret key, its token bucket's counts,
-  command-key cache, subscriptions) and \`ws\` socket, the queue (two 16-byte ids and their hex
-  keys, the recipient's X25519 key, the delivery key) and its delivery subscription; a send
-  connection adds another \`RelayConnection\` and socket.`;
+  connection's \`RelayConnection\` (its token bucket's counts, command-key cache, subscriptions)
+  and \`ws\` socket, the queue (its hex key, message list) and its delivery subscription, and
+  their bytes in the relay's shared slabs (\`external\`: 64 for the connection's X25519 session secret
+  key and command key, 96 for the queue's two ids, the recipient's X25519 key and the delivery key);
+  a send connection adds another \`RelayConnection\`, socket and 64 slab bytes.`;
 }
 
 /** Server CPU (and redis-server's, if any) per message delivered in a phase, µs. */

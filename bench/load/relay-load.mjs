@@ -12,7 +12,7 @@
 // mode redis-server's CPU time (over the same windows) and RSS are sampled too.
 //
 // LOAD_SERVER_ARGS adds Node flags to the server process, e.g. LOAD_SERVER_ARGS='--cpu-prof' to
-// see where the relay's time goes.
+// see where the relay's time goes; LOAD_CLIENT_ARGS, to the client process.
 import { fileURLToPath } from 'node:url';
 import { fdLimits, startChild } from './child.mjs';
 import { redisServerVersion, startRedis } from './redis.mjs';
@@ -131,13 +131,13 @@ function medianRound(results, value) {
  * the relay clients' send connections. Returns what the phases and {@link tearDown} need.
  */
 async function setUp(mode, o, minFds, log) {
-  const extra = process.env.LOAD_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
+  const flags = (name) => process.env[name]?.split(' ').filter(Boolean) ?? [];
   // The `redis` mode is the relay with a Redis store: the same server and clients.
   const redis = mode === 'redis' ? await startRedis() : undefined;
   const options = redis ? { ...o.relayOptions, redisUrl: redis.url } : o.relayOptions;
   const clientMode = mode === 'baseline' ? 'baseline' : 'relay';
-  const server = startChild(SERVER, { args: [mode], execArgv: ['--expose-gc', ...extra], minFds, label: `${mode} server` });
-  const clients = startChild(CLIENTS, { args: [clientMode], execArgv: ['--expose-gc'], minFds, label: `${mode} clients` });
+  const server = startChild(SERVER, { args: [mode], execArgv: ['--expose-gc', ...flags('LOAD_SERVER_ARGS')], minFds, label: `${mode} server` });
+  const clients = startChild(CLIENTS, { args: [clientMode], execArgv: ['--expose-gc', ...flags('LOAD_CLIENT_ARGS')], minFds, label: `${mode} clients` });
   const kill = async () => {
     await clients.kill();
     await server.kill();

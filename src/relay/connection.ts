@@ -1,7 +1,7 @@
 import type { RawData, WebSocket } from 'ws';
 import { commandKey, signHello, type KeyPair } from '../crypto/relay-keys.js';
 import { sodium } from '../crypto/sodium.js';
-import { isSealcallError } from '../errors.js';
+import { isSealcallError, SealcallError } from '../errors.js';
 import {
   corrOf,
   RELAY_LIMITS,
@@ -14,6 +14,7 @@ import {
   type RelayFrame,
 } from '../protocol/relay-frames.js';
 import type { Subscriber } from './delivery.js';
+import type { ByteSlots } from './byte-slots.js';
 import type { ResolvedRelayOptions } from './options.js';
 import type { QueueRef } from './relay-store.js';
 import { fullBucket, takeToken, type TokenBucketState } from './token-bucket.js';
@@ -80,14 +81,16 @@ function onPong(this: WebSocket): void {
 
 function onClose(this: WebSocket, code: number): void {
   const connection = (this as ConnectionSocket)[CONNECTION];
+  connection.releaseKeys();
   connection.events.closed(connection, code);
 }
 
 const clock = (): number => performance.now();
 
-/** Offsets in a connection's key array: its session secret key, then its first queue's command key. */
+/** Offsets in a connection's key record: its session secret key, then its first queue's command key. */
 const FIRST_KEY = 32;
-const KEYS_BYTES = 64;
+/** Bytes of a connection's key record ({@link ByteSlots.recordBytes}). */
+export const CONNECTION_KEY_BYTES = 64;
 
 /**
  * One client's WebSocket: greets it with a signed `hello` carrying this connection's session
@@ -115,12 +118,12 @@ export class RelayConnection implements Subscriber, TokenBucketState {
   private strikes = 0;
   private closing = false;
   /**
-   * This connection's X25519 session secret key and its first queue's command key, in one array:
-   * they live as long as the connection. 64 bytes, so the array's bytes stay on the JavaScript
-   * heap (a larger one costs an ArrayBuffer and an allocation outside it, about 110 bytes more);
-   * that is why the session's public key is not kept but recomputed for each command key.
+   * This connection's record in its relay's {@link ByteSlots}: its X25519 session secret key and
+   * its first queue's command key, which live as long as the connection; -1 once it closed. The
+   * session's public key is not kept but recomputed for each command key, which keeps the record
+   * at 64 bytes.
    */
-  private readonly keys = new Uint8Array(KEYS_BYTES);
+  private keySlot: number;
 
   constructor(
     private readonly ws: WebSocket,
@@ -132,8 +135,12 @@ export class RelayConnection implements Subscriber, TokenBucketState {
     identity: KeyPair,
     /** Where its frames and its end go (one object for all of a relay's connections). */
     readonly events: ConnectionEvents,
+    /** Where its keys live (one for all of a relay's connections). */
+    private readonly keySlots: ByteSlots,
   ) {
-    this.keys.set(session.secretKey, 0);
+    this.keySlot = keySlots.take();
+    keySlots.write(this.keySlot, 0, session.secretKey);
+    sodium().memzero(session.secretKey);
     ({ tokens: this.tokens, tokensAt: this.tokensAt } = fullBucket(options.rateLimitBurst, clock()));
     (ws as ConnectionSocket)[CONNECTION] = this;
     ws.on('message', onMessage);
@@ -152,17 +159,20 @@ export class RelayConnection implements Subscriber, TokenBucketState {
   /**
    * The key that authorizes commands for `queue` on this connection, or for `recipientKey` (a
    * queue being created). Derived once per queue (one X25519), then each command costs one hash.
-   * Throws `DECRYPT_FAILED` for a key with no shared secret.
+   * Throws `DECRYPT_FAILED` for a key with no shared secret, and once the connection closed.
    */
   commandKey(recipientKey: Uint8Array, queue?: QueueRef): Uint8Array {
-    if (queue && queue.key === this.firstKeyQueue) return this.keys.subarray(FIRST_KEY);
+    const slot = this.keySlot;
+    // A command whose store answered after the socket closed: its record may be another's now.
+    if (slot < 0) throw new SealcallError('DECRYPT_FAILED', 'the connection is closed');
+    if (queue && queue.key === this.firstKeyQueue) return this.keySlots.view(slot, FIRST_KEY, CONNECTION_KEY_BYTES);
     const cached = queue && this.commandKeys?.get(queue.key);
     if (cached) return cached;
-    const secret = this.keys.subarray(0, FIRST_KEY);
+    const secret = this.keySlots.view(slot, 0, FIRST_KEY);
     const key = commandKey(secret, recipientKey, sodium().crypto_scalarmult_base(secret), recipientKey);
     if (queue && this.firstKeyQueue === undefined) {
       this.firstKeyQueue = queue.key;
-      this.keys.set(key, FIRST_KEY);
+      this.keySlots.write(slot, FIRST_KEY, key);
     } else if (queue) {
       this.commandKeys ??= new Map();
       if (this.commandKeys.size >= MAX_COMMAND_KEYS) this.commandKeys.clear();
@@ -196,6 +206,14 @@ export class RelayConnection implements Subscriber, TokenBucketState {
   /** {@link Subscriber.ended}. */
   ended(queue: QueueRef): void {
     this.send({ t: 'end', recipientId: queue.recipientId });
+  }
+
+  /** Zeroes this connection's keys and gives their record back: its socket closed. */
+  releaseKeys(): void {
+    if (this.keySlot < 0) return;
+    this.keySlots.release(this.keySlot);
+    this.keySlot = -1;
+    this.commandKeys = undefined;
   }
 
   /** Sends an `err` reply. */

@@ -1,5 +1,6 @@
 import { RELAY_KEY_BYTES } from '../crypto/relay-keys.js';
 import { RELAY_LIMITS } from '../protocol/relay-frames.js';
+import { ByteSlots } from './byte-slots.js';
 import { hex, type QueueRef, type QueueWatcher, type StoredMessage } from './relay-store.js';
 
 /**
@@ -9,7 +10,7 @@ import { hex, type QueueRef, type QueueWatcher, type StoredMessage } from './rel
  */
 const TOUCH_JOURNAL_MS = 60 * 60 * 1000;
 
-/** Byte offsets of a queue's ids and keys in its one array. */
+/** Byte offsets of a queue's ids and keys in its record. */
 const SENDER_ID = RELAY_LIMITS.queueIdBytes;
 const RECIPIENT_KEY = SENDER_ID + RELAY_LIMITS.queueIdBytes;
 const DELIVERY_KEY = RECIPIENT_KEY + RELAY_LIMITS.publicKeyBytes;
@@ -19,9 +20,10 @@ const QUEUE_BYTES = DELIVERY_KEY + RELAY_KEY_BYTES;
  * A queue: one recipient, any number of anonymous senders. The two ids are unrelated random
  * values, so a sender's id says nothing about the recipient's and vice versa.
  *
- * Its ids and keys live in one array of its own, handed out as views on demand: a queue lives as
- * long as its recipient uses it, so its size counts (each kept view would cost more than the
- * 16 or 32 bytes it shows), and nothing it keeps shares memory with the frame or record it came from.
+ * Its ids and keys live in one record of its store's {@link ByteSlots}, handed out as views on
+ * demand: a queue lives as long as its recipient uses it, so its size counts (an array of its own,
+ * or each kept view, would cost more than the 16 or 32 bytes it shows), and nothing it keeps
+ * shares memory with the frame or record it came from.
  */
 export class Queue implements QueueRef {
   /** Unacknowledged messages, oldest first. */
@@ -38,13 +40,18 @@ export class Queue implements QueueRef {
   /** Who hears of each push (the memory store's one watcher per queue). */
   watcher: QueueWatcher | undefined;
   readonly key: string;
-  private readonly data = new Uint8Array(QUEUE_BYTES);
+  /** Its record in {@link slots}; -1 once given back. */
+  private slot: number;
 
-  constructor(record: QueueRecord) {
-    this.data.set(record.recipientId, 0);
-    this.data.set(record.senderId, SENDER_ID);
-    this.data.set(record.recipientKey, RECIPIENT_KEY);
-    this.data.set(record.deliveryKey, DELIVERY_KEY);
+  constructor(
+    record: QueueRecord,
+    private readonly slots: ByteSlots,
+  ) {
+    const slot = (this.slot = slots.take());
+    slots.write(slot, 0, record.recipientId);
+    slots.write(slot, SENDER_ID, record.senderId);
+    slots.write(slot, RECIPIENT_KEY, record.recipientKey);
+    slots.write(slot, DELIVERY_KEY, record.deliveryKey);
     this.key = hex(record.recipientId);
     this.messages = record.messages.map((m) => ({ msgId: m.msgId, key: hex(m.msgId), body: m.body, ts: m.ts }));
     for (const m of this.messages) this.bytes += m.body.length;
@@ -53,19 +60,26 @@ export class Queue implements QueueRef {
   }
 
   get recipientId(): Uint8Array {
-    return this.data.subarray(0, SENDER_ID);
+    return this.slots.view(this.slot, 0, SENDER_ID);
   }
 
   get senderId(): Uint8Array {
-    return this.data.subarray(SENDER_ID, RECIPIENT_KEY);
+    return this.slots.view(this.slot, SENDER_ID, RECIPIENT_KEY);
   }
 
   get recipientKey(): Uint8Array {
-    return this.data.subarray(RECIPIENT_KEY, DELIVERY_KEY);
+    return this.slots.view(this.slot, RECIPIENT_KEY, DELIVERY_KEY);
   }
 
   get deliveryKey(): Uint8Array {
-    return this.data.subarray(DELIVERY_KEY, QUEUE_BYTES);
+    return this.slots.view(this.slot, DELIVERY_KEY, QUEUE_BYTES);
+  }
+
+  /** Zeroes its ids and keys and gives their record back: its store deleted it a turn ago. */
+  release(): void {
+    if (this.slot < 0) return;
+    this.slots.release(this.slot);
+    this.slot = -1;
   }
 }
 
@@ -111,6 +125,10 @@ export class QueueStore {
   private readonly bySender = new Map<string, Queue>();
   private journal: StoreJournal = NO_JOURNAL;
   private queued = 0;
+  /** Every queue's ids and keys. */
+  private readonly slots = new ByteSlots(QUEUE_BYTES);
+  /** Queues deleted in this turn of the event loop, whose records are given back in the next. */
+  private retiring: Queue[] = [];
 
   constructor(private readonly random: (bytes: number) => Uint8Array) {}
 
@@ -189,7 +207,6 @@ export class QueueStore {
     this.journal.touched(queue);
   }
 
-  
   /** Deletes a queue and its messages. */
   delete(queue: Queue): void {
     if (this.byRecipient.get(queue.key) !== queue) return;
@@ -199,6 +216,7 @@ export class QueueStore {
     this.queued -= queue.bytes;
     queue.bytes = 0;
     queue.messages.length = 0;
+    this.retire(queue);
   }
 
   /** Removes every message accepted at or before `cutoff`, in every queue. Returns how many were removed. */
@@ -228,13 +246,17 @@ export class QueueStore {
     return count;
   }
 
-  /** Every queue as a plain record, for compacting the log. Shares the byte arrays (they are never mutated). */
+  /**
+   * Every queue as a plain record, for compacting the log. Copies the ids and keys (a deleted
+   * queue's record is reused while the compaction writes); shares the message bodies, which are
+   * never mutated.
+   */
   toRecords(): QueueRecord[] {
     return [...this.byRecipient.values()].map((q) => ({
-      recipientId: q.recipientId,
-      senderId: q.senderId,
-      recipientKey: q.recipientKey,
-      deliveryKey: q.deliveryKey,
+      recipientId: q.recipientId.slice(),
+      senderId: q.senderId.slice(),
+      recipientKey: q.recipientKey.slice(),
+      deliveryKey: q.deliveryKey.slice(),
       messages: q.messages.map(({ msgId, body, ts }) => ({ msgId, body, ts })),
       lastActive: q.lastActive,
     }));
@@ -245,6 +267,7 @@ export class QueueStore {
    * from now on. Duplicate ids keep the first.
    */
   restore(records: QueueRecord[], journal: StoreJournal): void {
+    for (const queue of this.byRecipient.values()) this.retire(queue);
     this.byRecipient.clear();
     this.bySender.clear();
     this.queued = 0;
@@ -255,8 +278,22 @@ export class QueueStore {
     this.journal = journal;
   }
 
+  /**
+   * Gives a deleted queue's record back once the event loop turns: until then, frames built from
+   * its views this turn (an `ids` reply, a `msg`) still wait for their block to be written.
+   */
+  private retire(queue: Queue): void {
+    if (this.retiring.push(queue) === 1) setImmediate(() => this.releaseRetired());
+  }
+
+  private releaseRetired(): void {
+    const queues = this.retiring;
+    this.retiring = [];
+    for (const queue of queues) queue.release();
+  }
+
   private add(record: QueueRecord): Queue {
-    const queue = new Queue(record);
+    const queue = new Queue(record, this.slots);
     this.byRecipient.set(queue.key, queue);
     this.bySender.set(hex(queue.senderId), queue);
     this.queued += queue.bytes;

@@ -6,8 +6,9 @@ import { ready } from '../crypto/sodium.js';
 import { SealcallError } from '../errors.js';
 import { generateRelayKeyPair } from '../crypto/relay-keys.js';
 import { withFingerprint } from '../protocol/relay-url.js';
+import { ByteSlots } from './byte-slots.js';
 import { executeCommand, type CommandContext } from './commands.js';
-import { CLOSE, RelayConnection, type ConnectionEvents } from './connection.js';
+import { CLOSE, CONNECTION_KEY_BYTES, RelayConnection, type ConnectionEvents } from './connection.js';
 import { CreationLimiter } from './creation-limiter.js';
 import { Delivery } from './delivery.js';
 import { Heartbeat } from './heartbeat.js';
@@ -89,6 +90,8 @@ export class Relay {
   private readonly connections = new Set<RelayConnection>();
   /** Open connections per client address, for `maxConnectionsPerAddress` (addresses with none are removed). */
   private readonly connectionsByAddress = new Map<string, number>();
+  /** Every connection's session secret and first command key. */
+  private readonly keySlots = new ByteSlots(CONNECTION_KEY_BYTES);
   private readonly counters = { messagesReceived: 0, messagesDelivered: 0, bytesStored: 0 };
   private readonly creations: CreationLimiter;
   /** The queues and the relay's identity; opened by `listen`. */
@@ -226,7 +229,7 @@ export class Relay {
       ws.close(CLOSE.tryAgainLater, 'too many connections from this address');
       return;
     }
-    const connection = new RelayConnection(ws, generateRelayKeyPair(), address, this.options, this.store!.identity, this.connectionEvents);
+    const connection = new RelayConnection(ws, generateRelayKeyPair(), address, this.options, this.store!.identity, this.connectionEvents, this.keySlots);
     this.connections.add(connection);
     this.connectionsByAddress.set(address, fromAddress + 1);
     this.options.logger('connection', { connections: this.connections.size });

@@ -13,8 +13,8 @@ import {
   type RelayErrorCode,
   type RelayFrame,
 } from '../protocol/relay-frames.js';
-import type { Subscriber } from './delivery.js';
 import type { ByteSlots } from './byte-slots.js';
+import type { Subscriber } from './delivery.js';
 import type { ResolvedRelayOptions } from './options.js';
 import type { QueueRef } from './relay-store.js';
 import { fullBucket, takeToken, type TokenBucketState } from './token-bucket.js';

@@ -167,7 +167,7 @@ describe('relay: limits', () => {
     expect((await client.sendTo(queue.senderId, body('new'))).t).toBe('ok'); // expired ones made room
     await client.subscribe(queue);
     await client.waitForMessages(1);
-    await sleep(50);
+    await client.barrier();
     expect(client.messages.map((m) => opened(queue, m))).toEqual(['new']);
 
     await client.sendTo(queue.senderId, body('later'));
@@ -317,8 +317,9 @@ describe('relay: connections', () => {
     const closed = new Promise<void>((resolve) => silent.on('close', () => resolve()));
     await new Promise((r) => silent.once('message', r)); // hello
     await closed;
-    await sleep(100);
-    expect(live.ws.readyState).toBe(WebSocket.OPEN); // answers pings: kept
+    // Two more rounds, each pinging the live client, which answers: kept.
+    for (let round = 0; round < 2; round++) await new Promise((r) => live.ws.once('ping', r));
+    expect(live.ws.readyState).toBe(WebSocket.OPEN);
     expect(relay.stats.connections).toBe(1);
   });
 });
@@ -433,7 +434,14 @@ describe('relay: hostile input', () => {
 
   it('logs counts and events, never bodies, ids or keys', async () => {
     const lines: string[] = [];
-    const relay = await f.start({ logger: (event, details) => lines.push(JSON.stringify([event, details])) });
+    let disconnected!: () => void;
+    const gone = new Promise<void>((resolve) => (disconnected = resolve));
+    const relay = await f.start({
+      logger: (event, details) => {
+        lines.push(JSON.stringify([event, details]));
+        if (event === 'disconnect') disconnected();
+      },
+    });
     const client = await f.raw(relay);
     const queue = await client.newQueue();
     await client.sendTo(queue.senderId, body('PAYLOAD-MARKER'));
@@ -442,8 +450,7 @@ describe('relay: hostile input', () => {
     client.sendRaw('junk');
     await client.next((f) => f.t === 'err');
     client.close();
-    await client.closed;
-    await sleep(20);
+    await gone;
     const log = lines.join('\n');
     expect(log).toContain('connection');
     expect(log).toContain('bad-frame');

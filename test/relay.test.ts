@@ -105,7 +105,7 @@ describe('relay: queues and store-and-forward', () => {
     const second = await f.raw(relay);
     await second.subscribe(queue);
     const again = await second.waitForMessages(2);
-    await sleep(50);
+    await second.barrier();
     expect(second.messages.map((m) => opened(queue, m))).toEqual(['b', 'c']);
     expect(again.map((m) => Buffer.from(m.msgId).toString('hex'))).toEqual(got.slice(1).map((m) => Buffer.from(m.msgId).toString('hex')));
   });
@@ -118,11 +118,11 @@ describe('relay: queues and store-and-forward', () => {
     for (let i = 0; i < 10; i++) await sender.sendTo(queue.senderId, body(`m${i}`));
     await recipient.subscribe(queue);
     await recipient.waitForMessages(4);
-    await sleep(50);
+    await recipient.barrier();
     expect(recipient.messages).toHaveLength(4);
     await recipient.ack(queue, recipient.messages[1]!.msgId); // out of order is fine
     await recipient.waitForMessages(5);
-    await sleep(50);
+    await recipient.barrier();
     expect(recipient.messages.map((m) => opened(queue, m))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     for (const m of recipient.messages.filter((_, i) => i !== 1)) await recipient.ack(queue, m.msgId);
     await recipient.waitForMessages(9);
@@ -219,10 +219,10 @@ describe('relay: queues and store-and-forward', () => {
     expect((await Promise.all(replies)).every((r) => r.t === 'ok')).toBe(true);
     const deadline = Date.now() + 10_000;
     while (seen.length < 1000 && Date.now() < deadline) await sleep(10);
-    await sleep(50);
+    await recipient.barrier();
     expect(seen).toEqual(Array.from({ length: 1000 }, (_, i) => `#${i}`));
     expect(relay.stats).toMatchObject({ messagesReceived: 1000, messagesDelivered: 1000 });
-    while (relay.stats.bytesQueued > 0 && Date.now() < deadline) await sleep(10);
+    // Every ack went out before the barrier's ping: all of them are processed.
     expect(relay.stats.bytesQueued).toBe(0);
   });
 });
@@ -304,7 +304,7 @@ describe('relay: authentication', () => {
     const flipped = client.auth(queue, { t: 'del', corr: 101 });
     flipped[17]! ^= 0x08;
     expect(errCode(await exchange(client, { t: 'del', corr: 101, recipientId, auth: flipped }))).toBe('AUTH');
-    await sleep(30);
+    await client.barrier();
     expect(client.messages).toEqual([]); // not subscribed
     expect(relay.stats).toMatchObject({ queues: 2, bytesQueued: held }); // not deleted
 
@@ -346,7 +346,7 @@ describe('relay: authentication', () => {
     const create = { ...content, auth: authenticate(commandKey(keys.secretKey, owner.sessionKey, owner.sessionKey, keys.publicKey), authContent(content)) };
 
     for (const frame of [sub, del, create]) expect(errCode(await exchange(attacker, frame))).toBe('AUTH');
-    await sleep(30);
+    await attacker.barrier();
     expect(attacker.messages).toEqual([]);
     expect(relay.stats).toMatchObject({ queues: 1, bytesQueued: 4 + DELIVERY_OVERHEAD });
 
@@ -445,10 +445,13 @@ describe('relay: blocks', () => {
     client.ws.on('message', () => messages++);
     client.sendBlock(Array.from({ length: 10 }, (_, i) => ({ t: 'ping' as const, corr: 500 + i })));
     await client.next((f) => f.t === 'pong' && f.corr === 509);
-    await sleep(30);
-    expect(client.frames.filter((f) => f.t === 'pong')).toHaveLength(10);
-    expect(messages).toBeGreaterThan(0);
-    expect(messages).toBeLessThan(10);
+    const counted = messages;
+    await client.barrier();
+    // Only the barrier's own pong came since: no reply of the 10 after the last one.
+    expect(messages).toBe(counted + 1);
+    expect(client.frames.filter((f) => f.t === 'pong' && f.corr >= 500 && f.corr <= 509)).toHaveLength(10);
+    expect(counted).toBeGreaterThan(0);
+    expect(counted).toBeLessThan(10);
   });
 });
 
@@ -472,7 +475,7 @@ describe('relay: lifecycle and persistence', () => {
     const again = await f.raw(restarted);
     await again.subscribe(queue);
     const messages = await again.waitForMessages(2);
-    await sleep(30);
+    await again.barrier();
     expect(again.messages.map((m) => opened(queue, m))).toEqual(['b', 'c']);
     expect(Buffer.from(messages[0]!.msgId).equals(Buffer.from(client.messages[1]!.msgId))).toBe(true);
     expect((await again.sendTo(queue.senderId, body('d'))).t).toBe('ok');
@@ -480,11 +483,18 @@ describe('relay: lifecycle and persistence', () => {
 
   it('writes the store log shortly after changes, without waiting for close', async () => {
     const storePath = f.tempStore();
-    const relay = await f.start({ storePath, persistDebounceMs: 20 });
+    // Written once the log holds two records: the queue's creation and the message.
+    let records = 0;
+    let appended!: () => void;
+    const written = new Promise<void>((resolve) => (appended = resolve));
+    const logger = (event: string, details?: Record<string, unknown>) => {
+      if (event === 'store-appended' && (records += Number(details?.records)) >= 2) appended();
+    };
+    const relay = await f.start({ storePath, persistDebounceMs: 20, logger });
     const client = await f.raw(relay);
     const queue = await client.newQueue();
     await client.sendTo(queue.senderId, body('durable'));
-    await sleep(200);
+    await written;
     // A second relay on the same file (as after a crash) sees the queue and the message.
     const reader = await f.start({ storePath });
     expect(reader.stats).toMatchObject({ queues: 1, bytesQueued: 7 + DELIVERY_OVERHEAD });

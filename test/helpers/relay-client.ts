@@ -103,6 +103,16 @@ export class RawClient {
     return reply;
   }
 
+  /**
+   * A ping round trip. The relay answers a connection's frames in order, and whatever earlier
+   * commands made it send here (deliveries included) goes out before the pong: once this
+   * resolves, nothing more is on its way from them.
+   */
+  async barrier(): Promise<void> {
+    const pong = await this.request({ t: 'ping', corr: 0 });
+    if (pong.t !== 'pong') throw new Error(`expected pong, got ${pong.t}`);
+  }
+
   /** Creates a queue. */
   async newQueue(): Promise<RawQueue> {
     const keys = generateRelayKeyPair();

@@ -38,8 +38,11 @@ const DEFAULTS = {
   soakMs: 0,
   soakRate: 0,
   baseline: true,
-  /** Traffic rounds, each taking every server in turn; figures are the median round's. */
-  rounds: 3,
+  /**
+   * Traffic rounds, each taking every server in turn; figures are the median round's. Five, as
+   * single rounds on this shared 2-core machine move by 20 points and more.
+   */
+  rounds: 5,
   /** Also run the relay with its queues in Redis (`redisUrl`), if there is a redis-server: bench.mjs does; tests leave it off. */
   redis: false,
   relayOptions: {},

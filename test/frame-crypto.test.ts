@@ -133,6 +133,21 @@ describe.each(SUITES)('frame crypto, suite %s', (suite) => {
     expect(dropped(receiver.counters)).toEqual({ 'no-key': 1 });
   });
 
+  it('holds frames that come while the first key is being derived, on either side, and drops none', async () => {
+    const sender = new FrameSender(suite);
+    const receiver = new FrameReceiver(suite);
+    const sent = sender.setKey(0, key(7)); // deriving: not awaited
+    const sealed = await Promise.all([sender.encrypt(frameOf(20, 1), OPUS), sender.encrypt(frameOf(20, 2), OPUS)]);
+    await sent;
+    const received = receiver.setKey(0, key(7));
+    // In order, under counters 0 and 1: both open, and neither is taken for a replay of the other.
+    const opened = await Promise.all(sealed.map((frame) => receiver.decrypt(frame!, OPUS)));
+    await received;
+    expect(opened).toEqual([frameOf(20, 1), frameOf(20, 2)]);
+    expect(dropped(sender.counters)).toEqual({});
+    expect(dropped(receiver.counters)).toEqual({});
+  });
+
   it('drops replays, accepts reordering within the window, drops what is older than it', async () => {
     const { sender, receiver } = await pair(suite, 1, key(0x22), { replayWindow: 64 });
     const frames = [];

@@ -64,7 +64,8 @@ export class MediaConnection {
     if (frame) {
       const keys = new FrameKeys(frame.protector, frame.baseKeys, options.now);
       this.frame = { protector: frame.protector, keys };
-      // Frames sent before the key lands are dropped (fail closed); it lands long before ICE is up.
+      // Frames that come before the key lands wait for it in the worker, never leaving in clear;
+      // a key that fails to install ends the call.
       keys.install().catch((error: unknown) => hooks.failed('media-failed', asE2eeError(error)));
     }
     this.session = new PeerSession({

@@ -25,7 +25,7 @@ export class MediaPlane {
   private holdsIceServers = false;
   /**
    * A frame protector made while ringing, so its worker has loaded (libsodium, WebAssembly) before
-   * media starts: frames sent before the key is in place are dropped (fail closed).
+   * media starts: frames wait for the key to be in place, never leaving in clear.
    */
   private warm: { suite: FrameSuiteName; protector: FrameProtector } | undefined;
   /** The seq of the peer's media state shown, so an older one arriving late is ignored. */

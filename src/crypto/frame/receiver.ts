@@ -46,6 +46,8 @@ export class FrameReceiver {
   /** Header scratch: read into locals before any await. */
   private readonly fields: HeaderFields = { kid: 0, ctr: 0, length: 0 };
   private disposed = false;
+  /** The newest `setKey` until it settles, for frames that come before any key is installed. */
+  private installing: Promise<void> | undefined;
 
   constructor(
     readonly suite: FrameSuiteName,
@@ -66,7 +68,17 @@ export class FrameReceiver {
    * is kept); with another base key it replaces the key. Copies baseKey.
    * @throws SealcallError `INVALID_ARGUMENT` / `BAD_KEY` for bad arguments, `DISPOSED` after {@link dispose}.
    */
-  async setKey(kid: number, baseKey: Uint8Array): Promise<void> {
+  setKey(kid: number, baseKey: Uint8Array): Promise<void> {
+    const done = this.install(kid, baseKey);
+    // Frames that come before the first key lands wait for it (see decrypt).
+    this.installing = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    return done;
+  }
+
+  private async install(kid: number, baseKey: Uint8Array): Promise<void> {
     if (this.disposed) throw new SealcallError('DISPOSED', 'frame receiver was disposed');
     checkKeyArguments(kid, baseKey);
     const key = await deriveFrameKey(this.suite, kid, baseKey);
@@ -76,11 +88,13 @@ export class FrameReceiver {
 
   /**
    * Decrypts one protected frame; resolves null when dropped (counted by reason in `counters`).
-   * Never rejects, never throws. The result owns its whole ArrayBuffer (offset 0), so a transform
+   * A frame that comes while the first key is being derived waits for it. Never rejects, never throws. The result owns its whole ArrayBuffer (offset 0), so a transform
    * can set `encodedFrame.data = result.buffer`.
    */
   async decrypt(frame: Uint8Array, kind: FrameKind): Promise<Uint8Array | null> {
     try {
+      // The first key is on its way (deriving it is asynchronous): wait for it rather than drop.
+      if (this.ring.empty && this.installing) await this.installing;
       if (this.disposed) return this.drop('no-key');
       const now = this.now();
       this.ring.sweep(now);

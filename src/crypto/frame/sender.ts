@@ -24,7 +24,8 @@ export interface FrameSenderOptions {
  * senders on one key would reuse counters, and so nonces.
  *
  * Counters: each KID starts at CTR 0 and counts up by one per frame, taken synchronously when
- * `encrypt` is called, so concurrent calls never share one. A KID is never installed twice with
+ * `encrypt` is called (or, for frames that waited for the first key, when it lands, in call
+ * order), so concurrent calls never share one. A KID is never installed twice with
  * different keys, nor re-installed after a later one, so a (key, CTR) pair is never reused.
  */
 export class FrameSender {
@@ -90,8 +91,9 @@ export class FrameSender {
   }
 
   /**
-   * Encrypts one encoded frame; resolves null when it must be dropped (no key yet: fail closed;
-   * counter exhausted). Never rejects. The result owns its whole ArrayBuffer (offset 0), so a
+   * Encrypts one encoded frame; resolves null when it must be dropped (no key set: fail closed;
+   * counter exhausted). A frame that comes while the first key is being derived waits for it.
+   * Never rejects. The result owns its whole ArrayBuffer (offset 0), so a
    * transform can set `encodedFrame.data = result.buffer`.
    *
    * An unexpected failure inside the cipher (none is known) also drops, counted as 'no-key':
@@ -99,6 +101,9 @@ export class FrameSender {
    */
   async encrypt(frame: Uint8Array, kind: FrameKind): Promise<Uint8Array | null> {
     try {
+      // The first key is on its way (deriving it is asynchronous): wait for it rather than drop.
+      // Frames waiting take their counters when it lands, in the order they came.
+      if (!this.current && this.requested) await this.requested.done.catch(() => undefined);
       const current = this.current;
       if (!current) return this.drop('no-key');
       if (current.ctr > this.maxCounter) return this.drop('counter-exhausted');

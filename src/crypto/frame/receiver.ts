@@ -88,8 +88,9 @@ export class FrameReceiver {
 
   /**
    * Decrypts one protected frame; resolves null when dropped (counted by reason in `counters`).
-   * A frame that comes while the first key is being derived waits for it. Never rejects, never throws. The result owns its whole ArrayBuffer (offset 0), so a transform
-   * can set `encodedFrame.data = result.buffer`.
+   * A frame that comes while the first key is being derived waits for it. Never rejects, never
+   * throws. The result owns its whole ArrayBuffer (offset 0), so a transform can set
+   * `encodedFrame.data = result.buffer`.
    */
   async decrypt(frame: Uint8Array, kind: FrameKind): Promise<Uint8Array | null> {
     try {

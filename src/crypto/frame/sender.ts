@@ -25,8 +25,8 @@ export interface FrameSenderOptions {
  *
  * Counters: each KID starts at CTR 0 and counts up by one per frame, taken synchronously when
  * `encrypt` is called (or, for frames that waited for the first key, when it lands, in call
- * order), so concurrent calls never share one. A KID is never installed twice with
- * different keys, nor re-installed after a later one, so a (key, CTR) pair is never reused.
+ * order), so concurrent calls never share one. A KID is never installed twice with different
+ * keys, nor re-installed after a later one, so a (key, CTR) pair is never reused.
  */
 export class FrameSender {
   readonly counters: FrameCounters = createFrameCounters();
@@ -93,8 +93,8 @@ export class FrameSender {
   /**
    * Encrypts one encoded frame; resolves null when it must be dropped (no key set: fail closed;
    * counter exhausted). A frame that comes while the first key is being derived waits for it.
-   * Never rejects. The result owns its whole ArrayBuffer (offset 0), so a
-   * transform can set `encodedFrame.data = result.buffer`.
+   * Never rejects. The result owns its whole ArrayBuffer (offset 0), so a transform can set
+   * `encodedFrame.data = result.buffer`.
    *
    * An unexpected failure inside the cipher (none is known) also drops, counted as 'no-key':
    * the key could not be used.

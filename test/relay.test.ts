@@ -9,7 +9,7 @@ import { pinnedRelayKey, socketUrl } from '../src/protocol/relay-url.js';
 import { Relay } from '../src/relay/index.js';
 import { RawClient, type RawQueue } from './helpers/relay-client.js';
 import { decodeRelayFrames } from './helpers/relay-codec.js';
-import { RelayFixture, sleep, text as body, textOf, until } from './helpers/relay-fixture.js';
+import { RelayFixture, text as body, textOf, until } from './helpers/relay-fixture.js';
 
 // The relay over real sockets on 127.0.0.1: its identity and hello, queues, delivery (re-encrypted
 // for the recipient), acknowledgements, authenticators, blocks, persistence. Limits and hostile
@@ -217,8 +217,7 @@ describe('relay: queues and store-and-forward', () => {
     const sender = await f.raw(relay);
     const replies = Array.from({ length: 1000 }, (_, i) => sender.sendTo(queue.senderId, body(`#${i}`)));
     expect((await Promise.all(replies)).every((r) => r.t === 'ok')).toBe(true);
-    const deadline = Date.now() + 10_000;
-    while (seen.length < 1000 && Date.now() < deadline) await sleep(10);
+    await until(() => seen.length >= 1000, 10_000);
     await recipient.barrier();
     expect(seen).toEqual(Array.from({ length: 1000 }, (_, i) => `#${i}`));
     expect(relay.stats).toMatchObject({ messagesReceived: 1000, messagesDelivered: 1000 });

@@ -9,6 +9,7 @@ import { Relay } from '../src/relay/index.js';
 import { MemoryNetwork } from '../src/testing/memory-network.js';
 import { WebSocketTransport } from '../src/relay-client/websocket-transport.js';
 import { connectedPair, ended, Harness, once } from './helpers/call-harness.js';
+import { recordingWebSocket } from './helpers/relay-fixture.js';
 
 let harness: Harness | undefined;
 let relay: Relay | undefined;
@@ -37,8 +38,9 @@ async function setup() {
   relay = new Relay({ storePath });
   const { url, port } = await relay.listen();
   const identities = { alice: generateIdentity(), bob: generateIdentity() };
+  const sockets = recordingWebSocket(); // both transports': each reconnection attempt makes one
   const connect = (name: 'alice' | 'bob') =>
-    WebSocketTransport.connect({ url, identity: identities[name], WebSocket, backoff: { initialMs: 50, maxMs: 200 } });
+    WebSocketTransport.connect({ url, identity: identities[name], WebSocket: sockets.WebSocket, backoff: { initialMs: 50, maxMs: 200 } });
   const transports = { alice: await connect('alice'), bob: await connect('bob') };
   transports.alice.addContact('bob', transports.bob.address);
   transports.bob.addContact('alice', transports.alice.address);
@@ -56,12 +58,17 @@ async function setup() {
     relay = new Relay({ storePath });
     await relay.listen({ port });
   };
-  return { ...pair, transports, restart };
+  /** Resolves once the transports tried `n` more connections (they fail while the relay is down). */
+  const attempts = async (n: number) => {
+    const before = sockets.record.made;
+    await until(() => sockets.record.made >= before + n);
+  };
+  return { ...pair, transports, restart, attempts };
 }
 
 describe('calls over WebSocketTransports through a real relay', () => {
   it('stay connected while the relay restarts, and the hangup still arrives afterwards', async () => {
-    const { aliceCall, bobCall, transports, restart } = await setup();
+    const { aliceCall, bobCall, transports, restart, attempts } = await setup();
     expect(aliceCall.state).toBe('connected');
 
     await relay!.close();
@@ -70,7 +77,7 @@ describe('calls over WebSocketTransports through a real relay', () => {
     const data = once(bobCall, 'data');
     aliceCall.send('over the data channel, relay down');
     expect(Buffer.from((await data)[0]).toString()).toBe('over the data channel, relay down');
-    await new Promise((r) => setTimeout(r, 300));
+    await attempts(4);
     expect([aliceCall.state, bobCall.state]).toEqual(['connected', 'connected']);
 
     await restart();
@@ -83,12 +90,12 @@ describe('calls over WebSocketTransports through a real relay', () => {
   });
 
   it('delivers a hangup sent while the relay is down once it is back', async () => {
-    const { aliceCall, bobCall, transports, restart } = await setup();
+    const { aliceCall, bobCall, transports, restart, attempts } = await setup();
     await relay!.close();
     await until(() => transports.alice.status === 'reconnecting');
     const bobEnded = ended(bobCall);
     const hangup = aliceCall.hangup(); // held by the transport until the relay is back
-    await new Promise((r) => setTimeout(r, 200));
+    await attempts(4);
     expect(bobCall.state).toBe('connected');
     await restart();
     await hangup;

@@ -10,7 +10,7 @@ import type { WebSocketLike } from '../src/relay-client/websocket-like.js';
 import { backoffDelay } from '../src/relay-client/backoff.js';
 import { WebSocketTransport } from '../src/relay-client/websocket-transport.js';
 import { decodeRelayFrames, encodeRelayFrame } from './helpers/relay-codec.js';
-import { hasCode, inbox, RelayFixture, sleep, statuses, text, until } from './helpers/relay-fixture.js';
+import { hasCode, inbox, recordingWebSocket, RelayFixture, statuses, text, until } from './helpers/relay-fixture.js';
 
 // WebSocketTransport when the relay goes away: reconnects with backoff, held sends, giving up.
 const f = new RelayFixture();
@@ -29,7 +29,8 @@ describe('WebSocketTransport: resilience', () => {
     const storePath = f.tempStore();
     const relay = await f.start({ storePath });
     const port = relay.address!.port;
-    const { alice, bob } = await f.pair(relay);
+    const sockets = recordingWebSocket(); // both users' sockets
+    const { alice, bob } = await f.pair(relay, { WebSocket: sockets.WebSocket });
     const aliceStatus = statuses(alice);
     const bobStatus = statuses(bob);
     const atBob = inbox(bob);
@@ -39,12 +40,16 @@ describe('WebSocketTransport: resilience', () => {
     await f.stop(relay);
     await until(() => alice.status === 'reconnecting' && bob.status === 'reconnecting');
     const held = [1, 2, 3].map((i) => alice.send('bob', text(`held ${i}`)));
-    await sleep(150); // a few failed attempts while the relay is down
+    // A few failed attempts (each a new socket, of alice's or bob's) while the relay is down.
+    const attempts = sockets.record.made;
+    await until(() => sockets.record.made >= attempts + 4);
     await f.start({ storePath }, port);
     await Promise.all(held);
-    await until(() => atBob.length === 4);
-    await sleep(100);
-    expect(atBob.map(([, t]) => t)).toEqual(['before', 'held 1', 'held 2', 'held 3']);
+    // One more behind them: a second copy of any would come before it.
+    await alice.send('bob', text('last'));
+    await until(() => atBob.some(([, t]) => t === 'last'));
+    expect(atBob.map(([, t]) => t)).toEqual(['before', 'held 1', 'held 2', 'held 3', 'last']);
+    await until(() => alice.status === 'connected' && bob.status === 'connected');
     expect(aliceStatus.list).toEqual(['reconnecting', 'connected']);
     expect(bobStatus.list).toEqual(['reconnecting', 'connected']);
     // Subscriptions resumed: new messages flow both ways.
@@ -66,9 +71,10 @@ describe('WebSocketTransport: resilience', () => {
     const second = await f.start({ storePath }, port);
     await Promise.all(sends);
     expect(firstRun + second.stats.messagesReceived).toBeGreaterThanOrEqual(200);
-    await until(() => atBob.length >= 200, 10_000);
-    await sleep(200);
-    expect(atBob.map(([, t]) => t)).toEqual(Array.from({ length: 200 }, (_, i) => `#${i}`));
+    // One more behind them all: a second copy of any would come before it.
+    await alice.send('bob', text('end'));
+    await until(() => atBob.some(([, t]) => t === 'end'), 10_000);
+    expect(atBob.map(([, t]) => t)).toEqual([...Array.from({ length: 200 }, (_, i) => `#${i}`), 'end']);
   });
 
   it('delivers once a message whose ok was lost: resent after reconnecting, stored twice, handed over once', async () => {

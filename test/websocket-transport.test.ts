@@ -16,7 +16,7 @@ import { decodeAddress, encodeAddress } from '../src/relay-client/address.js';
 import { sealSender } from '../src/relay-client/sealed-sender.js';
 import { decodeClientFrames } from './helpers/relay-codec.js';
 import { RelayTap } from './helpers/relay-tap.js';
-import { hasCode, inbox, RelayFixture, sleep, text, until } from './helpers/relay-fixture.js';
+import { hasCode, inbox, nextTurn, recordingWebSocket, RelayFixture, text, until } from './helpers/relay-fixture.js';
 
 // WebSocketTransport against a real Relay on 127.0.0.1: addresses, sealed sender, fan-out,
 // dedupe. Reconnects and failures are in websocket-transport-resilience.test.ts.
@@ -145,16 +145,22 @@ describe('WebSocketTransport: messaging', () => {
     const atPhone = inbox(phone);
     const atLaptop = inbox(laptop);
     await alice.send('bob', text('ring ring'));
-    await until(() => atPhone.length === 1 && atLaptop.length === 1);
-    await sleep(30);
-    expect(atPhone).toEqual([['alice', 'ring ring']]);
-    expect(atLaptop).toEqual([['alice', 'ring ring']]);
+    // A second message behind it in each queue: a second copy of the first would come before it.
+    await alice.send('bob', text('again'));
+    await until(() => atPhone.length === 2 && atLaptop.length === 2);
+    const both: [string, string][] = [
+      ['alice', 'ring ring'],
+      ['alice', 'again'],
+    ];
+    expect(atPhone).toEqual(both);
+    expect(atLaptop).toEqual(both);
     // One device gone for good still lets the message reach the other (and warns).
     await laptop.deleteQueue();
     const warnings: string[] = [];
     alice.on('warning', (w) => warnings.push(w.code));
-    await alice.send('bob', text('again'));
-    await until(() => atPhone.length === 2);
+    await alice.send('bob', text('still there'));
+    await until(() => atPhone.length === 3);
+    expect(atPhone.at(-1)).toEqual(['alice', 'still there']);
     expect(warnings).toEqual(['QUEUE_NOT_FOUND']);
   });
 
@@ -230,12 +236,14 @@ describe('WebSocketTransport: messaging', () => {
     const relay = await f.start({ storePath });
     const port = relay.address!.port;
     let dropAcks = true;
+    let dropped = 0;
     class AckDroppingWebSocket extends WebSocket {
       override send(data: Uint8Array): void {
         if (dropAcks) {
           // Acks may share a block with other frames: only they are dropped.
           const frames = decodeClientFrames(data);
           const kept = frames.filter((frame) => frame.t !== 'ack');
+          dropped += frames.length - kept.length;
           if (kept.length === 0) return;
           if (kept.length < frames.length) data = encodeClientBlock(kept);
         }
@@ -248,8 +256,7 @@ describe('WebSocketTransport: messaging', () => {
     bob.addContact('alice', alice.address);
     const got = inbox(bob);
     await alice.send('bob', text('once'));
-    await until(() => got.length === 1);
-    await sleep(100);
+    await until(() => got.length === 1 && dropped === 1);
     expect(relay.stats.bytesQueued).toBeGreaterThan(0); // the ack never reached the relay
     dropAcks = false;
     await f.stop(relay);
@@ -271,19 +278,32 @@ describe('WebSocketTransport: messaging', () => {
     expect((await raw.sendTo(senderId, body)).t).toBe('ok');
     expect((await raw.sendTo(senderId, body)).t).toBe('ok');
     await until(() => relay.stats.bytesQueued === 0);
-    await sleep(30);
-    expect(got).toEqual([['alice', 'dup']]);
+    // Another body behind both in the queue: the copy, had it been handed over, would come first.
+    expect((await raw.sendTo(senderId, sealSender(aliceId.publicKey, decodeAddress(bob.address).publicKey, text('next')))).t).toBe('ok');
+    await until(() => got.some(([, t]) => t === 'next'));
+    expect(got).toEqual([
+      ['alice', 'dup'],
+      ['alice', 'next'],
+    ]);
   });
 
   it('holds messages that arrive before any handler and acknowledges them once handled', async () => {
     const relay = await f.start();
-    const { alice, bob } = await f.pair(relay);
+    const bobSocket = recordingWebSocket();
+    const alice = await f.user(relay);
+    const bob = await f.user(relay, { WebSocket: bobSocket.WebSocket });
+    alice.addContact('bob', bob.address);
+    bob.addContact('alice', alice.address);
+    const acks = () => bobSocket.record.sent.filter((frame) => frame.t === 'ack').length;
     await alice.send('bob', text('early'));
-    await sleep(50);
+    await until(() => bobSocket.record.received.some((frame) => !(frame instanceof Error) && frame.t === 'msg'));
+    await nextTurn();
+    expect(acks()).toBe(0); // got, held, not acknowledged
     expect(relay.stats.bytesQueued).toBeGreaterThan(0);
     const got = inbox(bob);
     expect(got).toEqual([['alice', 'early']]);
     await until(() => relay.stats.bytesQueued === 0);
+    expect(acks()).toBe(1);
   });
 });
 
@@ -299,11 +319,10 @@ describe('WebSocketTransport: relay identity, connections and queue state (proto
     await expect(WebSocketTransport.connect({ url: withFingerprint(relay.address!.url, other), identity, WebSocket })).rejects.toSatisfy(
       hasCode('RELAY_KEY_MISMATCH'),
     );
-    await sleep(100);
+    await until(() => relay.stats.connections === 0); // the client hung up: whatever it sent has passed the tap
     // The relay's hello came down; nothing went up (no new, no sub, not even a ping).
     expect(tap.frames.map((t) => `${t.dir} ${t.frame?.t}`)).toEqual(['down hello']);
     expect(relay.stats.queues).toBe(0);
-    await until(() => relay.stats.connections === 0); // and the client hung up
     // The right fingerprint through the same tap works.
     const ok = await f.user(relay, { url: tap.url });
     expect(ok.status).toBe('connected');
@@ -316,13 +335,14 @@ describe('WebSocketTransport: relay identity, connections and queue state (proto
     const identity = generateIdentity();
     const bare = socketUrl(tap.url);
     expect(new URL(bare).username).toBe('');
-    await expect(WebSocketTransport.connect({ url: bare, identity, WebSocket })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
-    await expect(WebSocketTransport.connect({ url: bare.replace(/\/$/, ''), identity, WebSocket })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    const { WebSocket: Recording, record } = recordingWebSocket();
+    await expect(WebSocketTransport.connect({ url: bare, identity, WebSocket: Recording })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    await expect(WebSocketTransport.connect({ url: bare.replace(/\/$/, ''), identity, WebSocket: Recording })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
     // A malformed fingerprint is no better.
     const short = bare.replace('ws://', 'ws://' + toBase64(new Uint8Array(31), 'url') + '@');
-    await expect(WebSocketTransport.connect({ url: short, identity, WebSocket })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
-    await sleep(50);
-    expect(tap.frames).toEqual([]); // not even a connection (the tap would have passed the relay's hello)
+    await expect(WebSocketTransport.connect({ url: short, identity, WebSocket: Recording })).rejects.toSatisfy(hasCode('INVALID_ARGUMENT'));
+    expect(record.made).toBe(0); // not even a connection attempt
+    expect(tap.frames).toEqual([]);
 
     const t = await f.user(relay);
     const { senderId, publicKey } = decodeAddress(t.address);

@@ -8,6 +8,8 @@ import { isSealcallError, type ErrorCode } from '../../src/errors.js';
 import { Relay, type RelayOptions } from '../../src/relay/index.js';
 import type { TransportStatus } from '../../src/relay-client/relay-link.js';
 import { WebSocketTransport, type WebSocketTransportOptions } from '../../src/relay-client/websocket-transport.js';
+import { decodeRelayBlock, type ClientFrame, type RelayFrame } from '../../src/protocol/relay-frames.js';
+import { decodeClientFrames } from './relay-codec.js';
 import { RawClient } from './relay-client.js';
 
 /**
@@ -118,7 +120,35 @@ export async function until(condition: () => boolean, timeoutMs = 5000): Promise
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One turn of the event loop: what a transport answers at once to a block it got has been written by then. */
+export const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * A `ws` WebSocket class (for a transport's `WebSocket` option) that records what its instances
+ * do: how many were made (one per connection attempt), every frame they sent and every frame
+ * that came to them, so a test can wait for the event it means instead of sleeping.
+ */
+export function recordingWebSocket() {
+  const record = { made: 0, sent: [] as ClientFrame[], received: [] as (RelayFrame | Error)[] };
+  class RecordingWebSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      record.made++;
+      // Registered before the transport's own listener: a frame is recorded before it is handled.
+      // Decoded as the transport decodes them (a frame it cannot read is recorded as its error).
+      // (As an ArrayBuffer: the transport sets `binaryType` to 'arraybuffer', as browsers have it.)
+      this.on('message', (data: Buffer | ArrayBuffer) => record.received.push(...decodeRelayBlock(new Uint8Array(data))));
+    }
+
+    override send(data: Uint8Array): void {
+      record.sent.push(...decodeClientFrames(data));
+      super.send(data);
+    }
+  }
+  return { WebSocket: RecordingWebSocket, record };
+}
 export const text = (s: string) => new TextEncoder().encode(s);
 export const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 /** A predicate for `rejects.toSatisfy`: a SealcallError with `code`. */

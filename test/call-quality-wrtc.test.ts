@@ -32,19 +32,25 @@ function expectSane(q: CallQuality): void {
 }
 
 describe('quality of a real @roamhq/wrtc call', () => {
-  it('a connected call reports quality on both sides every qualityIntervalMs, ended stays last', async () => {
+  it('a connected call reports quality on both sides every qualityIntervalMs (call.quality: the last), ended stays last', async () => {
     harness = new Harness(new MemoryNetwork({ seed: 21 }), { qualityIntervalMs: 300 });
     const [aliceTone, bobTone] = [tone(440), tone(880)];
     tones.push(aliceTone, bobTone);
     const { aliceCall, bobCall } = await connectedPair(harness, { call: { stream: aliceTone.stream }, accept: { stream: bobTone.stream } });
     const order: string[] = [];
-    aliceCall.on('quality', () => order.push('quality'));
+    let lastReported: CallQuality | undefined;
+    aliceCall.on('quality', (quality) => {
+      order.push('quality');
+      lastReported = quality;
+    });
     aliceCall.on('ended', () => order.push('ended'));
     const [[atAlice], [atBob]] = await Promise.all([once(aliceCall, 'quality'), once(bobCall, 'quality')]);
     expectSane(atAlice);
     expectSane(atBob);
+    expect(bobCall.quality).toBe(atBob);
     const [next] = await once(aliceCall, 'quality');
     expectSane(next);
+    expect(aliceCall.quality).toBe(next);
 
     // Stopped with the call: no snapshot is taken after the end. Its absence can only be shown by
     // waiting, here for three intervals.
@@ -55,6 +61,8 @@ describe('quality of a real @roamhq/wrtc call', () => {
     await new Promise((resolve) => setTimeout(resolve, 900));
     expect(stats).not.toHaveBeenCalled();
     expect(order.at(-1)).toBe('ended');
+    expect(aliceCall.quality).toBeDefined();
+    expect(aliceCall.quality).toBe(lastReported); // the last figures stay
   });
 
   it('with qualityIntervalMs 0, a connected call reports none and takes no snapshots', async () => {
@@ -70,5 +78,6 @@ describe('quality of a real @roamhq/wrtc call', () => {
     await echoed;
     expect(reports).toEqual([]);
     for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+    for (const call of calls) expect(call.quality).toBeUndefined();
   });
 });

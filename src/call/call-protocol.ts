@@ -6,7 +6,7 @@ import { PeerDevices } from '../signaling/peer-devices.js';
 import { isPermanentFailure } from '../transport/chat-transport.js';
 import type { Call } from './call.js';
 import type { CallContext } from './call-context.js';
-import type { CallEnded } from './call-events.js';
+import type { CallEnded, CallQuality } from './call-events.js';
 import { nextState, type CallEvent, type CallState } from './call-state.js';
 import { e2eeUnavailable } from './frame-policy.js';
 import type { MediaOptions } from './local-media.js';
@@ -102,6 +102,11 @@ export class CallProtocol {
 
   get endedWith(): CallEnded | undefined {
     return this.ended;
+  }
+
+  /** {@link Call.quality}. */
+  get lastQuality(): CallQuality | undefined {
+    return this.quality.latest;
   }
 
   /** {@link Call.media}. */

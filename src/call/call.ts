@@ -4,7 +4,7 @@ import type { CallMedia } from '../protocol/messages.js';
 import type { MediaPath, StatsReport } from '../session/types.js';
 import type { PeerId } from '../transport/chat-transport.js';
 import type { CallContext } from './call-context.js';
-import type { CallEnded, CallEvents, RemoteMediaState } from './call-events.js';
+import type { CallEnded, CallEvents, CallQuality, RemoteMediaState } from './call-events.js';
 import { CallProtocol, type RejectOptions } from './call-protocol.js';
 import type { CallState } from './call-state.js';
 import type { CameraChoice, MediaOptions } from './local-media.js';
@@ -110,6 +110,15 @@ export class Call extends EventEmitter<CallEvents> {
    */
   get remoteMedia(): RemoteMediaState | undefined {
     return this.protocol.plane.remoteMedia;
+  }
+
+  /**
+   * The network quality of the last sampled interval: what the last `quality` event carried.
+   * Undefined until the first, one `qualityIntervalMs` after the call connects (and always with
+   * `qualityIntervalMs: 0`); the last figures stay once the call has ended.
+   */
+  get quality(): CallQuality | undefined {
+    return this.protocol.lastQuality;
   }
 
   /** How the call ended, once it has. */

@@ -22,6 +22,8 @@ export class QualitySampler {
   private readonly timers = new Timers<'sample'>();
   private phase: 'idle' | 'running' | 'stopped' = 'idle';
   private last: StatsReport[] | undefined;
+  /** The last interval's quality reported; kept once stopped. */
+  latest: CallQuality | undefined;
 
   constructor(private readonly source: QualitySource) {}
 
@@ -53,7 +55,9 @@ export class QualitySampler {
     const previous = this.last;
     this.last = snapshot;
     if (!previous) return;
-    const quality = measureQuality(previous, snapshot);
-    this.source.report(this.source.reconnecting() ? { ...quality, level: 'poor' } : quality);
+    const measured = measureQuality(previous, snapshot);
+    const quality = this.source.reconnecting() ? { ...measured, level: 'poor' as const } : measured;
+    this.latest = quality;
+    this.source.report(quality);
   }
 }

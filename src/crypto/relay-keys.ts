@@ -1,5 +1,6 @@
 import { SealcallError } from '../errors.js';
 import { sodium } from './sodium.js';
+import { chachaOpen, chachaSeal, keyedHash, keyedHashEquals } from './sodium-scratch.js';
 
 /*
  * The relay protocol's cryptography (src/protocol/relay-frames.ts), shared by the relay and its
@@ -84,12 +85,12 @@ export function commandKey(secretKey: Uint8Array, publicKey: Uint8Array, session
 
 /** The authenticator of a command's {@link authContent} bytes. */
 export function authenticate(key: Uint8Array, content: Uint8Array): Uint8Array {
-  return sodium().crypto_generichash(RELAY_KEY_BYTES, content, key);
+  return keyedHash(content, key);
 }
 
 /** Whether `auth` authenticates `content` under `key` (constant-time comparison). */
 export function verifyAuth(key: Uint8Array, content: Uint8Array, auth: Uint8Array): boolean {
-  return auth.length === RELAY_KEY_BYTES && sodium().memcmp(authenticate(key, content), auth);
+  return keyedHashEquals(content, key, auth);
 }
 
 /**
@@ -103,13 +104,13 @@ export function deliveryKey(secretKey: Uint8Array, publicKey: Uint8Array, server
 
 /** Seals a stored body for its recipient (the relay does this once, when it accepts the message). */
 export function sealDelivery(key: Uint8Array, msgId: Uint8Array, ts: number, body: Uint8Array): Uint8Array {
-  return sodium().crypto_aead_chacha20poly1305_ietf_encrypt(body, deliveryAd(msgId, ts), null, msgId.subarray(0, DELIVERY_NONCE_BYTES), key);
+  return chachaSeal(body, deliveryAd(msgId, ts), msgId.subarray(0, DELIVERY_NONCE_BYTES), key);
 }
 
 /** Opens a delivered body. Throws `DECRYPT_FAILED` if the relay's layer does not authenticate. */
 export function openDelivery(key: Uint8Array, msgId: Uint8Array, ts: number, sealed: Uint8Array): Uint8Array {
   try {
-    return sodium().crypto_aead_chacha20poly1305_ietf_decrypt(null, sealed, deliveryAd(msgId, ts), msgId.subarray(0, DELIVERY_NONCE_BYTES), key);
+    return chachaOpen(sealed, deliveryAd(msgId, ts), msgId.subarray(0, DELIVERY_NONCE_BYTES), key);
   } catch (cause) {
     throw new SealcallError('DECRYPT_FAILED', "a delivered message does not open with the queue's delivery key", { cause });
   }

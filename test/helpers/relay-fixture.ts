@@ -149,6 +149,7 @@ export function recordingWebSocket() {
   }
   return { WebSocket: RecordingWebSocket, record };
 }
+
 export const text = (s: string) => new TextEncoder().encode(s);
 export const textOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 /** A predicate for `rejects.toSatisfy`: a SealcallError with `code`. */

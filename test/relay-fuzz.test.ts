@@ -1,5 +1,7 @@
 import { Packr } from 'msgpackr';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateRelayKeyPair, openDelivery, sealDelivery, deliveryKey } from '../src/crypto/relay-keys.js';
+import { ready } from '../src/crypto/sodium.js';
 import { isSealcallError, SealcallError } from '../src/errors.js';
 import { pack as packPlain, unpackUntrusted } from '../src/protocol/msgpack.js';
 import {
@@ -328,5 +330,58 @@ describe(`relay block decoder fuzzing (${RUNS} inputs per direction, seed ${SEED
         }
       }
     }
+  });
+});
+
+/** Flipped bits, a cut or added bytes of `genuine`, the same bytes again, or random bytes of any length. */
+function flipTruncateOrExtend(random: Random, genuine: Uint8Array): Uint8Array {
+  const out = genuine.slice();
+  switch (int(random, 5)) {
+    case 0:
+      for (let i = int(random, 4) + 1; i > 0 && out.length > 0; i--) out[int(random, out.length)]! ^= 1 << int(random, 8);
+      return out;
+    case 1:
+      return out.subarray(0, int(random, out.length + 1));
+    case 2:
+      return Buffer.concat([out, bytes(random, int(random, 32) + 1)]);
+    case 3:
+      return out;
+    default:
+      return bytes(random, int(random, 4000));
+  }
+}
+
+describe(`delivered body opening under hostile bytes (${RUNS} inputs, seed ${SEED})`, () => {
+  beforeAll(() => ready());
+
+  it('openDelivery opens only the genuine sealed body and refuses every other with DECRYPT_FAILED, at sizes in and past its scratch', () => {
+    const random = seededRandom(SEED + 3);
+    const queue = generateRelayKeyPair();
+    const server = generateRelayKeyPair();
+    const key = deliveryKey(server.secretKey, queue.publicKey, server.publicKey, queue.publicKey);
+    const msgId = bytes(random, 16);
+    const ts = 1_700_000_000_123;
+    // 9,000 bytes is past the 16 KiB scratch (plaintext and ciphertext both in it): the wrapper's path.
+    const genuine = [0, 1, 592, 3152, 9000].map((size) => {
+      const body = bytes(random, size);
+      return { body, sealed: sealDelivery(key, msgId, ts, body) };
+    });
+    let refused = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const { body, sealed } = genuine[int(random, genuine.length)]!;
+      const input = flipTruncateOrExtend(random, sealed);
+      const otherId = int(random, 8) === 0;
+      try {
+        const opened = openDelivery(key, otherId ? bytes(random, 16) : msgId, ts, input);
+        // Only the unchanged body under its own id opens, and to what was sealed.
+        if (otherId || !Buffer.from(input).equals(sealed) || !Buffer.from(opened).equals(body)) {
+          throw new Error(`opened what it should not (seed ${SEED + 3}, run ${i}): ${Buffer.from(input).toString('hex')}`);
+        }
+      } catch (error) {
+        if (!isSealcallError(error, 'DECRYPT_FAILED')) fail(input, SEED + 3, error);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(RUNS / 2);
   });
 });

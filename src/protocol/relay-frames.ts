@@ -1,7 +1,7 @@
 import { SealcallError } from '../errors.js';
-import { bad, bytesUpTo, field, fixedBytes, list, oneOf, record, text, uint } from './fields.js';
+import { bad, bytesUpTo, field, fixedBytes, oneOf, record, text, uint } from './fields.js';
 import { blockBytes, writeBlock, writeBlockAt } from './block-writer.js';
-import { unpackUntrusted } from './msgpack.js';
+import { readBlock } from './block-reader.js';
 
 /**
  * Relay wire protocol, version 2. Every binary WebSocket message is a *block*: a msgpack array of
@@ -141,10 +141,12 @@ export function writeRelayBlock(out: Uint8Array, at: number, frames: readonly Re
 
 /**
  * Unpacks a block of untrusted bytes into its raw frames, each still to be validated. Throws only
- * {@link SealcallError}: `BAD_MESSAGE` (not msgpack, not an array, empty) or `MESSAGE_TOO_LARGE`.
+ * {@link SealcallError}: `BAD_MESSAGE` (not a block of maps, empty) or `MESSAGE_TOO_LARGE`.
  */
 export function unpackBlock(bytes: Uint8Array, maxBytes: number = RELAY_LIMITS.maxFrameBytes): unknown[] {
-  const frames = list(unpackUntrusted(bytes, maxBytes, 'block'), 'block', RELAY_LIMITS.maxFramesPerBlock);
+  if (!(bytes instanceof Uint8Array)) throw bad('block must be bytes');
+  if (bytes.length > maxBytes) throw new SealcallError('MESSAGE_TOO_LARGE', `block is ${bytes.length} bytes, over ${maxBytes}`);
+  const frames = readBlock(bytes, RELAY_LIMITS.maxFramesPerBlock);
   if (frames.length === 0) throw bad('block is empty');
   return frames;
 }

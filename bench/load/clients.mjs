@@ -66,6 +66,18 @@ function firstMessage(ws, timeoutMs) {
  * correlates setup requests with their replies, gathers the frames of one moment into one block,
  * and hands every other frame to `onFrame`.
  */
+/** Sockets with frames waiting: flushed together, once, when this moment's work is done. */
+const dirty = [];
+
+function markDirty(socket) {
+  if (dirty.push(socket) === 1) queueMicrotask(flushDirty);
+}
+
+function flushDirty() {
+  for (const socket of dirty) socket.flush();
+  dirty.length = 0;
+}
+
 class RelaySocket {
   constructor(ws, sessionKey) {
     this.ws = ws;
@@ -108,17 +120,19 @@ class RelaySocket {
   /** Queues a frame; the frames queued in one moment leave as one block. */
   push(frame) {
     totals.unanswered++;
-    if (this.outbox.push(frame) === 1) queueMicrotask(() => this.flush());
+    if (this.outbox.push(frame) === 1) markDirty(this);
     else if (this.outbox.length >= proto.RELAY_LIMITS.maxFramesPerBlock) this.flush();
   }
 
   flush() {
     const frames = this.outbox;
     if (frames.length === 0) return;
-    this.outbox = [];
     totals.blocksOut++;
     totals.framesOut += frames.length;
     this.ws.send(proto.encodeClientBlock(frames));
+    // The same array again: a fresh one per block would live until this socket's next block, a
+    // whole ring round later, long enough to be promoted and then collected by a full GC.
+    frames.length = 0;
   }
 
   receive(data) {

@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Heartbeat, HEARTBEAT_BATCH, type Pingable } from '../src/relay/heartbeat.js';
+import { Heartbeat, HEARTBEAT_STEPS, type Pingable } from '../src/relay/heartbeat.js';
 
-// The relay's heartbeat, with stand-in connections: each round pings in batches, one macrotask each.
+// The relay's heartbeat, with stand-in connections and fake timers: a round's pings are spread
+// over its interval, HEARTBEAT_STEPS steps of an equal share each.
 class StandIn implements Pingable {
   alive = true;
+  pingedAt = 0;
   open = true;
   pings = 0;
   terminated = false;
@@ -16,49 +18,69 @@ class StandIn implements Pingable {
   }
 }
 
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const INTERVAL = 1000;
+const STEP = INTERVAL / HEARTBEAT_STEPS;
+
+/** A heartbeat over `connections` on fake timers, whose clock is vitest's. */
+function start(connections: Pingable[]): Heartbeat {
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'] });
+  return new Heartbeat(() => connections, INTERVAL, () => Date.now());
+}
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
 describe('relay heartbeat', () => {
-  it(`pings at most ${HEARTBEAT_BATCH} connections before the event loop gets a turn, and all of them within the round`, async () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const connections = Array.from({ length: 2 * HEARTBEAT_BATCH + 10 }, () => new StandIn());
-    const heartbeat = new Heartbeat(() => connections, 1000);
-    vi.advanceTimersByTime(1000);
-    expect(connections.filter((c) => c.pings === 1)).toHaveLength(HEARTBEAT_BATCH);
-    await turn();
-    expect(connections.filter((c) => c.pings === 1)).toHaveLength(2 * HEARTBEAT_BATCH);
-    await turn();
+  it(`spreads a round's pings over its interval: each of ${HEARTBEAT_STEPS} steps pings its share, every connection once`, () => {
+    const connections = Array.from({ length: 3 * HEARTBEAT_STEPS + 7 }, () => new StandIn());
+    const heartbeat = start(connections);
+    vi.advanceTimersByTime(INTERVAL);
+    const share = Math.ceil(connections.length / HEARTBEAT_STEPS);
+    expect(connections.filter((c) => c.pings === 1)).toHaveLength(share);
+    vi.advanceTimersByTime(STEP);
+    expect(connections.filter((c) => c.pings === 1)).toHaveLength(Math.ceil((2 * connections.length) / HEARTBEAT_STEPS));
+    vi.advanceTimersByTime(INTERVAL - 2 * STEP);
     expect(connections.every((c) => c.pings === 1 && !c.alive)).toBe(true);
     heartbeat.stop();
   });
 
-  it('drops a connection that did not answer the previous ping, and skips one closed meanwhile', async () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  it('drops a connection that did not answer its previous ping, and skips one closed meanwhile', () => {
     const [answers, silent, closed] = [new StandIn(), new StandIn(), new StandIn()];
-    const heartbeat = new Heartbeat(() => [answers, silent, closed], 1000);
-    vi.advanceTimersByTime(1000);
+    const heartbeat = start([answers, silent, closed]);
+    vi.advanceTimersByTime(2 * INTERVAL - STEP); // the whole first round, spread over its interval
     answers.alive = true; // its pong
     closed.open = false;
-    vi.advanceTimersByTime(1000);
+    vi.advanceTimersByTime(INTERVAL);
     expect([answers.pings, answers.terminated]).toEqual([2, false]);
     expect([silent.pings, silent.terminated]).toEqual([1, true]);
     expect([closed.pings, closed.terminated]).toEqual([1, false]);
     heartbeat.stop();
   });
 
-  it('stops mid-round: no further batch after stop()', async () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    const connections = Array.from({ length: HEARTBEAT_BATCH + 1 }, () => new StandIn());
-    const heartbeat = new Heartbeat(() => connections, 1000);
-    vi.advanceTimersByTime(1000);
+  it('does not drop a connection whose ping is under half an interval old when its turn comes again', () => {
+    // Pinged in the last step of one round, then first in the next (the connections before it left).
+    const before = Array.from({ length: HEARTBEAT_STEPS - 1 }, () => new StandIn());
+    const late = new StandIn();
+    const connections: StandIn[] = [...before, late];
+    const heartbeat = start(connections);
+    vi.advanceTimersByTime(2 * INTERVAL - STEP);
+    expect(late.pings).toBe(1);
+    connections.splice(0, before.length);
+    vi.advanceTimersByTime(STEP); // the next round: `late` is first, pinged one step ago, no pong yet
+    expect([late.pings, late.terminated]).toEqual([1, false]);
+    late.alive = true; // its pong came
+    vi.advanceTimersByTime(INTERVAL);
+    expect([late.pings, late.terminated]).toEqual([2, false]);
     heartbeat.stop();
-    await turn();
-    expect(connections.filter((c) => c.pings === 1)).toHaveLength(HEARTBEAT_BATCH);
-    vi.advanceTimersByTime(5000);
-    expect(connections.filter((c) => c.pings > 0)).toHaveLength(HEARTBEAT_BATCH);
+  });
+
+  it('stops mid-round: no further step after stop()', () => {
+    const connections = Array.from({ length: 2 * HEARTBEAT_STEPS }, () => new StandIn());
+    const heartbeat = start(connections);
+    vi.advanceTimersByTime(INTERVAL);
+    heartbeat.stop();
+    vi.advanceTimersByTime(5 * INTERVAL);
+    expect(connections.filter((c) => c.pings > 0)).toHaveLength(2);
   });
 });

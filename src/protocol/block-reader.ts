@@ -12,7 +12,7 @@ import { SealcallError } from '../errors.js';
  * Why not msgpackr, which every other untrusted decoder here uses: the relay reads two blocks per
  * message and each client one to three, and msgpackr's general path (a DataView per call, a cache
  * of keys, a decoder state to save and restore) cost about 1 µs per small frame and as many young
- * objects again as the frame itself. This reads into one null-prototype object per frame, with
+ * objects again as the frame itself. This reads into one plain object per frame, with
  * byte fields as views into `bytes` (as msgpackr's) and the protocol's keys and names as shared
  * strings. It is the mirror of block-writer.ts.
  *
@@ -69,14 +69,16 @@ class Reader {
       return value === SKIPPED ? null : value;
     }
     if (entries > this.bytes.length - this.at) throw bad('block cut short');
-    const frame = Object.create(null) as Record<string, unknown>;
+    // A plain object, not Object.create(null): V8 keeps those in dictionary mode, a hash table per
+    // frame. Frames of one type then share one hidden class.
+    const frame: Record<string, unknown> = {};
     for (let i = 0; i < entries; i++) {
       const key = this.value(0);
       const value = this.value(0);
-      // Keys are strings in every frame; another key cannot name a field, so it is dropped. A
-      // nested value reads as nil, which no field accepts (dropping it would pass for an absent
-      // optional field).
-      if (typeof key === 'string') frame[key] = value === SKIPPED ? null : value;
+      // Keys are strings in every frame; another key cannot name a field, so it is dropped, and so
+      // is `__proto__`, which would set the prototype. A nested value reads as nil, which no field
+      // accepts (dropping it would pass for an absent optional field).
+      if (typeof key === 'string' && key !== '__proto__') frame[key] = value === SKIPPED ? null : value;
     }
     return frame;
   }

@@ -104,6 +104,8 @@ export class RelayConnection implements Subscriber, TokenBucketState {
   queuesCreated = 0;
   /** Cleared by each heartbeat ping, set by the pong. */
   alive = true;
+  /** When the heartbeat last pinged it ({@link Pingable.pingedAt}). */
+  pingedAt = 0;
   /** Its frame rate limit's bucket ({@link TokenBucketState}). */
   tokens: number;
   tokensAt: number;

@@ -96,7 +96,10 @@ export interface RelayOptions {
    * too slow and is dropped. Default 4 MiB.
    */
   maxBufferedBytes?: number;
-  /** How often idle connections are pinged; one that missed the last pong is dropped. Default 30 s. */
+  /**
+   * How often each connection is pinged (the pings of a round spread over the interval); one that
+   * did not answer its previous ping is dropped. 0: never. Default 30 s.
+   */
   heartbeatMs?: number;
   /**
    * File where the relay's identity, its queues and their unacknowledged messages are kept across

@@ -5,7 +5,6 @@ import { CallClient } from '../src/call/call-client.js';
 import { generateIdentity } from '../src/crypto/identity.js';
 import { sodium } from '../src/crypto/sodium.js';
 import { DELIVERY_OVERHEAD, generateRelayIdentity } from '../src/crypto/relay-keys.js';
-import { encodeClientBlock } from '../src/protocol/relay-frames.js';
 import { socketUrl, withFingerprint } from '../src/protocol/relay-url.js';
 import { toBase64 } from '../src/protocol/base64.js';
 import type { ClientFrame, RelayFrame } from '../src/protocol/relay-frames.js';
@@ -14,9 +13,8 @@ import { exportQueueState, importQueueState } from '../src/relay-client/queue-st
 import { WebSocketTransport } from '../src/relay-client/websocket-transport.js';
 import { decodeAddress, encodeAddress } from '../src/relay-client/address.js';
 import { sealSender } from '../src/relay-client/sealed-sender.js';
-import { decodeClientFrames } from './helpers/relay-codec.js';
 import { RelayTap } from './helpers/relay-tap.js';
-import { hasCode, inbox, nextTurn, recordingWebSocket, RelayFixture, text, until } from './helpers/relay-fixture.js';
+import { filteringWebSocket, hasCode, inbox, nextTurn, recordingWebSocket, RelayFixture, text, until } from './helpers/relay-fixture.js';
 
 // WebSocketTransport against a real Relay on 127.0.0.1: addresses, sealed sender, fan-out,
 // dedupe. Reconnects and failures are in websocket-transport-resilience.test.ts.
@@ -237,19 +235,13 @@ describe('WebSocketTransport: messaging', () => {
     const port = relay.address!.port;
     let dropAcks = true;
     let dropped = 0;
-    class AckDroppingWebSocket extends WebSocket {
-      override send(data: Uint8Array): void {
-        if (dropAcks) {
-          // Acks may share a block with other frames: only they are dropped.
-          const frames = decodeClientFrames(data);
-          const kept = frames.filter((frame) => frame.t !== 'ack');
-          dropped += frames.length - kept.length;
-          if (kept.length === 0) return;
-          if (kept.length < frames.length) data = encodeClientBlock(kept);
-        }
-        super.send(data);
-      }
-    }
+    // Acks may share a block with other frames: only they are dropped.
+    const AckDroppingWebSocket = filteringWebSocket((frames) => {
+      if (!dropAcks) return frames;
+      const kept = frames.filter((frame) => frame.t !== 'ack');
+      dropped += frames.length - kept.length;
+      return kept;
+    });
     const alice = await f.user(relay);
     const bob = await f.user(relay, { WebSocket: AckDroppingWebSocket });
     alice.addContact('bob', bob.address);

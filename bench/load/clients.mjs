@@ -122,6 +122,7 @@ class RelaySocket {
   /** Queues a frame; the frames queued in one moment leave as one block. */
   push(frame) {
     totals.unanswered++;
+    proto.viewClientFrame(frame); // RelaySocket checks each request as it is made
     if (this.outbox.push(frame) === 1) markDirty(this);
     else if (this.outbox.length >= proto.RELAY_LIMITS.maxFramesPerBlock) this.flush();
   }
@@ -131,7 +132,8 @@ class RelaySocket {
     if (frames.length === 0) return;
     totals.blocksOut++;
     totals.framesOut += frames.length;
-    this.ws.send(proto.encodeClientBlock(frames));
+    // With its WebSocket header, masked, in one buffer and one socket write, as RelaySocket does.
+    proto.sendClientBlock(this.ws, frames);
     // The same array again: a fresh one per block would live until this socket's next block, a
     // whole ring round later, long enough to be promoted and then collected by a full GC.
     frames.length = 0;

@@ -13,11 +13,12 @@ let loading;
 
 /**
  * The relay protocol (v2) as the relay and WebSocketTransport encode and check it:
- * - frames: `encodeClientBlock`, `decodeRelayBlock`, `authContent`, `AUTH_CONTENT_MAX_BYTES`, `RELAY_LIMITS`,
+ * - frames: `encodeClientBlock`, `viewClientFrame`, `decodeRelayBlock`, `authContent`, `AUTH_CONTENT_MAX_BYTES`, `RELAY_LIMITS`,
  *   `RELAY_PROTOCOL_VERSION`;
  * - keys (src/crypto/relay-keys.ts): `generateRelayKeyPair`, `verifyHello`, `commandKey`,
  *   `authenticate`, `verifyAuth`, `deliveryKey`, `sealDelivery`, `openDelivery`;
  * - URLs: `socketUrl`, `pinnedRelayKey`;
+ * - sending a block as WebSocketTransport does on Node's `ws`: `sendClientBlock`;
  * - libsodium: `ready`, `sodium`.
  */
 export function loadRelayProtocol() {
@@ -28,10 +29,11 @@ export function loadRelayProtocol() {
       await build({
         absWorkingDir: ROOT,
         stdin: {
-          contents: `export { encodeClientBlock, decodeRelayBlock, authContent, AUTH_CONTENT_MAX_BYTES, RELAY_LIMITS, RELAY_PROTOCOL_VERSION } from './src/protocol/relay-frames.ts';
+          contents: `export { encodeClientBlock, viewClientFrame, decodeRelayBlock, authContent, AUTH_CONTENT_MAX_BYTES, RELAY_LIMITS, RELAY_PROTOCOL_VERSION } from './src/protocol/relay-frames.ts';
 export { generateRelayKeyPair, verifyHello, commandKey, authenticate, verifyAuth, deliveryKey, sealDelivery, openDelivery } from './src/crypto/relay-keys.ts';
 export { socketUrl, pinnedRelayKey } from './src/protocol/relay-url.ts';
-export { ready, sodium } from './src/crypto/sodium.ts';`,
+export { ready, sodium } from './src/crypto/sodium.ts';
+export { sendClientBlock } from './src/relay-client/websocket-writer.ts';`,
           resolveDir: ROOT,
           loader: 'ts',
         },

@@ -126,16 +126,17 @@ export function encodeRelayBlock(frames: readonly RelayFrame[]): Uint8Array {
 }
 
 /**
- * {@link encodeRelayBlock} in two steps, for a transport header written before the block in the
- * same buffer: the block's length (checking the frame count), then the block written from `at`.
+ * A block in two steps, for a transport header written before it in the same buffer: its length
+ * (checking the frame count), then the block written from `at` ({@link writeBlockFrom}). For the
+ * relay's frames, and for client frames each checked already ({@link viewClientFrame}).
  */
-export function relayBlockBytes(frames: readonly RelayFrame[]): number {
+export function measureBlock(frames: readonly (RelayFrame | ClientFrame)[]): number {
   checkBlockSize(frames);
   return blockBytes(frames);
 }
 
-/** Writes the block of {@link relayBlockBytes} into `out` from `at`; returns where it ends. */
-export function writeRelayBlock(out: Uint8Array, at: number, frames: readonly RelayFrame[]): number {
+/** Writes the block of {@link measureBlock} into `out` from `at`; returns where it ends. */
+export function writeBlockFrom(out: Uint8Array, at: number, frames: readonly (RelayFrame | ClientFrame)[]): number {
   return writeBlockAt(out, at, frames);
 }
 

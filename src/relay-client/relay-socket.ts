@@ -3,7 +3,6 @@ import { sodium } from '../crypto/sodium.js';
 import { SealcallError, type ErrorCode } from '../errors.js';
 import {
   decodeRelayBlock,
-  packClientBlock,
   type ClientFrame,
   type EndFrame,
   type IdsFrame,
@@ -17,6 +16,7 @@ import {
 } from '../protocol/relay-frames.js';
 import { pinnedRelayKey, socketUrl } from '../protocol/relay-url.js';
 import { WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
+import { sendClientBlock } from './websocket-writer.js';
 
 /** Options of {@link RelaySocket.open}. */
 export interface RelaySocketOptions {
@@ -169,7 +169,7 @@ export class RelaySocket {
     if (frames.length === 0 || this.ended) return;
     try {
       // Each frame was checked when it was requested.
-      this.ws.send(packClientBlock(frames));
+      sendClientBlock(this.ws, frames);
     } catch (error) {
       const failure = error instanceof SealcallError ? error : new SealcallError('TRANSPORT_CLOSED', 'cannot send to the relay', { cause: error });
       for (const frame of frames) this.settle(frame.corr)?.reject(failure);

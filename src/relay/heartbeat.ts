@@ -9,19 +9,21 @@ export interface Pingable {
   terminate(): void;
 }
 
-/** Steps a round is spread over: each pings its share of the connections, in turn. */
+/** Steps a round is spread over: each pings the connections whose time in the round has come. */
 export const HEARTBEAT_STEPS = 100;
 
 /**
  * Pings every connection once every `intervalMs` and drops those that did not answer their
- * previous ping (a dead peer or path: half-open TCP). A round is spread over the interval, in
- * {@link HEARTBEAT_STEPS} steps each pinging its share of the connections: pinging thousands at
- * once is thousands of socket writes, and as many pongs for the clients to answer, in one stretch
- * that holds up every message in flight meanwhile (the load bench saw it in its latency).
+ * previous ping (a dead peer or path: half-open TCP). A round is spread over the first half of
+ * the interval, in {@link HEARTBEAT_STEPS} steps each pinging the connections whose time has come:
+ * pinging thousands at once is thousands of socket writes, and as many pongs for the clients to
+ * answer, in one stretch that holds up every message in flight meanwhile (the load bench saw it
+ * in its latency). Progress follows the clock, not the count of steps, so timers that fire late
+ * (or are clamped to a millisecond) never leave connections unpinged.
  *
  * A connection's place in the round moves as others come and go, so two of its pings may come
- * closer than an interval apart: one that has not answered is dropped only when its ping is at
- * least half an interval old, and otherwise left for the next round.
+ * closer than an interval apart: one that has not answered is dropped only once its ping is a
+ * quarter of an interval old, and otherwise left for the next round.
  */
 export class Heartbeat {
   private readonly timer: ReturnType<typeof setInterval>;
@@ -44,18 +46,21 @@ export class Heartbeat {
   }
 
   private round(): void {
-    clearTimeout(this.step); // a round that overran its interval gives way to the new one
-    this.pingStep([...this.connections()], 0, 0);
+    clearTimeout(this.step); // a round still unfinished (a stalled event loop) gives way to the new one
+    this.pingStep([...this.connections()], 0, this.now());
   }
 
-  /** Step `step` of a round: pings the connections from `from` up to that step's share. */
-  private pingStep(connections: Pingable[], from: number, step: number): void {
+  /** Pings the connections from `from` up to those whose time in the round started at `startedAt` has come. */
+  private pingStep(connections: Pingable[], from: number, startedAt: number): void {
     if (this.stopped) return;
-    const end = Math.ceil((connections.length * (step + 1)) / HEARTBEAT_STEPS);
+    const spreadMs = this.intervalMs / 2;
+    const stepMs = spreadMs / HEARTBEAT_STEPS;
     const now = this.now();
+    const due = Math.min(1, (now - startedAt + stepMs) / spreadMs);
+    const end = Math.min(connections.length, Math.ceil(connections.length * due - 1e-9));
     for (let i = from; i < end; i++) this.visit(connections[i]!, now);
     if (end < connections.length) {
-      this.step = setTimeout(() => this.pingStep(connections, end, step + 1), this.intervalMs / HEARTBEAT_STEPS);
+      this.step = setTimeout(() => this.pingStep(connections, end, startedAt), stepMs);
       this.step.unref();
     }
   }
@@ -66,7 +71,7 @@ export class Heartbeat {
       connection.alive = false;
       connection.pingedAt = now;
       connection.ping();
-    } else if (now - connection.pingedAt >= this.intervalMs / 2) {
+    } else if (now - connection.pingedAt >= this.intervalMs / 4) {
       connection.terminate();
     }
   }

@@ -97,7 +97,7 @@ export interface RelayOptions {
    */
   maxBufferedBytes?: number;
   /**
-   * How often each connection is pinged (the pings of a round spread over the interval); one that
+   * How often each connection is pinged (the pings of a round spread over half the interval); one that
    * did not answer its previous ping is dropped. 0: never. Default 30 s.
    */
   heartbeatMs?: number;

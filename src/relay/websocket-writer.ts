@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { relayBlockBytes, writeRelayBlock, type RelayFrame } from '../protocol/relay-frames.js';
+import { measureBlock, writeBlockFrom, type RelayFrame } from '../protocol/relay-frames.js';
+import { frameHeaderBytes, writeFrameHeader } from '../protocol/websocket-frame.js';
 
 /**
  * Sends a block of relay frames as one binary WebSocket message, its frame header and payload in
@@ -17,41 +18,17 @@ import { relayBlockBytes, writeRelayBlock, type RelayFrame } from '../protocol/r
  */
 export function sendBlock(ws: WebSocket, frames: readonly RelayFrame[]): void {
   const socket = (ws as unknown as { _socket: Socket | null })._socket;
-  const size = relayBlockBytes(frames);
-  const start = socket ? headerBytes(size) : 0;
+  const size = measureBlock(frames);
+  const start = socket ? frameHeaderBytes(size, false) : 0;
   // Node's pool for small ones (no ArrayBuffer of its own), and a Buffer, which the socket takes
   // as it is: most blocks are an `ok` or one `msg`. Every byte is written below, none left stale.
   const buffer = Buffer.allocUnsafe(start + size);
-  if (writeRelayBlock(buffer, start, frames) !== buffer.length) throw new Error('relay block length mismatch');
+  if (writeBlockFrom(buffer, start, frames) !== buffer.length) throw new Error('relay block length mismatch');
   if (!socket) {
     // Not a `ws` socket as this module knows it (a future `ws` that renamed `_socket`): its own way.
     ws.send(buffer);
     return;
   }
-  writeHeader(buffer, size);
+  writeFrameHeader(buffer, size);
   socket.write(buffer);
-}
-
-/** RFC 6455 §5.2: a 7-bit length, or 126 and 16 bits, or 127 and 64 bits; a server does not mask. */
-function headerBytes(payloadBytes: number): number {
-  return payloadBytes < 126 ? 2 : payloadBytes < 0x10000 ? 4 : 10;
-}
-
-/** FIN and the binary opcode, then the payload length (blocks are far below 2^32 bytes). */
-function writeHeader(out: Uint8Array, payloadBytes: number): void {
-  out[0] = 0x82;
-  if (payloadBytes < 126) {
-    out[1] = payloadBytes;
-  } else if (payloadBytes < 0x10000) {
-    out[1] = 126;
-    out[2] = payloadBytes >>> 8;
-    out[3] = payloadBytes & 0xff;
-  } else {
-    out[1] = 127;
-    out.fill(0, 2, 6);
-    out[6] = payloadBytes >>> 24;
-    out[7] = (payloadBytes >>> 16) & 0xff;
-    out[8] = (payloadBytes >>> 8) & 0xff;
-    out[9] = payloadBytes & 0xff;
-  }
 }

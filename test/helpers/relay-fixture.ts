@@ -8,7 +8,7 @@ import { isSealcallError, type ErrorCode } from '../../src/errors.js';
 import { Relay, type RelayOptions } from '../../src/relay/index.js';
 import type { TransportStatus } from '../../src/relay-client/relay-link.js';
 import { WebSocketTransport, type WebSocketTransportOptions } from '../../src/relay-client/websocket-transport.js';
-import { decodeRelayBlock, type ClientFrame, type RelayFrame } from '../../src/protocol/relay-frames.js';
+import { decodeRelayBlock, encodeClientBlock, type ClientFrame, type RelayFrame } from '../../src/protocol/relay-frames.js';
 import { decodeClientFrames } from './relay-codec.js';
 import { RawClient } from './relay-client.js';
 
@@ -132,7 +132,7 @@ export const nextTurn = () => new Promise<void>((r) => setImmediate(r));
  */
 export function recordingWebSocket() {
   const record = { made: 0, sent: [] as ClientFrame[], received: [] as (RelayFrame | Error)[] };
-  class RecordingWebSocket extends WebSocket {
+  class RecordingWebSocket extends filteringWebSocket((frames) => (record.sent.push(...frames), frames)) {
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
       super(...args);
       record.made++;
@@ -141,13 +141,55 @@ export function recordingWebSocket() {
       // (As an ArrayBuffer: the transport sets `binaryType` to 'arraybuffer', as browsers have it.)
       this.on('message', (data: Buffer | ArrayBuffer) => record.received.push(...decodeRelayBlock(new Uint8Array(data))));
     }
-
-    override send(data: Uint8Array): void {
-      record.sent.push(...decodeClientFrames(data));
-      super.send(data);
-    }
   }
   return { WebSocket: RecordingWebSocket, record };
+}
+
+/**
+ * A `ws` WebSocket class whose outgoing client blocks go through `filter` first (what it returns
+ * is sent; nothing, if it returns none), whichever way the transport sends them: `send`, or its
+ * own masked writes to the socket (src/relay-client/websocket-writer.ts), each one whole frame.
+ */
+export function filteringWebSocket(filter: (frames: ClientFrame[]) => ClientFrame[]) {
+  return class FilteringWebSocket extends WebSocket {
+    private forwarding = false;
+
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      this.once('open', () => {
+        const socket = (this as unknown as { _socket: { write(chunk: Uint8Array): boolean } })._socket;
+        const write = socket.write.bind(socket);
+        socket.write = (chunk: Uint8Array) => {
+          if (this.forwarding || chunk[0] !== 0x82) return write(chunk); // ws's own frames
+          this.forward(decodeClientFrames(unmasked(chunk)));
+          return true;
+        };
+      });
+    }
+
+    override send(data: Uint8Array): void {
+      this.forward(decodeClientFrames(data));
+    }
+
+    private forward(frames: ClientFrame[]): void {
+      const kept = filter(frames);
+      if (kept.length === 0) return;
+      this.forwarding = true;
+      try {
+        super.send(encodeClientBlock(kept));
+      } finally {
+        this.forwarding = false;
+      }
+    }
+  };
+}
+
+/** The payload of one whole masked binary WebSocket frame, unmasked. */
+function unmasked(frame: Uint8Array): Uint8Array {
+  const length7 = frame[1]! & 0x7f;
+  const keyAt = length7 < 126 ? 2 : length7 === 126 ? 4 : 10;
+  const key = frame.subarray(keyAt, keyAt + 4);
+  return frame.subarray(keyAt + 4).map((byte, i) => byte ^ key[i % 4]!);
 }
 
 export const text = (s: string) => new TextEncoder().encode(s);

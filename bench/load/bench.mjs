@@ -200,7 +200,9 @@ ${cryptoShare(relay, micro)}
   relay's signed \`hello\` against the key the URL pins; on the receive connection they create
   their queue (\`new\`) and subscribe (\`sub\`) with authenticators, open every delivered body with
   the queue's delivery key and acknowledge it with an authenticated \`ack\` (the acks of one
-  incoming block leave as one block); they \`send\` on the other connection. They skip what does
+  incoming block leave as one block); they \`send\` on the other connection. Like
+  \`WebSocketTransport\` on Node's \`ws\`, they write each block into one buffer after its
+  WebSocket header, masked, in one socket write (the baseline's clients use \`ws.send\`). They skip what does
   not reach the relay: the sealed-sender layer (bodies are random bytes of its length), the
   duplicate filter, pings. Throughput counts messages *delivered to their recipient* (and opened)
   in the window, not merely accepted. After all phases the relay had accepted
@@ -209,8 +211,9 @@ ${cryptoShare(relay, micro)}
   connection named in its first bytes and answers \`ok\` to sends and acks as the relay does, so
   the frames per message are the same; it stores nothing, parses no msgpack, checks no
   authenticator and encrypts nothing, and its clients keep one connection each where the relay's
-  keep two. Its clients' side is cheaper too (no msgpack, no authenticators, nothing to open), so
-  its numbers bound what any relay could do with this client process on this machine.
+  keep two. Its clients' side is cheaper too (no msgpack, no authenticators, nothing to open),
+  except that they send through \`ws.send\` where the relay's clients write their frames to the
+  socket themselves, as \`WebSocketTransport\` does.
 - **${machine.cores} cores, shared.** Every server and its client process are up at once${redis ? ' (and redis-server for the Redis rows)' : ''},
   but only one server carries traffic at a time while the others wait, idle. They share the
   machine's cores with the bench (and, on a shared machine, other work: see the load averages

@@ -1,9 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
 import { packClientBlock, unpackBlock, validateClientFrame, type ClientFrame } from '../src/protocol/relay-frames.js';
 import { sendClientBlock } from '../src/relay-client/websocket-writer.js';
 import type { WebSocketLike } from '../src/relay-client/websocket-like.js';
+import { afterMessages, closeHandshake, connectedWsPair } from './helpers/ws-pair.js';
 
 // On Node's `ws`, WebSocketTransport writes its blocks to the TCP socket itself, header and
 // masking key included (src/relay-client/websocket-writer.ts). A real `ws` server, which refuses
@@ -15,20 +14,6 @@ afterEach(() => {
   for (const thing of open.splice(0)) thing.close();
 });
 
-/** A `ws` server (port 0) and a `ws` client connected to it; the server's side of the connection. */
-async function connectedPair(): Promise<{ server: WebSocket; client: WebSocket }> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
-  open.push(wss);
-  await new Promise((resolve) => wss.once('listening', resolve));
-  const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
-  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
-  open.push({ close: () => client.terminate() });
-  const server = await accepted;
-  open.push({ close: () => server.terminate() });
-  await new Promise((resolve) => (client.readyState === WebSocket.OPEN ? resolve(undefined) : client.once('open', resolve)));
-  return { server, client };
-}
-
 /** A `send` frame whose block is about `bytes` long. */
 function send(bytes: number, corr: number): ClientFrame {
   return { t: 'send', corr, senderId: new Uint8Array(16).fill(corr), body: new Uint8Array(bytes).fill(corr) };
@@ -38,7 +23,7 @@ const ack: ClientFrame = { t: 'ack', corr: 9, recipientId: new Uint8Array(16).fi
 
 describe('sendClientBlock (client blocks written with their WebSocket header, masked)', () => {
   it('is read by a ws server as binary messages of every header length (7, 16 and 64-bit), in order with pongs', async () => {
-    const { server, client } = await connectedPair();
+    const { server, client } = await connectedWsPair(open);
     const events: string[] = [];
     const blocks: ClientFrame[][] = [];
     server.on('pong', () => events.push('pong'));
@@ -59,19 +44,14 @@ describe('sendClientBlock (client blocks written with their WebSocket header, ma
     await new Promise((resolve) => client.once('ping', () => setImmediate(resolve)));
     sendClientBlock(client, sent[2]!);
     sendClientBlock(client, sent[3]!);
-    await new Promise<void>((resolve) => {
-      const check = () => (blocks.length === sent.length ? resolve() : server.once('message', () => setImmediate(check)));
-      check();
-    });
+    await afterMessages(server, () => blocks.length === sent.length);
     expect(events).toEqual(['binary', 'binary', 'pong', 'binary', 'binary']);
     expect(blocks).toEqual(sent);
-    const closed = new Promise<number>((resolve) => server.once('close', resolve));
-    client.close(1000);
-    expect(await closed).toBe(1000);
+    expect(await closeHandshake(client, server)).toBe(1000);
   }, 5_000); // a wrong length leaves the server waiting for bytes that never come
 
   it('masks each frame with a fresh key, over exactly the bytes of the block', async () => {
-    const { client } = await connectedPair();
+    const { client } = await connectedWsPair(open);
     const socket = (client as unknown as { _socket: { write(chunk: Uint8Array): boolean } })._socket;
     const written: Uint8Array[] = [];
     const write = socket.write.bind(socket);

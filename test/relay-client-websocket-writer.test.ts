@@ -71,7 +71,7 @@ describe('sendClientBlock (client blocks written with their WebSocket header, ma
 
   it("sends through the WebSocket's own send where there is no Node socket to reach (a browser's)", () => {
     const sentData: Uint8Array[] = [];
-    const browserLike = { send: (data: Uint8Array) => sentData.push(data), extensions: '' } as unknown as WebSocketLike;
+    const browserLike = { send: (data: Uint8Array) => sentData.push(data), readyState: 1, extensions: '' } as unknown as WebSocketLike;
     sendClientBlock(browserLike, [ack]);
     expect(sentData).toEqual([packClientBlock([ack])]);
   });

@@ -142,7 +142,7 @@ export function writeBlockFrom(out: Uint8Array, at: number, frames: readonly (Re
 
 /**
  * Unpacks a block of untrusted bytes into its raw frames, each still to be validated. Throws only
- * {@link SealcallError}: `BAD_MESSAGE` (not a block of maps, empty) or `MESSAGE_TOO_LARGE`.
+ * {@link SealcallError}: `BAD_MESSAGE` (not an msgpack array, cut short, empty) or `MESSAGE_TOO_LARGE`.
  */
 export function unpackBlock(bytes: Uint8Array, maxBytes: number = RELAY_LIMITS.maxFrameBytes): unknown[] {
   if (!(bytes instanceof Uint8Array)) throw bad('block must be bytes');

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { measureBlock, packClientBlock, writeBlockFrom, type ClientFrame } from '../protocol/relay-frames.js';
 import { frameHeaderBytes, maskPayload, writeFrameHeader } from '../protocol/websocket-frame.js';
-import type { WebSocketLike } from './websocket-like.js';
+import { WS_OPEN, type WebSocketLike } from './websocket-like.js';
 
 /**
  * Sends a block of client frames (each checked already) as one binary WebSocket message.
@@ -31,10 +31,13 @@ export function sendClientBlock(ws: WebSocketLike, frames: readonly ClientFrame[
   socket.write(buffer);
 }
 
-/** The TCP socket under a `ws` WebSocket with no extension, or undefined for any other kind. */
+/**
+ * The TCP socket under an open `ws` WebSocket with no extension, or undefined for any other kind
+ * (and for a socket closing: `send` then reports it as `ws` does).
+ */
 function rawSocket(ws: WebSocketLike): Socket | undefined {
   const inner = ws as WebSocketLike & { _socket?: Socket | null; extensions?: unknown };
-  if (inner.extensions !== '' || !inner._socket || typeof inner._socket.write !== 'function') return undefined;
+  if (inner.readyState !== WS_OPEN || inner.extensions !== '' || !inner._socket || typeof inner._socket.write !== 'function') return undefined;
   return inner._socket;
 }
 

@@ -137,9 +137,15 @@ export function recordingWebSocket() {
       super(...args);
       record.made++;
       // Registered before the transport's own listener: a frame is recorded before it is handled.
-      // Decoded as the transport decodes them (a frame it cannot read is recorded as its error).
+      // Decoded as the transport decodes them (a frame or block it cannot read is recorded as its error).
       // (As an ArrayBuffer: the transport sets `binaryType` to 'arraybuffer', as browsers have it.)
-      this.on('message', (data: Buffer | ArrayBuffer) => record.received.push(...decodeRelayBlock(new Uint8Array(data))));
+      this.on('message', (data: Buffer | ArrayBuffer) => {
+        try {
+          record.received.push(...decodeRelayBlock(new Uint8Array(data)));
+        } catch (error) {
+          record.received.push(error as Error); // a block it cannot read at all, recorded as such
+        }
+      });
     }
   }
   return { WebSocket: RecordingWebSocket, record };

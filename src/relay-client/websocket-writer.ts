@@ -23,7 +23,9 @@ export function sendClientBlock(ws: WebSocketLike, frames: readonly ClientFrame[
   }
   const size = measureBlock(frames);
   const start = frameHeaderBytes(size, true);
-  const buffer = new Uint8Array(start + size);
+  // Node only here (a Node socket was found): its pool for most blocks, no zeroed ArrayBuffer of
+  // their own. Every byte is written below.
+  const buffer = Buffer.allocUnsafe(start + size);
   if (writeBlockFrom(buffer, start, frames) !== buffer.length) throw new Error('client block length mismatch');
   const key = maskKey();
   writeFrameHeader(buffer, size, key);

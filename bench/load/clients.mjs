@@ -63,11 +63,6 @@ function firstMessage(ws, timeoutMs) {
   });
 }
 
-/**
- * One v2 connection to the relay, as src/relay-client/relay-socket.ts's RelaySocket: checks `hello` against the key the URL pins,
- * correlates setup requests with their replies, gathers the frames of one moment into one block,
- * and hands every other frame to `onFrame`.
- */
 /** Sockets with frames waiting: flushed together, once, when this moment's work is done. */
 const dirty = [];
 
@@ -80,6 +75,11 @@ function flushDirty() {
   dirty.length = 0;
 }
 
+/**
+ * One v2 connection to the relay, as src/relay-client/relay-socket.ts's RelaySocket: checks `hello` against the key the URL pins,
+ * correlates setup requests with their replies, gathers the frames of one moment into one block,
+ * and hands every other frame to `onFrame`.
+ */
 class RelaySocket {
   constructor(ws, sessionKey) {
     this.ws = ws;

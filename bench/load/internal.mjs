@@ -13,7 +13,7 @@ let loading;
 
 /**
  * The relay protocol (v2) as the relay and WebSocketTransport encode and check it:
- * - frames: `encodeClientBlock`, `viewClientFrame`, `decodeRelayBlock`, `authContent`, `AUTH_CONTENT_MAX_BYTES`, `RELAY_LIMITS`,
+ * - frames: `viewClientFrame`, `decodeRelayBlock`, `authContent`, `AUTH_CONTENT_MAX_BYTES`, `RELAY_LIMITS`,
  *   `RELAY_PROTOCOL_VERSION`;
  * - keys (src/crypto/relay-keys.ts): `generateRelayKeyPair`, `verifyHello`, `commandKey`,
  *   `authenticate`, `verifyAuth`, `deliveryKey`, `sealDelivery`, `openDelivery`;
@@ -29,7 +29,7 @@ export function loadRelayProtocol() {
       await build({
         absWorkingDir: ROOT,
         stdin: {
-          contents: `export { encodeClientBlock, viewClientFrame, decodeRelayBlock, authContent, AUTH_CONTENT_MAX_BYTES, RELAY_LIMITS, RELAY_PROTOCOL_VERSION } from './src/protocol/relay-frames.ts';
+          contents: `export { viewClientFrame, decodeRelayBlock, authContent, AUTH_CONTENT_MAX_BYTES, RELAY_LIMITS, RELAY_PROTOCOL_VERSION } from './src/protocol/relay-frames.ts';
 export { generateRelayKeyPair, verifyHello, commandKey, authenticate, verifyAuth, deliveryKey, sealDelivery, openDelivery } from './src/crypto/relay-keys.ts';
 export { socketUrl, pinnedRelayKey } from './src/protocol/relay-url.ts';
 export { ready, sodium } from './src/crypto/sodium.ts';

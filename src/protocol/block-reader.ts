@@ -59,15 +59,13 @@ class Reader {
    * null for a nested one), which the validators then refuse as that frame alone.
    */
   entry(): unknown {
-    const type = this.bytes[this.at];
-    let entries: number;
-    if (type !== undefined && (type & 0xf0) === 0x80) entries = this.byte() & 0x0f;
-    else if (type === 0xde) entries = (this.byte(), this.uint(2));
-    else if (type === 0xdf) entries = (this.byte(), this.uint(4));
-    else {
+    const next = this.bytes[this.at];
+    if (next === undefined || ((next & 0xf0) !== 0x80 && next !== 0xde && next !== 0xdf)) {
       const value = this.value(0);
       return value === SKIPPED ? null : value;
     }
+    const type = this.byte();
+    const entries = type === 0xde ? this.uint(2) : type === 0xdf ? this.uint(4) : type & 0x0f;
     if (entries > this.bytes.length - this.at) throw bad('block cut short');
     // A plain object, not Object.create(null): V8 keeps those in dictionary mode, a hash table per
     // frame. Frames of one type then share one hidden class.

@@ -57,6 +57,7 @@ export class Heartbeat {
     const stepMs = spreadMs / HEARTBEAT_STEPS;
     const now = this.now();
     const due = Math.min(1, (now - startedAt + stepMs) / spreadMs);
+    // Less a hair: a share that should come out whole (k/100 of n) may round up past it.
     const end = Math.min(connections.length, Math.ceil(connections.length * due - 1e-9));
     for (let i = from; i < end; i++) this.visit(connections[i]!, now);
     if (end < connections.length) {

@@ -46,13 +46,19 @@ export function renderRelay(machine, load, r, micro, tookMs) {
   const relay = r.servers.relay;
   const base = r.servers.baseline;
   const redis = r.servers.redis;
-  const label = { relay: 'sealcall relay', baseline: 'baseline: bare `ws` forwarder', redis: 'sealcall relay, Redis store' };
+  const shared = r.servers.shared;
+  const label = {
+    relay: 'sealcall relay',
+    baseline: 'baseline: bare `ws` forwarder',
+    redis: 'sealcall relay, Redis store',
+    shared: 'diagnostic: sealcall relay, clients sending on their receive connection',
+  };
   const bodyLabel = (p) => `${int(p.bodyBytes)} B (${int(p.envelope)} B envelope)`;
   const redisCpu = (phase) => (phase.redisCpu === undefined ? '–' : pct(phase.redisCpu));
   const closedRows = [];
   const pacedRows = [];
   for (let i = 0; i < relay.phases.length; i++) {
-    for (const [mode, server] of [['relay', relay], ['baseline', base], ['redis', redis]]) {
+    for (const [mode, server] of [['relay', relay], ['baseline', base], ['redis', redis], ['shared', shared]]) {
       if (!server) continue;
       const p = server.phases[i];
       const c = p.closed;
@@ -60,6 +66,7 @@ export function renderRelay(machine, load, r, micro, tookMs) {
         `| ${label[mode]} | ${bodyLabel(p)} | ${int(c.messagesPerSecond)} | ${(c.bytesPerSecond / 2 ** 20).toFixed(1)} | ${pct(c.serverCpu)} | ${redisCpu(c)} | ${cpuPerMessage(c).toFixed(0)} | ${pct(c.clientCpu)} | ${ms(c.latencyMs.p50)} | ${ms(c.latencyMs.p99)} |`,
       );
       const q = p.paced;
+      if (!q) continue; // the diagnostic runs the closed loop only
       pacedRows.push(
         `| ${label[mode]} | ${bodyLabel(p)} | ${int(q.rate)} | ${int(q.messagesPerSecond)} | ${pct(q.serverCpu)} | ${redisCpu(q)} | ${ms(q.latencyMs.p50)} | ${ms(q.latencyMs.p90)} | ${ms(q.latencyMs.p99)} | ${ms(q.latencyMs.max)} |`,
       );
@@ -69,8 +76,8 @@ export function renderRelay(machine, load, r, micro, tookMs) {
     `| ${name} | ${int(clients)} | ${kib(perClient.heapUsed)} | ${marginal ? kib(marginal.heapUsed) : '–'} | ${kib(perClient.external)} | ${kib(perClient.rss)} | ${marginal ? kib(marginal.rss) : '–'} | ${mib(before.rss)} → ${mib(after.rss)} |`;
   const heapRatio = (key) => relay.idle[key].heapUsed / base.idle[key].heapUsed;
   // Per body size: the median of the rounds' ratios (relay against the baseline run moments before).
-  const compared = (i, key) => summarize(r.comparisons[relay.phases[i].envelope].relay[key]).median;
-  const roundsOf = (i, key, show) => r.comparisons[relay.phases[i].envelope].relay[key].map(show).join(', ');
+  const compared = (i, key, mode = 'relay') => summarize(r.comparisons[relay.phases[i].envelope][mode][key]).median;
+  const roundsOf = (i, key, show, mode = 'relay') => r.comparisons[relay.phases[i].envelope][mode][key].map(show).join(', ');
   const totals = relay.clientTotals;
   const errors = Object.entries(totals.errors);
   // Each connection sends one frame per message: a send connection its client's `send`s, a
@@ -121,7 +128,7 @@ In this run the relay carried ${pct(compared(0, 'throughput'))} of the baseline'
 ${roundsOf(0, 'throughput', pct)}) and ${pct(compared(1, 'throughput'))} with large ones (rounds: ${roundsOf(1, 'throughput', pct)}): the median of the ${r.options.rounds} rounds'
 ratios, each round's relay against the baseline run right after it. The difference is the relay's own work per message (CPU
 µs/message) and, since the server, its clients and the bench share ${machine.cores} cores, its clients' heavier work too (msgpack,
-opening every body, an authenticator per \`ack\`): see the clients' CPU.${redis ? `\n\n${redisThroughput(relay, redis)}` : ''}
+opening every body, an authenticator per \`ack\`): see the clients' CPU${shared ? ', and the second connection each relay client keeps (below)' : ''}.${shared ? `\n\n${sharedThroughput(compared, roundsOf)}` : ''}${redis ? `\n\n${redisThroughput(relay, redis)}` : ''}
 
 ### Latency under a steady load
 
@@ -240,6 +247,16 @@ The rows "sealcall relay, Redis store" are the same relay keeping its queues in 
 ${r.redis.version} the bench started for them on 127.0.0.1, persisting nothing (\`--save '' --appendonly no\`), on the same
 machine. Its CPU (user + system time from /proc) is in the Redis CPU column and counted in the CPU per message.
 `;
+}
+
+/** The diagnostic rows' paragraph: the relay against the baseline when its clients send on their receive connection. */
+function sharedThroughput(compared, roundsOf) {
+  return `In the diagnostic rows the same relay's clients send on their receive connection too: one connection each,
+like the baseline's clients, and each \`ack\` leaves in one block with the \`send\` it triggers.
+\`WebSocketTransport\` never sends that way, because the relay could then link each sender to the queue it receives
+from (docs/ARCHITECTURE.md, threat model). That relay carried ${pct(compared(0, 'throughput', 'shared'))} of the baseline's message rate with small
+bodies (rounds: ${roundsOf(0, 'throughput', pct, 'shared')}) and ${pct(compared(1, 'throughput', 'shared'))} with large ones (rounds: ${roundsOf(1, 'throughput', pct, 'shared')}), in the same
+rounds: the difference from the relay's own rows is what the separate send connection costs here.`;
 }
 
 /** Redis-backed against embedded: saturated rate and CPU per message, per body size. */
@@ -454,7 +471,7 @@ export async function runLoadBench({ benchStartedAt } = {}) {
   let started = performance.now();
   console.log(`relay load: ${CLIENTS} clients`);
   const micro = await relayMicroCosts();
-  const relay = await runRelayLoad({ clients: CLIENTS, redis: true, log });
+  const relay = await runRelayLoad({ clients: CLIENTS, redis: true, sharedConnection: true, log });
   writeSection(OUTPUT, 'relay-load', renderRelay(machine, load, relay, micro, performance.now() - started));
 
   machine = describeMachine();

@@ -1,4 +1,4 @@
-// Load-bench clients in their own process: `node bench/load/clients.mjs relay|baseline`.
+// Load-bench clients in their own process: `node bench/load/clients.mjs relay|shared|baseline`.
 //
 // Opens many WebSocket clients to one server (see server.mjs) and drives traffic around a ring:
 // client i sends to client i+1's queue (relay) or connection (baseline), so every client both
@@ -17,6 +17,10 @@
 // So the relay does all of its per-message work. Frames a client queues in one moment leave as
 // one block (RelaySocket's microtask flush). The baseline client has one connection.
 //
+// `shared`: the same relay clients, except that they send on their receive connection (no send
+// connection), so an `ack` and the next `send` leave in one block. A diagnostic of what the
+// separate send connection costs: WebSocketTransport never sends that way.
+//
 // Requests: connect {url, count, concurrency} (receive connections) · senders {concurrency}
 // (send connections; nothing for the baseline) · closed {…} · paced {…} · sample · close.
 import { performance } from 'node:perf_hooks';
@@ -25,7 +29,8 @@ import { EXIT, processSample, serve } from './child.mjs';
 import { loadRelayProtocol } from './internal.mjs';
 
 const mode = process.argv[2];
-const proto = mode === 'relay' ? await loadRelayProtocol() : undefined;
+const relayMode = mode === 'relay' || mode === 'shared';
+const proto = relayMode ? await loadRelayProtocol() : undefined;
 
 /** Where each recipient command's authContent is written to be hashed, as WebSocketTransport does. */
 const AUTH_SCRATCH = proto ? new Uint8Array(proto.AUTH_CONTENT_MAX_BYTES) : undefined;
@@ -202,9 +207,9 @@ class RelayClient {
     return client;
   }
 
-  /** Opens the send-only connection (WebSocketTransport's send link to the relay). */
+  /** Opens the send-only connection (WebSocketTransport's send link to the relay); `shared`: sends on the receive connection. */
   async openSender(url) {
-    this.sender ??= await RelaySocket.open(url);
+    this.sender ??= mode === 'shared' ? this.receiver : await RelaySocket.open(url);
   }
 
   /** The address others send to. */
@@ -214,7 +219,7 @@ class RelayClient {
 
   /** The connections this client has open. */
   get sockets() {
-    return this.sender ? [this.receiver.ws, this.sender.ws] : [this.receiver.ws];
+    return this.sender && this.sender !== this.receiver ? [this.receiver.ws, this.sender.ws] : [this.receiver.ws];
   }
 
   /** A recipient command (`sub`) with its authenticator for the receive connection. */
@@ -331,7 +336,7 @@ function sendFrom(index, template) {
 
 /** Opens `count` clients (relay: their receive connections, queue created and subscribed). */
 async function connect({ url, count, concurrency = 50 }) {
-  const Client = mode === 'relay' ? RelayClient : BaselineClient;
+  const Client = relayMode ? RelayClient : BaselineClient;
   serverUrl = url;
   const start = performance.now();
   for (let i = clients.length; i < count; i += concurrency) {
@@ -345,7 +350,7 @@ async function connect({ url, count, concurrency = 50 }) {
 /** Relay: opens every client's send connection (the baseline's clients send on their one connection). */
 async function senders({ concurrency = 50 } = {}) {
   const start = performance.now();
-  if (mode === 'relay') {
+  if (relayMode) {
     for (let i = 0; i < clients.length; i += concurrency) {
       await Promise.all(clients.slice(i, i + concurrency).map((c) => c.openSender(serverUrl)));
     }

@@ -87,10 +87,15 @@ export interface RelayLoadOptions {
   soakMs?: number;
   soakRate?: number;
   baseline?: boolean;
-  /** Traffic rounds, each taking every server in turn; each figure is the median round's. Default 3. */
+  /** Traffic rounds, each taking every server in turn; each figure is the median round's. Default 5. */
   rounds?: number;
   /** Also run the relay with a Redis store, in a redis-server started for it (if installed). Default false. */
   redis?: boolean;
+  /**
+   * Also run the relay for clients that send on their receive connection (`servers.shared`),
+   * closed loop only: what the separate send connection costs. Default false.
+   */
+  sharedConnection?: boolean;
   relayOptions?: Record<string, unknown>;
   log?: (line: string) => void;
 }
@@ -101,12 +106,18 @@ export interface RelayLoadResult {
   minFds: number;
   /** With `redis`: the redis-server's version, or `missing` when there was none (then no `servers.redis`). */
   redis?: { version: string } | { missing: true };
-  servers: { relay: ServerResult; baseline?: ServerResult; redis?: ServerResult };
+  servers: {
+    relay: ServerResult;
+    baseline?: ServerResult;
+    redis?: ServerResult;
+    /** With `sharedConnection`: no paced phase. */
+    shared?: Omit<ServerResult, 'phases'> & { phases: { envelope: number; bodyBytes: number; closed: PhaseResult }[] };
+  };
   /**
    * With the baseline, per envelope size: each other server's ratio to the baseline in every round
-   * (throughput: msg/s over the baseline's; p99: its p99 latency over the baseline's).
+   * (throughput: msg/s over the baseline's; p99: its p99 latency over the baseline's, none for `shared`).
    */
-  comparisons: Record<number, Partial<Record<'relay' | 'redis', { throughput: number[]; p99: number[] }>>>;
+  comparisons: Record<number, Partial<Record<'relay' | 'redis', { throughput: number[]; p99: number[] }> & Record<'shared', { throughput: number[] }>>>;
 }
 
 export declare function runRelayLoad(options?: RelayLoadOptions): Promise<RelayLoadResult>;

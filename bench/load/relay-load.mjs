@@ -1,6 +1,8 @@
 // Relay under load: one relay process, many WebSocket clients in another (see server.mjs and
 // clients.mjs), and the same traffic through a bare `ws` forwarder as the baseline and, with
-// `redis`, through the same relay keeping its queues in a redis-server started for that run.
+// `redis`, through the same relay keeping its queues in a redis-server started for that run;
+// with `sharedConnection`, through the same relay again for clients that send on their receive
+// connection (closed loop only: what the separate send connection costs).
 //
 // For each server: memory per idle subscribed client (server heap and RSS after GC, before and
 // after connecting them all; a relay client idles with its receive connection only, as a
@@ -45,6 +47,12 @@ const DEFAULTS = {
   rounds: 5,
   /** Also run the relay with its queues in Redis (`redisUrl`), if there is a redis-server: bench.mjs does; tests leave it off. */
   redis: false,
+  /**
+   * Also run the relay with clients that send on their receive connection (mode `shared`), closed
+   * loop only: a diagnostic of what the separate send connection costs. WebSocketTransport never
+   * sends that way (it would let the relay link a sender to its queue). bench.mjs does; tests leave it off.
+   */
+  sharedConnection: false,
   relayOptions: {},
 };
 
@@ -61,6 +69,7 @@ export async function runRelayLoad(options = {}) {
   const out = { options: { ...o, log: undefined }, fdLimits: limits, minFds, servers: {} };
   const modes = ['relay'];
   if (o.baseline) modes.push('baseline');
+  if (o.sharedConnection) modes.push('shared');
   if (o.redis) {
     // { version } of the redis-server used, or { missing: true }: then the `redis` mode is skipped.
     const version = redisServerVersion();
@@ -85,17 +94,18 @@ export async function runRelayLoad(options = {}) {
       // server's own saturated rate (the Redis store's may be): then that, a load it can carry.
       const own = (mode) => Math.max(100, Math.round(summarize(closed[mode].map((c) => c.messagesPerSecond)).median * o.pacedFraction));
       const rate = (mode) => Math.min(own('relay'), own(mode));
-      const paced = await rounds(modes, o.rounds, (mode) =>
+      const pacedModes = modes.filter((mode) => mode !== 'shared');
+      const paced = await rounds(pacedModes, o.rounds, (mode) =>
         measured(running[mode], 'paced', { bodyBytes, rate: rate(mode), warmupMs: o.pacedWarmupMs, durationMs: o.pacedDurationMs }),
       );
       for (const mode of modes) {
         const c = medianRound(closed[mode], (r) => r.messagesPerSecond);
-        const p = medianRound(paced[mode], (r) => r.latencyMs.p99);
-        running[mode].result.phases.push({ envelope, bodyBytes, closed: c, paced: { ...p, rate: rate(mode) } });
+        const p = paced[mode] && medianRound(paced[mode], (r) => r.latencyMs.p99);
+        running[mode].result.phases.push({ envelope, bodyBytes, closed: c, ...(p && { paced: { ...p, rate: rate(mode) } }) });
         log(
           `${mode}, ${bodyBytes} B bodies: saturated ${Math.round(c.messagesPerSecond)} msg/s (rounds: ${c.rounds.map(Math.round).join(', ')}; ` +
-            `${(c.bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s, p50 ${c.latencyMs.p50?.toFixed(1)} ms, server CPU ${pct(c.serverCpu)}${running[mode].redis ? ` + Redis ${pct(c.redisCpu)}` : ''}, clients CPU ${pct(c.clientCpu)}); ` +
-            `at ${rate(mode)} msg/s: p50 ${p.latencyMs.p50?.toFixed(2)} ms, p99 ${p.latencyMs.p99?.toFixed(2)} ms (rounds: ${p.rounds.map((x) => x.toFixed(2)).join(', ')})`,
+            `${(c.bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s, p50 ${c.latencyMs.p50?.toFixed(1)} ms, server CPU ${pct(c.serverCpu)}${running[mode].redis ? ` + Redis ${pct(c.redisCpu)}` : ''}, clients CPU ${pct(c.clientCpu)})` +
+            (p ? `; at ${rate(mode)} msg/s: p50 ${p.latencyMs.p50?.toFixed(2)} ms, p99 ${p.latencyMs.p99?.toFixed(2)} ms (rounds: ${p.rounds.map((x) => x.toFixed(2)).join(', ')})` : ''),
         );
       }
       // Each round's ratio to the baseline's in the same round (run moments apart).
@@ -104,7 +114,10 @@ export async function runRelayLoad(options = {}) {
         out.comparisons[envelope] = Object.fromEntries(
           modes
             .filter((mode) => mode !== 'baseline')
-            .map((mode) => [mode, { throughput: perRound(mode, closed, (r) => r.messagesPerSecond), p99: perRound(mode, paced, (r) => r.latencyMs.p99) }]),
+            .map((mode) => [
+              mode,
+              { throughput: perRound(mode, closed, (r) => r.messagesPerSecond), ...(paced[mode] && { p99: perRound(mode, paced, (r) => r.latencyMs.p99) }) },
+            ]),
         );
       }
     }
@@ -138,7 +151,7 @@ async function setUp(mode, o, minFds, log) {
   // The `redis` mode is the relay with a Redis store: the same server and clients.
   const redis = mode === 'redis' ? await startRedis() : undefined;
   const options = redis ? { ...o.relayOptions, redisUrl: redis.url } : o.relayOptions;
-  const clientMode = mode === 'baseline' ? 'baseline' : 'relay';
+  const clientMode = mode === 'redis' ? 'relay' : mode;
   const server = startChild(SERVER, { args: [mode], execArgv: ['--expose-gc', ...flags('LOAD_SERVER_ARGS')], minFds, label: `${mode} server` });
   const clients = startChild(CLIENTS, { args: [clientMode], execArgv: ['--expose-gc', ...flags('LOAD_CLIENT_ARGS')], minFds, label: `${mode} clients` });
   const kill = async () => {

@@ -1,7 +1,8 @@
-// A load-bench server in its own process: `node --expose-gc bench/load/server.mjs relay|redis|baseline`.
+// A load-bench server in its own process: `node --expose-gc bench/load/server.mjs relay|shared|redis|baseline`.
 //
 // - relay: sealcall's Relay (the built package, `sealcall/relay`), options from the `start`
 //   request, memory only.
+// - shared: the same relay, for clients that send on their receive connection (clients.mjs).
 // - redis: the same relay; relay-load.mjs puts a `redisUrl` in its options (a Redis store).
 // - baseline: a bare `ws` forwarder with the same frame pattern and nothing else: no msgpack, no
 //   store, no signatures. A client sends [1][u32 destination][body]; the server replies [2] (ok)

@@ -21,10 +21,11 @@ class StandIn implements Pingable {
 const INTERVAL = 1000;
 const STEP = INTERVAL / 2 / HEARTBEAT_STEPS;
 
-/** A heartbeat over `connections` on fake timers, whose clock is vitest's. */
-function start(connections: Pingable[]): Heartbeat {
+/** A heartbeat over `connections` (the relay's live set of them) on fake timers, whose clock is vitest's. */
+function start(connections: Pingable[] | Set<Pingable>): Heartbeat {
   vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'] });
-  return new Heartbeat(() => connections, INTERVAL, () => Date.now());
+  const set = connections instanceof Set ? connections : new Set(connections);
+  return new Heartbeat(() => set, INTERVAL, () => Date.now());
 }
 
 afterEach(() => {
@@ -58,6 +59,21 @@ describe('relay heartbeat', () => {
     heartbeat.stop();
   });
 
+  it('walks the live set: a connection that left it before its turn is not visited, one that joined comes at the end', () => {
+    const connections = Array.from({ length: 2 * HEARTBEAT_STEPS }, () => new StandIn());
+    const set = new Set<Pingable>(connections);
+    const heartbeat = start(set);
+    vi.advanceTimersByTime(INTERVAL); // the round's first step: two connections
+    const [left, joined] = [connections.at(-1)!, new StandIn()];
+    set.delete(left); // closed: the relay forgets it (its `open` is left true here, to tell skipping from forgetting)
+    set.add(joined);
+    vi.advanceTimersByTime(INTERVAL / 2);
+    expect(left.pings).toBe(0);
+    expect(joined.pings).toBe(1);
+    expect(connections.slice(0, -1).every((c) => c.pings === 1)).toBe(true);
+    heartbeat.stop();
+  });
+
   it('does not drop a silent connection whose ping is under a quarter of an interval old when its turn comes', () => {
     const [recent, old] = [new StandIn(), new StandIn()];
     const heartbeat = start([recent, old]);
@@ -74,7 +90,8 @@ describe('relay heartbeat', () => {
     const connections = Array.from({ length: 50 }, () => new StandIn());
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'Date'] });
     let lag = 0;
-    const heartbeat = new Heartbeat(() => connections, INTERVAL, () => Date.now() + lag);
+    const set = new Set<Pingable>(connections);
+    const heartbeat = new Heartbeat(() => set, INTERVAL, () => Date.now() + lag);
     vi.advanceTimersByTime(INTERVAL);
     // Each step comes ten steps' time after the one before (a busy event loop, timers clamped to 1 ms).
     for (let i = 0; i < HEARTBEAT_STEPS / 10; i++) {

@@ -21,6 +21,11 @@ export const HEARTBEAT_STEPS = 100;
  * in its latency). Progress follows the clock, not the count of steps, so timers that fire late
  * (or are clamped to a millisecond) never leave connections unpinged.
  *
+ * A round walks the live set, not a copy of it: a connection that closes (and leaves the set)
+ * before its turn is neither visited nor kept, where a copy would hold every closed connection,
+ * socket and all, until the round reached it (up to half an interval, however fast they churn).
+ * Connections that join during a round come at its end.
+ *
  * A connection's place in the round moves as others come and go, so two of its pings may come
  * closer than an interval apart: one that has not answered is dropped only once its ping is a
  * quarter of an interval old, and otherwise left for the next round.
@@ -31,7 +36,7 @@ export class Heartbeat {
   private stopped = false;
 
   constructor(
-    private readonly connections: () => Iterable<Pingable>,
+    private readonly connections: () => ReadonlySet<Pingable>,
     private readonly intervalMs: number,
     private readonly now: () => number = () => performance.now(),
   ) {
@@ -47,23 +52,29 @@ export class Heartbeat {
 
   private round(): void {
     clearTimeout(this.step); // a round still unfinished (a stalled event loop) gives way to the new one
-    this.pingStep([...this.connections()], 0, this.now());
+    const connections = this.connections();
+    this.pingStep(connections.values(), connections.size, 0, this.now());
   }
 
-  /** Pings the connections from `from` up to those whose time in the round started at `startedAt` has come. */
-  private pingStep(connections: Pingable[], from: number, startedAt: number): void {
+  /**
+   * Pings the next connections of the round started at `startedAt` with `total` of them, up to
+   * those whose time has come (`visited` so far); the last step takes all that are left.
+   */
+  private pingStep(connections: Iterator<Pingable>, total: number, visited: number, startedAt: number): void {
     if (this.stopped) return;
     const spreadMs = this.intervalMs / 2;
     const stepMs = spreadMs / HEARTBEAT_STEPS;
     const now = this.now();
-    const due = Math.min(1, (now - startedAt + stepMs) / spreadMs);
+    const due = (now - startedAt + stepMs) / spreadMs;
     // Less a hair: a share that should come out whole (k/100 of n) may round up past it.
-    const end = Math.min(connections.length, Math.ceil(connections.length * due - 1e-9));
-    for (let i = from; i < end; i++) this.visit(connections[i]!, now);
-    if (end < connections.length) {
-      this.step = setTimeout(() => this.pingStep(connections, end, startedAt), stepMs);
-      this.step.unref();
+    const end = due >= 1 ? Infinity : Math.ceil(total * due - 1e-9);
+    for (; visited < end; visited++) {
+      const next = connections.next();
+      if (next.done) return;
+      this.visit(next.value, now);
     }
+    this.step = setTimeout(() => this.pingStep(connections, total, visited, startedAt), stepMs);
+    this.step.unref();
   }
 
   private visit(connection: Pingable, now: number): void {

@@ -163,10 +163,14 @@ export function filteringWebSocket(filter: (frames: ClientFrame[]) => ClientFram
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
       super(...args);
       this.once('open', () => {
-        const socket = (this as unknown as { _socket: { write(chunk: Uint8Array): boolean } })._socket;
+        type Write = (chunk: Uint8Array, ...rest: unknown[]) => boolean;
+        const socket = (this as unknown as { _socket: { write: Write; writableCorked: number } })._socket;
         const write = socket.write.bind(socket);
-        socket.write = (chunk: Uint8Array) => {
-          if (this.forwarding || chunk[0] !== 0x82) return write(chunk); // ws's own frames
+        socket.write = (chunk: Uint8Array, ...rest: unknown[]) => {
+          // ws's own frames pass: those it sends through `send` here (forwarding), its control
+          // frames, which start with their own opcode, and the payload halves of those it writes
+          // in two parts, under a cork (a close frame's masked code may begin with 0x82).
+          if (this.forwarding || socket.writableCorked > 0 || chunk[0] !== 0x82) return write(chunk, ...rest);
           this.forward(decodeClientFrames(unmasked(chunk)));
           return true;
         };

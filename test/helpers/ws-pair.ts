@@ -2,15 +2,19 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 
 /**
- * A `ws` server (port 0) and a `ws` client connected to it; returns the server's side of the
- * connection and the client. Everything it opens goes into `open`, for the test to close.
+ * A `ws` server (port 0) and a `ws` client (of class `Client`) connected to it; returns the server's
+ * side of the connection and the client. Everything it opens goes into `open`, for the test to close.
  */
-export async function connectedWsPair(open: { close(): void }[], clientOptions?: ClientOptions): Promise<{ server: WebSocket; client: WebSocket }> {
+export async function connectedWsPair(
+  open: { close(): void }[],
+  clientOptions?: ClientOptions,
+  Client: typeof WebSocket = WebSocket,
+): Promise<{ server: WebSocket; client: WebSocket }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
   open.push(wss);
   await new Promise((resolve) => wss.once('listening', resolve));
   const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
-  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, clientOptions);
+  const client = new Client(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, clientOptions);
   open.push({ close: () => client.terminate() });
   const server = await accepted;
   open.push({ close: () => server.terminate() });

@@ -44,7 +44,10 @@ scope.addEventListener('message', (event) => {
   queue = queue.then(() => handle(message)).catch(() => undefined);
 });
 
-// Script transforms: the options object the page passed to `new RTCRtpScriptTransform`.
+// Script transforms: the options object the page passed to `new RTCRtpScriptTransform`. Each
+// is connected in turn with the messages, as encoded streams are (`attach`): frames wait in the
+// transform until libsodium has loaded and what the page posted before it (init, keys) is done,
+// instead of being dropped for want of a key meanwhile (a slow load on a busy machine).
 scope.addEventListener('rtctransform', ({ transformer }) => {
   const target = transformTarget(transformer.options);
   if (!target) return; // not ours: leave it untouched (it then passes no frames: fail closed)
@@ -52,7 +55,7 @@ scope.addEventListener('rtctransform', ({ transformer }) => {
     target.side === 'send'
       ? transformer.generateKeyFrame && (() => transformer.generateKeyFrame!())
       : transformer.sendKeyFrameRequest && (() => transformer.sendKeyFrameRequest!());
-  connect(transformer.readable, transformer.writable, target, keyFrame);
+  queue = queue.then(() => connect(transformer.readable, transformer.writable, target, keyFrame)).catch(() => undefined);
 });
 
 async function handle(message: ToWorker): Promise<void> {

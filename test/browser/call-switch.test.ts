@@ -134,7 +134,7 @@ describe.each(APIS)('switching devices and sharing the screen in a browser call 
     for (const s of [await statusOf(alice.page), await statusOf(bob.page)]) {
       expect(s.state).toBe('connected');
       expect(s.warnings).toEqual([]);
-      expect(droppedFrames(s.counters)).toBe(0);
+      expect(droppedFrames(s.counters), JSON.stringify(s.counters)).toBe(0);
     }
     expect(alice.errors).toEqual([]);
     expect(bob.errors).toEqual([]);

@@ -8,13 +8,13 @@ import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 export async function connectedWsPair(
   open: { close(): void }[],
   clientOptions?: ClientOptions,
-  Client: typeof WebSocket = WebSocket,
+  Client: new (address: string, protocols?: string[], options?: ClientOptions) => WebSocket = WebSocket,
 ): Promise<{ server: WebSocket; client: WebSocket }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
   open.push(wss);
   await new Promise((resolve) => wss.once('listening', resolve));
   const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
-  const client = new Client(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, clientOptions);
+  const client = new Client(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, [], clientOptions);
   open.push({ close: () => client.terminate() });
   const server = await accepted;
   open.push({ close: () => server.terminate() });

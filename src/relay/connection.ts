@@ -18,6 +18,7 @@ import type { Subscriber } from './delivery.js';
 import type { ResolvedRelayOptions } from './options.js';
 import type { QueueRef } from './relay-store.js';
 import { fullBucket, takeToken, type TokenBucketState } from './token-bucket.js';
+import { readClientFrames, type BinaryMessageSink } from './websocket-reader.js';
 import { sendBlock } from './websocket-writer.js';
 
 /** WebSocket close codes the relay uses. */
@@ -99,7 +100,7 @@ export const CONNECTION_KEY_BYTES = 64;
  * `onFrame`, and gathers what it sends in one moment into one block. Knows nothing of queues
  * beyond the command keys it derives for them.
  */
-export class RelayConnection implements Subscriber, TokenBucketState {
+export class RelayConnection implements Subscriber, TokenBucketState, BinaryMessageSink {
   /** Queues this connection created, for `maxQueuesPerConnection`. */
   queuesCreated = 0;
   /** Cleared by each heartbeat ping, set by the pong. */
@@ -145,6 +146,8 @@ export class RelayConnection implements Subscriber, TokenBucketState {
     sodium().memzero(session.secretKey);
     ({ tokens: this.tokens, tokensAt: this.tokensAt } = fullBucket(options.rateLimitBurst, clock()));
     (ws as ConnectionSocket)[CONNECTION] = this;
+    // Binary frames come straight to binaryMessage; 'message' brings what ws reads once handed the stream.
+    readClientFrames(ws, this, options.maxPayload);
     ws.on('message', onMessage);
     ws.on('pong', onPong);
     ws.on('close', onClose);
@@ -259,6 +262,11 @@ export class RelayConnection implements Subscriber, TokenBucketState {
       return false;
     }
     return true;
+  }
+
+  /** {@link BinaryMessageSink.binaryMessage}. */
+  binaryMessage(data: Buffer): void {
+    this.received(data, true);
   }
 
   /** A WebSocket message came. */

@@ -418,7 +418,7 @@ function flipTruncateOrExtend(random: Random, genuine: Uint8Array): Uint8Array {
 describe(`delivered body opening under hostile bytes (${RUNS} inputs, seed ${SEED})`, () => {
   beforeAll(() => ready());
 
-  it('openDelivery opens only the genuine sealed body and refuses every other with DECRYPT_FAILED, at sizes in and past its scratch', () => {
+  it('openDelivery opens only the genuine sealed body (in place or not) and refuses every other with DECRYPT_FAILED, leaving it unchanged, at sizes in and past its scratch', () => {
     const random = seededRandom(SEED + 3);
     const queue = generateRelayKeyPair();
     const server = generateRelayKeyPair();
@@ -435,14 +435,22 @@ describe(`delivered body opening under hostile bytes (${RUNS} inputs, seed ${SEE
       const { body, sealed } = genuine[int(random, genuine.length)]!;
       const input = flipTruncateOrExtend(random, sealed);
       const otherId = int(random, 8) === 0;
+      // Half of them opened in place (over the input, as WebSocketTransport does).
+      const inPlace = int(random, 2) === 0;
+      const before = Uint8Array.from(input);
       try {
-        const opened = openDelivery(key, otherId ? bytes(random, 16) : msgId, ts, input);
+        const opened = openDelivery(key, otherId ? bytes(random, 16) : msgId, ts, input, inPlace);
         // Only the unchanged body under its own id opens, and to what was sealed.
-        if (otherId || !Buffer.from(input).equals(sealed) || !Buffer.from(opened).equals(body)) {
-          throw new Error(`opened what it should not (seed ${SEED + 3}, run ${i}): ${Buffer.from(input).toString('hex')}`);
+        if (otherId || !Buffer.from(before).equals(sealed) || !Buffer.from(opened).equals(body)) {
+          throw new Error(`opened what it should not (seed ${SEED + 3}, run ${i}): ${Buffer.from(before).toString('hex')}`);
+        }
+        if (inPlace && (opened.buffer !== input.buffer || opened.byteOffset !== input.byteOffset)) {
+          throw new Error(`opened in place into an array of its own (seed ${SEED + 3}, run ${i})`);
         }
       } catch (error) {
-        if (!isSealcallError(error, 'DECRYPT_FAILED')) fail(input, SEED + 3, error);
+        if (!isSealcallError(error, 'DECRYPT_FAILED')) fail(before, SEED + 3, error);
+        // A refused body is left as it came.
+        if (!Buffer.from(input).equals(before)) fail(before, SEED + 3, new Error('a refused body was changed'));
         refused++;
       }
     }

@@ -247,10 +247,10 @@ class RelayClient {
 
   receive(frame) {
     if (frame.t !== 'msg') return;
-    // The relay's layer first (it re-encrypted the body for this queue), as WebSocketTransport does.
+    // The relay's layer first (it re-encrypted the body for this queue), in place, as WebSocketTransport does.
     let body;
     try {
-      body = proto.openDelivery(this.queue.deliveryKey, frame.msgId, frame.ts, frame.body);
+      body = proto.openDelivery(this.queue.deliveryKey, frame.msgId, frame.ts, frame.body, true);
     } catch {
       countError('DELIVERY_OPEN_FAILED');
     }

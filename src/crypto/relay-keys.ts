@@ -107,10 +107,14 @@ export function sealDelivery(key: Uint8Array, msgId: Uint8Array, ts: number, bod
   return chachaSeal(body, deliveryAd(msgId, ts), msgId.subarray(0, DELIVERY_NONCE_BYTES), key);
 }
 
-/** Opens a delivered body. Throws `DECRYPT_FAILED` if the relay's layer does not authenticate. */
-export function openDelivery(key: Uint8Array, msgId: Uint8Array, ts: number, sealed: Uint8Array): Uint8Array {
+/**
+ * Opens a delivered body. Throws `DECRYPT_FAILED` if the relay's layer does not authenticate.
+ * With `inPlace`, the plaintext is written over `sealed` and returned as a view of it: for a
+ * recipient that owns the bytes it received and copies out what it keeps.
+ */
+export function openDelivery(key: Uint8Array, msgId: Uint8Array, ts: number, sealed: Uint8Array, inPlace = false): Uint8Array {
   try {
-    return chachaOpen(sealed, deliveryAd(msgId, ts), msgId.subarray(0, DELIVERY_NONCE_BYTES), key);
+    return chachaOpen(sealed, deliveryAd(msgId, ts), msgId.subarray(0, DELIVERY_NONCE_BYTES), key, inPlace);
   } catch (cause) {
     throw new SealcallError('DECRYPT_FAILED', "a delivered message does not open with the queue's delivery key", { cause });
   }

@@ -122,13 +122,20 @@ export function chachaSeal(message: Uint8Array, ad: Uint8Array, nonce: Uint8Arra
   return sealIn(s, message, ad, nonce, key);
 }
 
-/** ChaCha20-Poly1305-IETF decryption. Throws (as the wrapper does) if `sealed` does not authenticate. */
-export function chachaOpen(sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
+/**
+ * ChaCha20-Poly1305-IETF decryption. Throws (as the wrapper does) if `sealed` does not
+ * authenticate. With `inPlace`, the plaintext is written over the start of `sealed` and returned
+ * as a view of it (no array of its own); `sealed` is left as it was when it does not authenticate.
+ */
+export function chachaOpen(sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array, inPlace = false): Uint8Array {
   const s = scratch();
   if (!s || sealed.length < TAG_BYTES || !fits(sealed.length * 2 - TAG_BYTES, ad, nonce, key)) {
-    return sodium().crypto_aead_chacha20poly1305_ietf_decrypt(null, sealed, ad, nonce, key);
+    const opened = sodium().crypto_aead_chacha20poly1305_ietf_decrypt(null, sealed, ad, nonce, key);
+    if (!inPlace) return opened;
+    sealed.set(opened);
+    return sealed.subarray(0, opened.length);
   }
-  const message = openIn(s, sealed, ad, nonce, key);
+  const message = openIn(s, sealed, ad, nonce, key, inPlace);
   if (!message) throw new Error('ciphertext cannot be decrypted using that key');
   return message;
 }
@@ -168,8 +175,8 @@ function sealIn({ module, base }: Scratch, message: Uint8Array, ad: Uint8Array, 
   return sealed;
 }
 
-/** Opens through the scratch; undefined if it does not authenticate. */
-function openIn({ module, base }: Scratch, sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | undefined {
+/** Opens through the scratch (into `sealed` itself if `inPlace`); undefined if it does not authenticate. */
+function openIn({ module, base }: Scratch, sealed: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array, inPlace = false): Uint8Array | undefined {
   const heap = module.HEAPU8;
   const input = base + DATA_AT;
   const output = input + sealed.length;
@@ -179,7 +186,13 @@ function openIn({ module, base }: Scratch, sealed: Uint8Array, ad: Uint8Array, n
   heap.set(ad, base + AD_AT);
   heap.set(sealed, input);
   const failed = module._crypto_aead_chacha20poly1305_ietf_decrypt(output, 0, 0, input, sealed.length, 0, base + AD_AT, ad.length, 0, base + NONCE_AT, base + KEY_AT);
-  const message = failed ? undefined : heap.slice(output, end);
+  let message: Uint8Array | undefined;
+  if (!failed && inPlace) {
+    message = sealed.subarray(0, end - output);
+    message.set(heap.subarray(output, end));
+  } else if (!failed) {
+    message = heap.slice(output, end);
+  }
   heap.fill(0, base, end);
   return message;
 }

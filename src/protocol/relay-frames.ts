@@ -255,8 +255,8 @@ export function validateRelayFrame(value: unknown): RelayFrame {
         t,
         recipientId: recipientIdOf(obj, true),
         msgId: msgId(field(obj, 'msgId')),
-        // A view, not a copy: a recipient opens it at once (openDelivery makes the plaintext's own
-        // array) and keeps nothing of it, so copying a body per delivery would be waste.
+        // A view, not a copy: a recipient opens it at once (WebSocketTransport in place, then
+        // copies out the payload) and keeps nothing of it, so copying a body per delivery would be waste.
         body: bytesUpTo(field(obj, 'body'), 'body', RELAY_LIMITS.maxBodyBytes, false),
         ts: uint(field(obj, 'ts'), 'ts', Number.MAX_SAFE_INTEGER),
       };

@@ -337,8 +337,9 @@ export class WebSocketTransport extends EventEmitter<WebSocketTransportEvents> i
     let body;
     let opened;
     try {
-      // The relay's layer first (it re-encrypted the body for us), then the sender's seal.
-      body = openDelivery(credentials.deliveryKey, frame.msgId, frame.ts, frame.body);
+      // The relay's layer first (it re-encrypted the body for us), then the sender's seal. In
+      // place: the block's bytes are ours, and openSender copies out the payload it keeps.
+      body = openDelivery(credentials.deliveryKey, frame.msgId, frame.ts, frame.body, true);
       opened = openSender(this.options.identity, body);
     } catch (error) {
       this.emit('warning', toSealcallError(error));

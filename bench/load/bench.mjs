@@ -68,7 +68,7 @@ export function renderRelay(machine, load, r, micro, tookMs) {
       const q = p.paced;
       if (!q) continue; // the diagnostic runs the closed loop only
       pacedRows.push(
-        `| ${label[mode]} | ${bodyLabel(p)} | ${int(q.rate)} | ${int(q.messagesPerSecond)} | ${pct(q.serverCpu)} | ${redisCpu(q)} | ${ms(q.latencyMs.p50)} | ${ms(q.latencyMs.p90)} | ${ms(q.latencyMs.p99)} | ${ms(q.latencyMs.max)} |`,
+        `| ${label[mode]} | ${bodyLabel(p)} | ${int(q.rate)} | ${int(q.messagesPerSecond)} | ${pct(q.serverCpu)} | ${redisCpu(q)} | ${pct(q.clientCpu)} | ${ms(q.latencyMs.p50)} | ${ms(q.latencyMs.p90)} | ${ms(q.latencyMs.p99)} | ${ms(q.latencyMs.max)} |`,
       );
     }
   }
@@ -78,6 +78,13 @@ export function renderRelay(machine, load, r, micro, tookMs) {
   // Per body size: the median of the rounds' ratios (relay against the baseline run moments before).
   const compared = (i, key, mode = 'relay') => summarize(r.comparisons[relay.phases[i].envelope][mode][key]).median;
   const roundsOf = (i, key, show, mode = 'relay') => r.comparisons[relay.phases[i].envelope][mode][key].map(show).join(', ');
+  // The server's and its clients' CPU at the paced rate, summed, for each body size: relay, then baseline.
+  const busyAtPacedRate = () => {
+    const busy = (server, i) => (server.phases[i].paced.serverCpu + server.phases[i].paced.clientCpu).toFixed(2);
+    return `At that rate the relay and its clients kept ${busy(relay, 0)} and ${busy(relay, 1)} cores busy between them (small and large bodies),
+the baseline and its clients ${busy(base, 0)} and ${busy(base, 1)}, of the machine's 2: with less idle time, a burst or a pause (a GC,
+the machine's own stalls) takes the relay's side longer to drain.`;
+  };
   const totals = relay.clientTotals;
   const errors = Object.entries(totals.errors);
   // Each connection sends one frame per message: a send connection its client's `send`s, a
@@ -137,13 +144,13 @@ same rate for the other servers, or ${pct(r.options.pacedFraction)} of their own
 measured, in ${r.options.rounds} rounds taking the servers in turn; each row is its server's round with the median p99. Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
 once its body is opened), both in the same process and clock.
 
-| Server | body | offered msg/s | delivered msg/s | server CPU | Redis CPU | p50 ms | p90 ms | p99 ms | max ms |
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| Server | body | offered msg/s | delivered msg/s | server CPU | Redis CPU | clients CPU | p50 ms | p90 ms | p99 ms | max ms |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${pacedRows.join('\n')}
 
 In this run the relay's p99 latency was ${compared(0, 'p99').toFixed(1)}× the baseline's with small bodies (rounds: ${roundsOf(0, 'p99', times)})
 and ${compared(1, 'p99').toFixed(1)}× with large ones (rounds: ${roundsOf(1, 'p99', times)}): the median of the rounds' ratios, each round's
-relay against the baseline run right after it, at the same rate.
+relay against the baseline run right after it, at the same rate. ${busyAtPacedRate()}
 ${redis ? `\n${redisLatency(relay, redis)}\n` : ''}
 ### Memory per idle client
 

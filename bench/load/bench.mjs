@@ -443,8 +443,10 @@ ${blocks.join('\n\n')}
 
 // ---- run ---------------------------------------------------------------------------------------
 
-// Four: 200 sequential calls over the relay in one process died (SIGSEGV, in @roamhq/wrtc) in about
-// half of the runs on this machine, with this session's code and with the code before it alike.
+// Four: 200 sequential calls over the relay in one process used to die (SIGSEGV, in @roamhq/wrtc's
+// SdpSerialize) in about half of the runs here: simple-peer read each connection's live
+// localDescription while wrtc's signaling thread was adding candidates to it. PatchedPeer no longer
+// reads it (src/session/patched-peer.ts); the retries stay for any other native crash.
 const RETRIES = 4;
 
 /**

@@ -5,24 +5,28 @@ import type { WebRtcImplementation } from './types.js';
 interface SimplePeerInternals {
   _onIceStateChange(this: PatchedPeer): void;
   _onConnectionStateChange(this: PatchedPeer): void;
-  _createOffer(this: PatchedPeer): void;
 }
 const simplePeer = SimplePeer.prototype as unknown as SimplePeerInternals;
 
 /**
  * simple-peer with its quirks neutralised: ICE `failed` is reported, not fatal (an ICE restart
  * may recover it, and simple-peer has no restart of its own); offers can carry `iceRestart`;
- * remote descriptions are applied with a promise so their candidates can follow in order.
- * It reaches into simple-peer's internals, which is why simple-peer is pinned to 9.11.1.
+ * remote descriptions are applied with a promise so their candidates can follow in order; an
+ * offer or answer is signalled as created, never read back from the connection (see
+ * setAndSignal). It reaches into simple-peer's internals, which is why
+ * simple-peer is pinned to 9.11.1.
  */
 export class PatchedPeer extends SimplePeer {
   declare _pc: RTCPeerConnection | null;
   declare _wrtc: WebRtcImplementation;
   declare _iceCompleteTimer: ReturnType<typeof setTimeout> | null;
   declare offerOptions: RTCOfferOptions;
+  declare answerOptions: RTCAnswerOptions;
+  declare sdpTransform: (sdp: string) => string;
+  declare initiator: boolean;
   declare destroying: boolean;
-  declare _createAnswer: () => void;
   declare _needsNegotiation: () => void;
+  declare _requestMissingTransceivers: () => void;
   /** simple-peer's record of what it sends: track → stream → sender (null once destroyed). */
   declare _senderMap: Map<MediaStreamTrack, Map<MediaStream, RTCRtpSender>> | null;
   /** The next offer restarts ICE. */
@@ -47,16 +51,44 @@ export class PatchedPeer extends SimplePeer {
   }
 
   _createOffer(): void {
-    if (!this.destroyed) this.beforeLocalDescription?.();
-    if (!this.iceRestartPending) return simplePeer._createOffer.call(this);
+    const pc = this._pc;
+    if (this.destroyed || !pc) return;
+    this.beforeLocalDescription?.();
+    const options = this.iceRestartPending ? { ...this.offerOptions, iceRestart: true } : this.offerOptions;
     this.iceRestartPending = false;
-    const options = this.offerOptions;
-    this.offerOptions = { ...options, iceRestart: true };
-    try {
-      simplePeer._createOffer.call(this); // reads offerOptions synchronously
-    } finally {
-      this.offerOptions = options;
-    }
+    this.setAndSignal(pc.createOffer(options), 'ERR_CREATE_OFFER');
+  }
+
+  _createAnswer(): void {
+    const pc = this._pc;
+    if (this.destroyed || !pc) return;
+    this.setAndSignal(pc.createAnswer(this.answerOptions), 'ERR_CREATE_ANSWER');
+  }
+
+  /**
+   * simple-peer's offer and answer steps, as sealcall uses them (trickle): set the description,
+   * then signal it. simple-peer signals the connection's live `localDescription` instead, which
+   * @roamhq/wrtc serializes on the JavaScript thread while its signaling thread adds the
+   * candidates it gathers to it: that crashed the process (a segfault in `SdpSerialize`) in about
+   * half of the 200-call runs of test/load/sequential.load.ts. The description created here is
+   * the same less those candidates, and they are signalled on their own anyway.
+   */
+  private setAndSignal(created: Promise<RTCSessionDescriptionInit>, createError: string): void {
+    created
+      .then((description) => {
+        const pc = this._pc;
+        if (this.destroyed || !pc) return;
+        description.sdp = this.sdpTransform(description.sdp ?? '');
+        const signal = () => {
+          if (this.destroyed) return;
+          this.emit('signal', { type: description.type, sdp: description.sdp });
+          if (description.type === 'answer' && !this.initiator) this._requestMissingTransceivers();
+        };
+        pc.setLocalDescription(description)
+          .then(signal)
+          .catch((error: unknown) => this.destroy(withCode(error, 'ERR_SET_LOCAL_DESCRIPTION')));
+      })
+      .catch((error: unknown) => this.destroy(withCode(error, createError)));
   }
 
   /** simple-peer's `signal({ sdp })`, but awaitable and rejecting instead of self-destroying. */
@@ -93,5 +125,16 @@ export class PatchedPeer extends SimplePeer {
   clearIceCompleteTimer(): void {
     if (this._iceCompleteTimer) clearTimeout(this._iceCompleteTimer);
     this._iceCompleteTimer = null;
+  }
+}
+
+/** simple-peer's error convention: an Error with a `code` (a frozen one is wrapped). */
+function withCode(error: unknown, code: string): Error {
+  const base = error instanceof Error ? error : new Error(String(error));
+  try {
+    Object.assign(base, { code });
+    return base;
+  } catch {
+    return Object.assign(new Error(base.message, { cause: base }), { code });
   }
 }

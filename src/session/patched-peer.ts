@@ -13,8 +13,8 @@ const simplePeer = SimplePeer.prototype as unknown as SimplePeerInternals;
  * may recover it, and simple-peer has no restart of its own); offers can carry `iceRestart`;
  * remote descriptions are applied with a promise so their candidates can follow in order; an
  * offer or answer is signalled as created, never read back from the connection (see
- * setAndSignal). It reaches into simple-peer's internals, which is why
- * simple-peer is pinned to 9.11.1.
+ * setAndSignal). It reaches into simple-peer's internals, which is why simple-peer is pinned to
+ * 9.11.1.
  */
 export class PatchedPeer extends SimplePeer {
   declare _pc: RTCPeerConnection | null;

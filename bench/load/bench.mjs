@@ -14,6 +14,7 @@ import { describeMachine } from '../machine.mjs';
 import { writeSection } from '../report.mjs';
 import { summarize } from '../stats.mjs';
 import { runConcurrentCalls } from './concurrent-calls.mjs';
+import { fdLimits } from './child.mjs';
 import { relayMicroCosts } from './micro.mjs';
 import { runRelayLoad, SEALED_SENDER_BYTES } from './relay-load.mjs';
 import { runSequentialCalls } from './sequential.mjs';
@@ -42,7 +43,7 @@ Run: ${machine.date}; load average (1 min) when it started: ${startLoad.toFixed(
 
 // ---- relay -------------------------------------------------------------------------------------
 
-export function renderRelay(machine, load, r, micro, tookMs) {
+export function renderRelay(machine, load, r, micro, scale, tookMs) {
   const relay = r.servers.relay;
   const base = r.servers.baseline;
   const redis = r.servers.redis;
@@ -83,7 +84,28 @@ export function renderRelay(machine, load, r, micro, tookMs) {
     const busy = (server, i) => (server.phases[i].paced.serverCpu + server.phases[i].paced.clientCpu).toFixed(2);
     return `At that rate the relay and its clients kept ${busy(relay, 0)} and ${busy(relay, 1)} cores busy between them (small and large bodies),
 the baseline and its clients ${busy(base, 0)} and ${busy(base, 1)}, of the machine's 2: with less idle time, a burst or a pause (a GC,
-the machine's own stalls) takes the relay's side longer to drain.`;
+the machine's own stalls) takes the relay's side longer to drain. ${cpuSplit()}`;
+  };
+  // Microseconds of CPU per delivered message at the paced rate, small bodies: user space and kernel apart.
+  const cpuSplit = () => {
+    const split = (server) => {
+      const q = server.phases[0].paced;
+      const us = (share) => (share * 1e6) / q.messagesPerSecond;
+      return { serverUser: us(q.serverUserCpu), serverSystem: us(q.serverSystemCpu), clientUser: us(q.clientUserCpu), clientSystem: us(q.clientSystemCpu) };
+    };
+    const [a, b] = [split(relay), split(base)];
+    const kernel = (x) => x.serverSystem + x.clientSystem;
+    const user = (x) => x.serverUser + x.clientUser;
+    const f = (x) => x.toFixed(0);
+    const kernelRatio = kernel(a) / kernel(b);
+    const reading =
+      kernelRatio < 1.2 && user(a) - user(b) > kernel(a) - kernel(b)
+        ? `Both make about the same socket reads and writes per message (the baseline answers \`ok\` to acks too), and the kernel time is
+close (${kernelRatio.toFixed(2)}×); most of the difference is user space: the relay's msgpack, checks, crypto and queue bookkeeping on both ends.`
+        : `Kernel time: ${kernelRatio.toFixed(2)}× the baseline's, user time ${(user(a) / user(b)).toFixed(2)}×.`;
+    return `Per message with small bodies, the relay's server spent ${f(a.serverUser)} µs of CPU in user space and ${f(a.serverSystem)} µs in the kernel
+(the baseline's ${f(b.serverUser)} and ${f(b.serverSystem)}), its clients ${f(a.clientUser)} and ${f(a.clientSystem)} µs (the baseline's ${f(b.clientUser)} and ${f(b.clientSystem)}).
+${reading}`;
   };
   const totals = relay.clientTotals;
   const errors = Object.entries(totals.errors);
@@ -176,8 +198,10 @@ In this run an idle relay client held ${heapRatio('perClient').toFixed(2)}× the
 (${kib(relay.idle.perClient.heapUsed)} against ${kib(base.idle.perClient.heapUsed)} KiB), and ${heapRatio('marginal').toFixed(2)}× per further client (${kib(relay.idle.marginal.heapUsed)} against
 ${kib(base.idle.marginal.heapUsed)} KiB). RSS per client is mostly not the clients' own: V8 enlarges its young generation
 (new space) as allocation speeds up, and connecting ${int(r.options.clients)} clients took the relay's from ${mib(relay.idle.newSpace.empty)} to
-${mib(relay.idle.newSpace.idle)} MiB (the baseline's from ${mib(base.idle.newSpace.empty)} to ${mib(base.idle.newSpace.idle)} MiB), space it keeps after the forced GC;
-so RSS per client reads high and moves between runs.
+${mib(relay.idle.newSpace.idle)} MiB (the baseline's from ${mib(base.idle.newSpace.empty)} to ${mib(base.idle.newSpace.idle)} MiB), space it keeps after the forced GC, and the memory
+that connecting used and freed stays with the process (V8's free pages, malloc's free lists); the relay's setup of a
+connection (keys, \`hello\`, \`new\`, \`sub\`: exchanges the forwarder does not have) allocates more of it. So RSS per client reads high at
+${int(r.options.clients)} clients and moves between runs. ${scaleMemory(scale, r.options.clients)}
 
 ### Where the relay's time goes
 
@@ -468,6 +492,33 @@ async function withRetries(label, fn) {
   }
 }
 
+/** Idle clients of the memory run at scale: the one-time growth of connecting then weighs little per client. */
+const SCALE_CLIENTS = Number(process.env.BENCH_SCALE_CLIENTS ?? 5000);
+
+/**
+ * Memory per idle client again with {@link SCALE_CLIENTS}, relay and baseline, no traffic. The
+ * relay's per-address limits are raised to fit: every bench client comes from 127.0.0.1.
+ */
+async function idleAtScale(log) {
+  const need = SCALE_CLIENTS + 256;
+  const { hard } = fdLimits();
+  if (!(hard >= need)) return { skipped: `the hard open-file limit (${hard}) is under the ${int(need)} it needs` };
+  console.log(`relay memory: ${SCALE_CLIENTS} idle clients`);
+  const limits = { maxConnections: 2 * SCALE_CLIENTS, maxConnectionsPerAddress: SCALE_CLIENTS, maxQueuesPerAddressPerHour: SCALE_CLIENTS };
+  return runRelayLoad({ clients: SCALE_CLIENTS, envelopes: [], openSenders: false, relayOptions: limits, log });
+}
+
+/** The memory run at scale, in words: per client, relay against baseline, heap and RSS. */
+function scaleMemory(scale, clients) {
+  if (scale.skipped) return `(The run with ${int(SCALE_CLIENTS)} idle clients was skipped: ${scale.skipped}.)`;
+  const [relay, base] = [scale.servers.relay.idle, scale.servers.baseline.idle];
+  const ratio = (key) => (relay.perClient[key] / base.perClient[key]).toFixed(2);
+  return `In a second run with ${int(scale.options.clients)} idle clients instead of ${int(clients)} (the same setup, no traffic; the relay's
+per-address limits raised to let them all in from 127.0.0.1), an idle relay client held ${ratio('heapUsed')}× the baseline's heap
+(${kib(relay.perClient.heapUsed)} against ${kib(base.perClient.heapUsed)} KiB) and ${ratio('rss')}× its RSS (${kib(relay.perClient.rss)} against ${kib(base.perClient.rss)} KiB; server RSS
+${mib(relay.empty.rss)} → ${mib(relay.idle.rss)} MiB against ${mib(base.empty.rss)} → ${mib(base.idle.rss)} MiB).`;
+}
+
 const crashNote = (crashes, before = ' ') =>
   crashes.length ? `${before}A process of this scenario died without results (${crashes.join(', ')}) and the scenario was run again.` : '';
 
@@ -481,7 +532,8 @@ export async function runLoadBench({ benchStartedAt } = {}) {
   console.log(`relay load: ${CLIENTS} clients`);
   const micro = await relayMicroCosts();
   const relay = await runRelayLoad({ clients: CLIENTS, redis: true, sharedConnection: true, log });
-  writeSection(OUTPUT, 'relay-load', renderRelay(machine, load, relay, micro, performance.now() - started));
+  const scale = await idleAtScale(log);
+  writeSection(OUTPUT, 'relay-load', renderRelay(machine, load, relay, micro, scale, performance.now() - started));
 
   machine = describeMachine();
   load = os.loadavg()[0];

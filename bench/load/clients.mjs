@@ -423,6 +423,9 @@ function runPhase({ warmupMs, durationMs, drainMs = 20_000, start, onDelivered }
         bytesPerSecond: (bytes * 1000) / elapsedMs,
         latencyMs: summarize(latencies),
         clientCpu: (cpu.user + cpu.system) / 1000 / elapsedMs,
+        // Split: user space (JavaScript, msgpack, crypto) and the kernel (socket reads and writes).
+        clientUserCpu: cpu.user / 1000 / elapsedMs,
+        clientSystemCpu: cpu.system / 1000 / elapsedMs,
       };
       stop?.();
       if (totals.sent === totals.delivered) finish(true);

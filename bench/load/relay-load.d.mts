@@ -10,10 +10,16 @@ export interface PhaseResult {
   messagesPerSecond: number;
   bytesPerSecond: number;
   latencyMs: LatencySummary;
-  /** Share of one core the clients' process used over the window. */
+  /** Share of one core the clients' process used over the window: user + system. */
   clientCpu: number;
-  /** Share of one core the server used over (about) the window. */
+  /** `clientCpu` in user space (JavaScript, msgpack, crypto). */
+  clientUserCpu: number;
+  /** `clientCpu` in the kernel (socket reads and writes). */
+  clientSystemCpu: number;
+  /** Share of one core the server used over (about) the window: user + system. */
   serverCpu: number;
+  serverUserCpu: number;
+  serverSystemCpu: number;
   /** `redis` mode only: share of one core redis-server used over (about) the window. */
   redisCpu?: number;
   /** Every message sent in the phase was delivered before the drain timeout. */
@@ -97,6 +103,11 @@ export interface RelayLoadOptions {
    */
   sharedConnection?: boolean;
   relayOptions?: Record<string, unknown>;
+  /**
+   * Relay clients open their send connections after the idle memory sample (`senders`). Default
+   * true; false for a memory-only run (no envelopes): `senders` then repeats the idle figures.
+   */
+  openSenders?: boolean;
   log?: (line: string) => void;
 }
 

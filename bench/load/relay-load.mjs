@@ -35,7 +35,9 @@ const DEFAULTS = {
   durationMs: 3000,
   pacedFraction: 0.5,
   pacedWarmupMs: 500,
-  pacedDurationMs: 3000,
+  // Ten seconds: a p99 over three was set by one or two stalls of the shared machine, and moved
+  // between rounds by a factor of five.
+  pacedDurationMs: 10_000,
   /** Extra open-loop phase of this length on the relay only (a soak); 0: none. */
   soakMs: 0,
   soakRate: 0,
@@ -54,6 +56,8 @@ const DEFAULTS = {
    */
   sharedConnection: false,
   relayOptions: {},
+  /** Relay clients open their send connections after the idle memory sample (false: memory only, no traffic after). */
+  openSenders: true,
 };
 
 /**
@@ -64,8 +68,9 @@ export async function runRelayLoad(options = {}) {
   const o = { ...DEFAULTS, ...options };
   const log = o.log ?? (() => {});
   const limits = fdLimits();
-  // A relay client has two connections (receive and send): two sockets per client in each process.
-  const minFds = 2 * o.clients + 256;
+  // A relay client has two connections (receive and send): two sockets per client in each process
+  // (one in a memory-only run without send connections).
+  const minFds = (o.openSenders ? 2 : 1) * o.clients + 256;
   const out = { options: { ...o, log: undefined }, fdLimits: limits, minFds, servers: {} };
   const modes = ['relay'];
   if (o.baseline) modes.push('baseline');
@@ -175,8 +180,8 @@ async function setUp(mode, o, minFds, log) {
     const idleClients = await clients.request('sample', { gc: true });
     const perClient = (key, after = idle) => (after.memory[key] - empty.memory[key]) / o.clients;
     // Relay: every client opens its send connection (WebSocketTransport does at its first send).
-    const senders = await clients.request('senders', {}, 120_000);
-    const active = await server.request('sample', { gc: true });
+    const senders = o.openSenders ? await clients.request('senders', {}, 120_000) : { connections: 0, ms: 0 };
+    const active = o.openSenders ? await server.request('sample', { gc: true }) : idle;
     const result = {
       connect,
       connectedAtServer: idle.stats.connections,
@@ -223,7 +228,7 @@ async function setUp(mode, o, minFds, log) {
     log(
       `${mode}: ${o.clients} clients connected in ${(connect.ms / 1000).toFixed(1)} s; per idle client ` +
         `heap ${(result.idle.perClient.heapUsed / 1024).toFixed(1)} KiB, rss ${(result.idle.perClient.rss / 1024).toFixed(1)} KiB` +
-        (clientMode === 'relay'
+        (clientMode === 'relay' && o.openSenders
           ? `; with send connections (${senders.connections} in all, ${(senders.ms / 1000).toFixed(1)} s) heap ${(result.senders.perClient.heapUsed / 1024).toFixed(1)} KiB, rss ${(result.senders.perClient.rss / 1024).toFixed(1)} KiB`
           : ''),
     );
@@ -292,11 +297,13 @@ async function measured({ server, clients, redis }, kind, params, timeoutMs = 12
     // The clients' window may close a moment before this process's timer: sample now then.
     second ??= sample();
     const [a, b] = await Promise.all([first?.server, second.server]);
-    const serverCpu = a && b ? (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000 / (b.at - a.at) : NaN;
-    if (!redis) return { ...result, serverCpu };
+    const share = (key) => (a && b ? (b.cpu[key] - a.cpu[key]) / 1000 / (b.at - a.at) : NaN);
+    // User space (JavaScript, msgpack, crypto) and the kernel (socket reads and writes) apart too.
+    const cpu = { serverCpu: share('user') + share('system'), serverUserCpu: share('user'), serverSystemCpu: share('system') };
+    if (!redis) return { ...result, ...cpu };
     const [ra, rb] = [first?.redis, second.redis];
     const redisCpu = ra ? (rb.cpuMs - ra.cpuMs) / (rb.at - ra.at) : NaN;
-    return { ...result, serverCpu, redisCpu };
+    return { ...result, ...cpu, redisCpu };
   } finally {
     timers.forEach(clearTimeout);
   }

@@ -68,9 +68,10 @@ export function renderRelay(machine, load, r, micro, scale, tookMs) {
       );
       const q = p.paced;
       if (!q) continue; // the diagnostic runs the closed loop only
-      pacedRows.push(
-        `| ${label[mode]} | ${bodyLabel(p)} | ${int(q.rate)} | ${int(q.messagesPerSecond)} | ${pct(q.serverCpu)} | ${redisCpu(q)} | ${pct(q.clientCpu)} | ${ms(q.latencyMs.p50)} | ${ms(q.latencyMs.p90)} | ${ms(q.latencyMs.p99)} | ${ms(q.latencyMs.max)} |`,
-      );
+      const pacedRow = (name, q) =>
+        `| ${name} | ${bodyLabel(p)} | ${int(q.rate)} | ${int(q.messagesPerSecond)} | ${pct(q.serverCpu)} | ${redisCpu(q)} | ${pct(q.clientCpu)} | ${ms(q.latencyMs.p50)} | ${ms(q.latencyMs.p90)} | ${ms(q.latencyMs.p99)} | ${ms(q.latencyMs.max)} |`;
+      pacedRows.push(pacedRow(label[mode], q));
+      if (p.pacedOwn) pacedRows.push(pacedRow(`${label[mode]}, at ${pct(r.options.pacedFraction)} of its own saturated rate`, p.pacedOwn));
     }
   }
   const memRow = (name, clients, perClient, marginal, before, after) =>
@@ -85,6 +86,15 @@ export function renderRelay(machine, load, r, micro, scale, tookMs) {
     return `At that rate the relay and its clients kept ${busy(relay, 0)} and ${busy(relay, 1)} cores busy between them (small and large bodies),
 the baseline and its clients ${busy(base, 0)} and ${busy(base, 1)}, of the machine's 2: with less idle time, a burst or a pause (a GC,
 the machine's own stalls) takes the relay's side longer to drain. ${cpuSplit()}`;
+  };
+  // Each server at the same share of its own saturated rate: the relay's paced rate is its own.
+  const ownRateLatency = () => {
+    if (!base.phases[0].pacedOwn) return '';
+    const at = (i) => base.phases[i].pacedOwn;
+    return `
+Each at ${pct(r.options.pacedFraction)} of its own saturated rate instead (the baseline paced again, at ${int(at(0).rate)} and ${int(at(1).rate)} msg/s, in the
+same rounds), the relay's p99 latency was ${compared(0, 'p99OwnRate').toFixed(1)}× the baseline's with small bodies (rounds: ${roundsOf(0, 'p99OwnRate', times)}) and
+${compared(1, 'p99OwnRate').toFixed(1)}× with large ones (rounds: ${roundsOf(1, 'p99OwnRate', times)}): the baseline's p99 there was ${ms(at(0).latencyMs.p99)} and ${ms(at(1).latencyMs.p99)} ms.`;
   };
   // Microseconds of CPU per delivered message at the paced rate, small bodies: user space and kernel apart.
   const cpuSplit = () => {
@@ -162,7 +172,7 @@ opening every body, an authenticator per \`ack\`): see the clients' CPU${shared 
 ### Latency under a steady load
 
 Open loop: messages sent at a fixed total rate, ${pct(r.options.pacedFraction)} of the relay's saturated rate for that body size (the
-same rate for the other servers, or ${pct(r.options.pacedFraction)} of their own saturated rate where that is lower), spread over all ${int(r.options.clients)} clients. ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s
+same rate for the other servers, or ${pct(r.options.pacedFraction)} of their own saturated rate where that is lower${r.options.ownHalfLoad ? `; the baseline also at ${pct(r.options.pacedFraction)} of its own, in the rows that say so` : ''}), spread over all ${int(r.options.clients)} clients. ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s
 measured, in ${r.options.rounds} rounds taking the servers in turn; each row is its server's round with the median p99. Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
 once its body is opened), both in the same process and clock.
 
@@ -173,6 +183,7 @@ ${pacedRows.join('\n')}
 In this run the relay's p99 latency was ${compared(0, 'p99').toFixed(1)}× the baseline's with small bodies (rounds: ${roundsOf(0, 'p99', times)})
 and ${compared(1, 'p99').toFixed(1)}× with large ones (rounds: ${roundsOf(1, 'p99', times)}): the median of the rounds' ratios, each round's
 relay against the baseline run right after it, at the same rate. ${busyAtPacedRate()}
+${ownRateLatency()}
 ${redis ? `\n${redisLatency(relay, redis)}\n` : ''}
 ### Memory per idle client
 
@@ -531,7 +542,7 @@ export async function runLoadBench({ benchStartedAt } = {}) {
   let started = performance.now();
   console.log(`relay load: ${CLIENTS} clients`);
   const micro = await relayMicroCosts();
-  const relay = await runRelayLoad({ clients: CLIENTS, redis: true, sharedConnection: true, log });
+  const relay = await runRelayLoad({ clients: CLIENTS, redis: true, sharedConnection: true, ownHalfLoad: true, log });
   const scale = await idleAtScale(log);
   writeSection(OUTPUT, 'relay-load', renderRelay(machine, load, relay, micro, scale, performance.now() - started));
 

@@ -58,7 +58,8 @@ export interface ServerResult {
     memory: Memory;
     perClient: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
   };
-  phases: { envelope: number; bodyBytes: number; closed: PhaseResult; paced: PhaseResult & { rate: number } }[];
+  /** `pacedOwn`: the baseline only, with `ownHalfLoad`: paced at `pacedFraction` of its own saturated rate. */
+  phases: { envelope: number; bodyBytes: number; closed: PhaseResult; paced: PhaseResult & { rate: number }; pacedOwn?: PhaseResult & { rate: number } }[];
   /** `redis` mode only: redis-server's RSS (bytes) with no client and with the idle clients. */
   redis?: { rss: { empty: number; idle: number }; rssPerIdleClient: number };
   soak?: PhaseResult & { heapBefore: number; heapAfter: number; rssBefore: number; rssAfter: number };
@@ -103,6 +104,8 @@ export interface RelayLoadOptions {
    */
   sharedConnection?: boolean;
   relayOptions?: Record<string, unknown>;
+  /** Also pace the baseline at `pacedFraction` of its own saturated rate (`pacedOwn`). Default false. */
+  ownHalfLoad?: boolean;
   /**
    * Relay clients open their send connections after the idle memory sample (`senders`). Default
    * true; false for a memory-only run (no envelopes): `senders` then repeats the idle figures.
@@ -126,9 +129,13 @@ export interface RelayLoadResult {
   };
   /**
    * With the baseline, per envelope size: each other server's ratio to the baseline in every round
-   * (throughput: msg/s over the baseline's; p99: its p99 latency over the baseline's, none for `shared`).
+   * (throughput: msg/s over the baseline's; p99: its p99 latency over the baseline's at the same
+   * rate, none for `shared`; p99OwnRate: each at its own `pacedFraction` of its saturated rate).
    */
-  comparisons: Record<number, Partial<Record<'relay' | 'redis', { throughput: number[]; p99: number[] }> & Record<'shared', { throughput: number[] }>>>;
+  comparisons: Record<
+    number,
+    Partial<Record<'relay' | 'redis', { throughput: number[]; p99: number[]; /** relay, with `ownHalfLoad`: against the baseline at its own rate. */ p99OwnRate?: number[] }> & Record<'shared', { throughput: number[] }>>
+  >;
 }
 
 export declare function runRelayLoad(options?: RelayLoadOptions): Promise<RelayLoadResult>;

@@ -56,6 +56,11 @@ const DEFAULTS = {
    */
   sharedConnection: false,
   relayOptions: {},
+  /**
+   * Also pace the baseline at `pacedFraction` of its own saturated rate (`pacedOwn`), besides the
+   * relay's rate. bench.mjs does; tests leave it off.
+   */
+  ownHalfLoad: false,
   /** Relay clients open their send connections after the idle memory sample (false: memory only, no traffic after). */
   openSenders: true,
 };
@@ -100,17 +105,30 @@ export async function runRelayLoad(options = {}) {
       const own = (mode) => Math.max(100, Math.round(summarize(closed[mode].map((c) => c.messagesPerSecond)).median * o.pacedFraction));
       const rate = (mode) => Math.min(own('relay'), own(mode));
       const pacedModes = modes.filter((mode) => mode !== 'shared');
-      const paced = await rounds(pacedModes, o.rounds, (mode) =>
-        measured(running[mode], 'paced', { bodyBytes, rate: rate(mode), warmupMs: o.pacedWarmupMs, durationMs: o.pacedDurationMs }),
+      // `baselineOwn`: the baseline again, at `pacedFraction` of its own saturated rate, so that
+      // each server's latency at the same share of what it can carry is on record too.
+      if (o.ownHalfLoad && o.baseline) pacedModes.splice(pacedModes.indexOf('baseline') + 1, 0, 'baselineOwn');
+      const server = (key) => (key === 'baselineOwn' ? 'baseline' : key);
+      const pacedRate = (key) => (key === 'baselineOwn' ? own('baseline') : rate(key));
+      const paced = await rounds(pacedModes, o.rounds, (key) =>
+        measured(running[server(key)], 'paced', { bodyBytes, rate: pacedRate(key), warmupMs: o.pacedWarmupMs, durationMs: o.pacedDurationMs }),
       );
       for (const mode of modes) {
         const c = medianRound(closed[mode], (r) => r.messagesPerSecond);
         const p = paced[mode] && medianRound(paced[mode], (r) => r.latencyMs.p99);
-        running[mode].result.phases.push({ envelope, bodyBytes, closed: c, ...(p && { paced: { ...p, rate: rate(mode) } }) });
+        const pOwn = mode === 'baseline' && paced.baselineOwn && medianRound(paced.baselineOwn, (r) => r.latencyMs.p99);
+        running[mode].result.phases.push({
+          envelope,
+          bodyBytes,
+          closed: c,
+          ...(p && { paced: { ...p, rate: rate(mode) } }),
+          ...(pOwn && { pacedOwn: { ...pOwn, rate: own(mode) } }),
+        });
         log(
           `${mode}, ${bodyBytes} B bodies: saturated ${Math.round(c.messagesPerSecond)} msg/s (rounds: ${c.rounds.map(Math.round).join(', ')}; ` +
             `${(c.bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s, p50 ${c.latencyMs.p50?.toFixed(1)} ms, server CPU ${pct(c.serverCpu)}${running[mode].redis ? ` + Redis ${pct(c.redisCpu)}` : ''}, clients CPU ${pct(c.clientCpu)})` +
-            (p ? `; at ${rate(mode)} msg/s: p50 ${p.latencyMs.p50?.toFixed(2)} ms, p99 ${p.latencyMs.p99?.toFixed(2)} ms (rounds: ${p.rounds.map((x) => x.toFixed(2)).join(', ')})` : ''),
+            (p ? `; at ${rate(mode)} msg/s: p50 ${p.latencyMs.p50?.toFixed(2)} ms, p99 ${p.latencyMs.p99?.toFixed(2)} ms (rounds: ${p.rounds.map((x) => x.toFixed(2)).join(', ')})` : '') +
+            (pOwn ? `; at ${own(mode)} msg/s: p50 ${pOwn.latencyMs.p50?.toFixed(2)} ms, p99 ${pOwn.latencyMs.p99?.toFixed(2)} ms (rounds: ${pOwn.rounds.map((x) => x.toFixed(2)).join(', ')})` : ''),
         );
       }
       // Each round's ratio to the baseline's in the same round (run moments apart).
@@ -124,6 +142,8 @@ export async function runRelayLoad(options = {}) {
               { throughput: perRound(mode, closed, (r) => r.messagesPerSecond), ...(paced[mode] && { p99: perRound(mode, paced, (r) => r.latencyMs.p99) }) },
             ]),
         );
+        // The relay's paced rate is its own `pacedFraction`: against the baseline at its own.
+        if (paced.baselineOwn) out.comparisons[envelope].relay.p99OwnRate = paced.relay.map((r, i) => r.latencyMs.p99 / paced.baselineOwn[i].latencyMs.p99);
       }
     }
     if (o.soakMs > 0) running.relay.result.soak = await soak(running.relay, o, log);

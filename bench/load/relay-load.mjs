@@ -10,7 +10,8 @@
 // (memory sampled again), then for each body size a closed-loop phase (every ring link keeps
 // `window` messages in flight: the saturated throughput) and an open-loop phase at `pacedFraction`
 // of the relay's saturated rate, or of the server's own if that is lower (latency under a steady
-// load the server can carry), then the server's state once the traffic stopped. In the `redis`
+// load the server can carry; with `ownHalfLoad`, the baseline again at that share of its own
+// saturated rate), then the server's state once the traffic stopped. In the `redis`
 // mode redis-server's CPU time (over the same windows) and RSS are sampled too.
 //
 // LOAD_SERVER_ARGS adds Node flags to the server process, e.g. LOAD_SERVER_ARGS='--cpu-prof' to

@@ -371,7 +371,7 @@ function randomBody(bytes) {
  */
 function runPhase({ warmupMs, durationMs, drainMs = 20_000, start, onDelivered }) {
   return new Promise((resolve) => {
-    const latencies = [];
+    const latencies = new Samples();
     let measuring = false;
     let running = true;
     let windowStart = 0;
@@ -471,9 +471,38 @@ function paced({ bodyBytes, rate, warmupMs = 500, durationMs = 3000 }) {
   });
 }
 
+/**
+ * Latency samples in fixed chunks, each allocated once. A growing array (120,000 samples in a
+ * 10 s window) was copied at each growth into a bigger one in the old generation, leaving the
+ * last one as garbage there: every few seconds a major GC of this process, whose marking slowed
+ * the whole ring for 100–300 ms in the middle of the window and set its p99.
+ */
+class Samples {
+  static CHUNK = 1 << 16;
+
+  constructor() {
+    this.chunks = [new Float64Array(Samples.CHUNK)];
+    this.length = 0;
+  }
+
+  push(value) {
+    const at = this.length % Samples.CHUNK;
+    if (at === 0 && this.length > 0) this.chunks.push(new Float64Array(Samples.CHUNK));
+    this.chunks[this.chunks.length - 1][at] = value;
+    this.length++;
+  }
+
+  /** All samples, in one array. */
+  values() {
+    const all = new Float64Array(this.length);
+    this.chunks.forEach((chunk, i) => all.set(chunk.subarray(0, Math.min(Samples.CHUNK, this.length - i * Samples.CHUNK)), i * Samples.CHUNK));
+    return all;
+  }
+}
+
 function summarize(samples) {
   if (samples.length === 0) return { n: 0 };
-  const sorted = Float64Array.from(samples).sort();
+  const sorted = samples.values().sort();
   const at = (p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
   return { n: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: sorted[sorted.length - 1] };
 }

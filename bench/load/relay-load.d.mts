@@ -89,6 +89,8 @@ export interface RelayLoadOptions {
   warmupMs?: number;
   durationMs?: number;
   pacedFraction?: number;
+  /** A fixed open-loop rate (msg/s) for every server instead of `pacedFraction`, for A/B runs of a change; 0: none. */
+  pacedRate?: number;
   pacedWarmupMs?: number;
   pacedDurationMs?: number;
   soakMs?: number;

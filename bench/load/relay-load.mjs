@@ -35,6 +35,8 @@ const DEFAULTS = {
   warmupMs: 1000,
   durationMs: 3000,
   pacedFraction: 0.5,
+  /** A fixed open-loop rate (msg/s) for every server instead of `pacedFraction`, for A/B runs of a change; 0: none. */
+  pacedRate: 0,
   pacedWarmupMs: 500,
   // Ten seconds: a p99 over three was set by one or two stalls of the shared machine, and moved
   // between rounds by a factor of five.
@@ -104,7 +106,7 @@ export async function runRelayLoad(options = {}) {
       // The relay's paced rate for every server, unless it is more than `pacedFraction` of this
       // server's own saturated rate (the Redis store's may be): then that, a load it can carry.
       const own = (mode) => Math.max(100, Math.round(summarize(closed[mode].map((c) => c.messagesPerSecond)).median * o.pacedFraction));
-      const rate = (mode) => Math.min(own('relay'), own(mode));
+      const rate = (mode) => o.pacedRate || Math.min(own('relay'), own(mode));
       const pacedModes = modes.filter((mode) => mode !== 'shared');
       // `baselineOwn`: the baseline again, at `pacedFraction` of its own saturated rate, so that
       // each server's latency at the same share of what it can carry is on record too.

@@ -174,7 +174,8 @@ opening every body, an authenticator per \`ack\`): see the clients' CPU${shared 
 Open loop: messages sent at a fixed total rate, ${pct(r.options.pacedFraction)} of the relay's saturated rate for that body size (the
 same rate for the other servers, or ${pct(r.options.pacedFraction)} of their own saturated rate where that is lower${r.options.ownHalfLoad ? `; the baseline also at ${pct(r.options.pacedFraction)} of its own, in the rows that say so` : ''}), spread over all ${int(r.options.clients)} clients. ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s
 measured, in ${r.options.rounds} rounds taking the servers in turn; each row is its server's round with the median p99. Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
-once its body is opened), both in the same process and clock.
+once its body is opened), both in the same process and clock. The clients keep their samples in chunks allocated once: a
+growing array's old copies, left as garbage in the old generation, brought major GCs of the clients' process into the window.
 
 | Server | body | offered msg/s | delivered msg/s | server CPU | Redis CPU | clients CPU | p50 ms | p90 ms | p99 ms | max ms |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |

@@ -474,8 +474,8 @@ function paced({ bodyBytes, rate, warmupMs = 500, durationMs = 3000 }) {
 /**
  * Latency samples in fixed chunks, each allocated once. A growing array (120,000 samples in a
  * 10 s window) was copied at each growth into a bigger one in the old generation, leaving the
- * last one as garbage there: every few seconds a major GC of this process, whose marking slowed
- * the whole ring for 100–300 ms in the middle of the window and set its p99.
+ * smaller one there as garbage: every few seconds a major GC of this process, whose marking
+ * slowed the whole ring for 100–300 ms in the middle of the window and set its p99.
  */
 class Samples {
   static CHUNK = 1 << 16;

@@ -89,7 +89,7 @@ export interface RelayLoadOptions {
   warmupMs?: number;
   durationMs?: number;
   pacedFraction?: number;
-  /** A fixed open-loop rate (msg/s) for every server instead of `pacedFraction`, for A/B runs of a change; 0: none. */
+  /** A fixed open-loop rate (msg/s) for every server instead of `pacedFraction`, for A/B runs of a change (no `p99OwnRate` then); 0: none. */
   pacedRate?: number;
   pacedWarmupMs?: number;
   pacedDurationMs?: number;

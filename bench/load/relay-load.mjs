@@ -35,7 +35,7 @@ const DEFAULTS = {
   warmupMs: 1000,
   durationMs: 3000,
   pacedFraction: 0.5,
-  /** A fixed open-loop rate (msg/s) for every server instead of `pacedFraction`, for A/B runs of a change; 0: none. */
+  /** A fixed open-loop rate (msg/s) for every server instead of `pacedFraction`, for A/B runs of a change (no `p99OwnRate` then); 0: none. */
   pacedRate: 0,
   pacedWarmupMs: 500,
   // Ten seconds: a p99 over three was set by one or two stalls of the shared machine, and moved
@@ -145,8 +145,8 @@ export async function runRelayLoad(options = {}) {
               { throughput: perRound(mode, closed, (r) => r.messagesPerSecond), ...(paced[mode] && { p99: perRound(mode, paced, (r) => r.latencyMs.p99) }) },
             ]),
         );
-        // The relay's paced rate is its own `pacedFraction`: against the baseline at its own.
-        if (paced.baselineOwn) out.comparisons[envelope].relay.p99OwnRate = paced.relay.map((r, i) => r.latencyMs.p99 / paced.baselineOwn[i].latencyMs.p99);
+        // The relay's paced rate is its own `pacedFraction` (unless `pacedRate` fixed it): against the baseline at its own.
+        if (paced.baselineOwn && !o.pacedRate) out.comparisons[envelope].relay.p99OwnRate = paced.relay.map((r, i) => r.latencyMs.p99 / paced.baselineOwn[i].latencyMs.p99);
       }
     }
     if (o.soakMs > 0) running.relay.result.soak = await soak(running.relay, o, log);

@@ -1,6 +1,8 @@
 // Bounded subset of the relay load suite (test/load/relay.load.ts): a relay in its own process,
-// a few hundred raw protocol (v2) clients in another, each with a receive connection (its queue,
-// subscribed) and a send connection, traffic around a ring at full speed and at a fixed rate.
+// a few hundred raw protocol (v2) clients spread over two other processes (so that the bench's
+// merging of several clients' processes is checked too: every count below is summed across them),
+// each with a receive connection (its queue, subscribed) and a send connection, traffic around a
+// ring in each process at full speed and at a fixed rate.
 // Checks what must hold at any load: everything sent is delivered and acknowledged, nothing is
 // refused, and the relay ends with no message queued and no connection left.
 import { describe, expect, it } from 'vitest';
@@ -18,6 +20,7 @@ describe('relay under load (bounded)', () => {
       pacedDurationMs: 1000,
       baseline: false,
       rounds: 1,
+      clientProcesses: 2,
     });
     const relay = r.servers.relay;
     // Idle: each client's receive connection only; then each opens its send connection.

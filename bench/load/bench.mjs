@@ -43,7 +43,7 @@ Run: ${machine.date}; load average (1 min) when it started: ${startLoad.toFixed(
 
 // ---- relay -------------------------------------------------------------------------------------
 
-export function renderRelay(machine, load, r, micro, scale, tookMs) {
+export function renderRelay(machine, load, r, micro, scale, split, tookMs) {
   const relay = r.servers.relay;
   const base = r.servers.baseline;
   const redis = r.servers.redis;
@@ -172,8 +172,8 @@ opening every body, an authenticator per \`ack\`): see the clients' CPU${shared 
 ### Latency under a steady load
 
 Open loop: messages sent at a fixed total rate, ${pct(r.options.pacedFraction)} of the relay's saturated rate for that body size (the
-same rate for the other servers, or ${pct(r.options.pacedFraction)} of their own saturated rate where that is lower${r.options.ownHalfLoad ? `; the baseline also at ${pct(r.options.pacedFraction)} of its own, in the rows that say so` : ''}), spread over all ${int(r.options.clients)} clients. ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s
-measured, in ${r.options.rounds} rounds taking the servers in turn; each row is its server's round with the median p99. Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
+same rate for the other servers, or ${pct(r.options.pacedFraction)} of their own saturated rate where that is lower${r.options.ownHalfLoad ? `; the baseline also at ${pct(r.options.pacedFraction)} of its own, in the rows that say so` : ''}), spread over all ${int(r.options.clients)} clients; what is due leaves every ${r.options.pacedTickMs} ms (each tick's messages reach the server together, so
+the finer the tick, the closer to independent clients). ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s measured, in ${r.options.rounds} rounds taking the servers in turn; each row is its server's round with the median p99. Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
 once its body is opened), both in the same process and clock. The clients keep their samples in chunks allocated once: a
 growing array's old copies, left as garbage in the old generation, brought major GCs of the clients' process into the window.
 
@@ -185,6 +185,7 @@ In this run the relay's p99 latency was ${compared(0, 'p99').toFixed(1)}× the b
 and ${compared(1, 'p99').toFixed(1)}× with large ones (rounds: ${roundsOf(1, 'p99', times)}): the median of the rounds' ratios, each round's
 relay against the baseline run right after it, at the same rate. ${busyAtPacedRate()}
 ${ownRateLatency()}
+${splitClients(split, machine)}
 ${redis ? `\n${redisLatency(relay, redis)}\n` : ''}
 ### Memory per idle client
 
@@ -276,6 +277,25 @@ ${cryptoShare(relay, micro)}
   their bytes in the relay's shared slabs (\`external\`: 64 for the connection's X25519 session secret
   key and command key, 96 for the queue's two ids, the recipient's X25519 key and the delivery key);
   a send connection adds another \`RelayConnection\`, socket and 64 slab bytes.`;
+}
+
+/** The diagnostic run with the clients spread over several processes: relay against baseline, small bodies. */
+function splitClients(split, machine) {
+  const envelope = split.options.envelopes[0];
+  const c = split.comparisons[envelope].relay;
+  const median = (xs) => summarize(xs).median;
+  const paced = (mode) => split.servers[mode].phases[0].paced;
+  const own = split.servers.baseline.phases[0].pacedOwn;
+  const k = split.options.clientProcesses;
+  return `
+Diagnostic, ${int(envelope + SEALED_SENDER_BYTES)}-byte bodies only, in a run of its own after the one above: the same relay and baseline, each with its
+${int(split.options.clients)} clients spread over ${k} processes (each a ring of ${int(split.options.clients / k)} carrying its share of the traffic; the percentiles over
+all their samples together). Less of the latency is then the clients queueing behind one another in one event loop, which
+separate devices would not do; but a further busy process on ${machine.cores} cores takes CPU from the server. There the relay carried
+${pct(median(c.throughput))} of the baseline's rate (rounds: ${c.throughput.map(pct).join(', ')}); at the same rate its p99 was ${median(c.p99).toFixed(1)}× the
+baseline's (rounds: ${c.p99.map(times).join(', ')}; ${ms(paced('relay').latencyMs.p99)} against ${ms(paced('baseline').latencyMs.p99)} ms in the median rounds, p50 ${ms(paced('relay').latencyMs.p50)} against
+${ms(paced('baseline').latencyMs.p50)} ms), and each at ${pct(split.options.pacedFraction)} of its own saturated rate ${median(c.p99OwnRate).toFixed(1)}× (rounds: ${c.p99OwnRate.map(times).join(', ')}; the baseline's
+p99 at ${int(own.rate)} msg/s: ${ms(own.latencyMs.p99)} ms).`;
 }
 
 /** Server CPU (and redis-server's, if any) per message delivered in a phase, µs. */
@@ -506,6 +526,9 @@ async function withRetries(label, fn) {
 
 /** Idle clients of the memory run at scale: the one-time growth of connecting then weighs little per client. */
 const SCALE_CLIENTS = Number(process.env.BENCH_SCALE_CLIENTS ?? 5000);
+/** The diagnostic run with the clients spread over several processes: how many, and its one envelope length. */
+const SPLIT_PROCESSES = 2;
+const SPLIT_ENVELOPE = 512;
 
 /**
  * Memory per idle client again with {@link SCALE_CLIENTS}, relay and baseline, no traffic. The
@@ -544,8 +567,10 @@ export async function runLoadBench({ benchStartedAt } = {}) {
   console.log(`relay load: ${CLIENTS} clients`);
   const micro = await relayMicroCosts();
   const relay = await runRelayLoad({ clients: CLIENTS, redis: true, sharedConnection: true, ownHalfLoad: true, log });
+  console.log(`relay load: ${CLIENTS} clients in ${SPLIT_PROCESSES} processes (diagnostic)`);
+  const split = await runRelayLoad({ clients: CLIENTS, envelopes: [SPLIT_ENVELOPE], clientProcesses: SPLIT_PROCESSES, ownHalfLoad: true, log });
   const scale = await idleAtScale(log);
-  writeSection(OUTPUT, 'relay-load', renderRelay(machine, load, relay, micro, scale, performance.now() - started));
+  writeSection(OUTPUT, 'relay-load', renderRelay(machine, load, relay, micro, scale, split, performance.now() - started));
 
   machine = describeMachine();
   load = os.loadavg()[0];

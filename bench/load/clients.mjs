@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { EXIT, processSample, serve } from './child.mjs';
 import { loadRelayProtocol } from './internal.mjs';
+import { latencySummary } from '../stats.mjs';
 
 const mode = process.argv[2];
 const relayMode = mode === 'relay' || mode === 'shared';
@@ -369,7 +370,7 @@ function randomBody(bytes) {
  * measurement covers [warmupMs, warmupMs + durationMs) of delivery times; then sending stops and
  * the phase waits (at most `drainMs`) until everything sent has been delivered.
  */
-function runPhase({ warmupMs, durationMs, drainMs = 20_000, start, onDelivered }) {
+function runPhase({ warmupMs, durationMs, drainMs = 20_000, keepSamples = false, start, onDelivered }) {
   return new Promise((resolve) => {
     const latencies = new Samples();
     let measuring = false;
@@ -415,13 +416,16 @@ function runPhase({ warmupMs, durationMs, drainMs = 20_000, start, onDelivered }
       running = false;
       const elapsedMs = performance.now() - windowStart;
       const cpu = process.cpuUsage(cpu0);
+      const sorted = latencies.values().sort();
       result = {
         delivered,
         bytes,
         elapsedMs,
         messagesPerSecond: (delivered * 1000) / elapsedMs,
         bytesPerSecond: (bytes * 1000) / elapsedMs,
-        latencyMs: summarize(latencies),
+        latencyMs: latencySummary(sorted),
+        // For a parent that merges several clients' processes (relay-load.mjs clientProcesses).
+        ...(keepSamples && { latencySamples: Array.from(sorted) }),
         clientCpu: (cpu.user + cpu.system) / 1000 / elapsedMs,
         // Split: user space (JavaScript, msgpack, crypto) and the kernel (socket reads and writes).
         clientUserCpu: cpu.user / 1000 / elapsedMs,
@@ -436,11 +440,12 @@ function runPhase({ warmupMs, durationMs, drainMs = 20_000, start, onDelivered }
 }
 
 /** Closed loop: every ring link keeps `window` messages in flight; each delivery sends the next. */
-function closed({ bodyBytes, window = 1, warmupMs = 1000, durationMs = 3000 }) {
+function closed({ bodyBytes, window = 1, warmupMs = 1000, durationMs = 3000, keepSamples }) {
   const template = randomBody(bodyBytes);
   return runPhase({
     warmupMs,
     durationMs,
+    keepSamples,
     start: () => {
       for (let w = 0; w < window; w++) for (let i = 0; i < clients.length; i++) sendFrom(i, template);
     },
@@ -448,14 +453,15 @@ function closed({ bodyBytes, window = 1, warmupMs = 1000, durationMs = 3000 }) {
   });
 }
 
-/** Open loop: `rate` messages per second in all, spread round-robin over the ring's senders. */
-function paced({ bodyBytes, rate, warmupMs = 500, durationMs = 3000 }) {
+/** Open loop: `rate` messages per second in all, spread round-robin over the ring's senders, what is due sent every `tickMs`. */
+function paced({ bodyBytes, rate, warmupMs = 500, durationMs = 3000, keepSamples, tickMs = 1 }) {
   const template = randomBody(bodyBytes);
   let sent = 0;
   let next = 0;
   return runPhase({
     warmupMs,
     durationMs,
+    keepSamples,
     start: () => {
       const t0 = performance.now();
       const timer = setInterval(() => {
@@ -464,7 +470,7 @@ function paced({ bodyBytes, rate, warmupMs = 500, durationMs = 3000 }) {
           sendFrom(next, template);
           next = (next + 1) % clients.length;
         }
-      }, 2);
+      }, tickMs);
       return () => clearInterval(timer);
     },
     onDelivered: () => {},
@@ -498,13 +504,6 @@ class Samples {
     this.chunks.forEach((chunk, i) => all.set(chunk.subarray(0, Math.min(Samples.CHUNK, this.length - i * Samples.CHUNK)), i * Samples.CHUNK));
     return all;
   }
-}
-
-function summarize(samples) {
-  if (samples.length === 0) return { n: 0 };
-  const sorted = samples.values().sort();
-  const at = (p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-  return { n: sorted.length, p50: at(50), p90: at(90), p99: at(99), max: sorted[sorted.length - 1] };
 }
 
 async function closeAll() {

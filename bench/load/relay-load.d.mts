@@ -92,6 +92,8 @@ export interface RelayLoadOptions {
   /** A fixed open-loop rate (msg/s) for every server instead of `pacedFraction`, for A/B runs of a change (no `p99OwnRate` then); 0: none. */
   pacedRate?: number;
   pacedWarmupMs?: number;
+  /** How often the open loop sends what is due, ms. Default 1. */
+  pacedTickMs?: number;
   pacedDurationMs?: number;
   soakMs?: number;
   soakRate?: number;
@@ -108,6 +110,8 @@ export interface RelayLoadOptions {
   relayOptions?: Record<string, unknown>;
   /** Also pace the baseline at `pacedFraction` of its own saturated rate (`pacedOwn`). Default false. */
   ownHalfLoad?: boolean;
+  /** Processes the clients are spread over, each a ring of its own with its share of the traffic. Default 1. */
+  clientProcesses?: number;
   /**
    * Relay clients open their send connections after the idle memory sample (`senders`). Default
    * true; false for a memory-only run (no envelopes): `senders` then repeats the idle figures.

@@ -416,16 +416,16 @@ function runPhase({ warmupMs, durationMs, drainMs = 20_000, keepSamples = false,
       running = false;
       const elapsedMs = performance.now() - windowStart;
       const cpu = process.cpuUsage(cpu0);
-      const sorted = latencies.values().sort();
+      const samples = latencies.values();
       result = {
         delivered,
         bytes,
         elapsedMs,
         messagesPerSecond: (delivered * 1000) / elapsedMs,
         bytesPerSecond: (bytes * 1000) / elapsedMs,
-        latencyMs: latencySummary(sorted),
+        latencyMs: latencySummary(samples),
         // For a parent that merges several clients' processes (relay-load.mjs clientProcesses).
-        ...(keepSamples && { latencySamples: Array.from(sorted) }),
+        ...(keepSamples && { latencySamples: Array.from(samples) }),
         clientCpu: (cpu.user + cpu.system) / 1000 / elapsedMs,
         // Split: user space (JavaScript, msgpack, crypto) and the kernel (socket reads and writes).
         clientUserCpu: cpu.user / 1000 / elapsedMs,

@@ -4,7 +4,7 @@
 // samples together, so a process's clock is only ever compared with itself.
 import { latencySummary } from '../stats.mjs';
 
-/** `children`: started clients.mjs processes (startChild). Same `request`/`kill`/`exited` as one child. */
+/** `children`: started clients.mjs processes (startChild). The same `request`, `kill` and `exited` as one child. */
 export function clientGroup(children) {
   if (children.length === 1) return children[0];
   const k = children.length;
@@ -17,7 +17,6 @@ export function clientGroup(children) {
     return payload;
   };
   return {
-    pid: children.map((c) => c.pid),
     exited: Promise.all(children.map((c) => c.exited)),
     kill: () => Promise.all(children.map((c) => c.kill())),
     async request(type, payload = {}, timeoutMs) {

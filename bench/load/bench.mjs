@@ -91,11 +91,17 @@ the machine's own stalls) takes the relay's side longer to drain. ${cpuSplit()}`
   const ownRateLatency = () => {
     if (!base.phases[0].pacedOwn) return '';
     const at = (i) => base.phases[i].pacedOwn;
-    return `
-Each at ${pct(r.options.pacedFraction)} of its own saturated rate instead (the baseline paced again, at ${int(at(0).rate)} and ${int(at(1).rate)} msg/s, in the
-same rounds), the relay's p99 latency was ${compared(0, 'p99OwnRate').toFixed(1)}× the baseline's with small bodies (rounds: ${roundsOf(0, 'p99OwnRate', times)}) and
-${compared(1, 'p99OwnRate').toFixed(1)}× with large ones (rounds: ${roundsOf(1, 'p99OwnRate', times)}): the baseline's p99 there was ${ms(at(0).latencyMs.p99)} and ${ms(at(1).latencyMs.p99)} ms.`;
+    return `At half load, each server at ${pct(r.options.pacedFraction)} of its own saturated rate (the relay's rows above, and the baseline's rows
+"at ${pct(r.options.pacedFraction)} of its own saturated rate", ${int(at(0).rate)} and ${int(at(1).rate)} msg/s, paced in the same rounds), the relay's p99 latency was
+${compared(0, 'p99OwnRate').toFixed(1)}× the baseline's with small bodies (rounds: ${roundsOf(0, 'p99OwnRate', times)}) and ${compared(1, 'p99OwnRate').toFixed(1)}× with large ones (rounds:
+${roundsOf(1, 'p99OwnRate', times)}): the median of the rounds' ratios, each round's relay against the baseline run right after it.
+This is the comparison "p99 at half load" means here. A server's queueing delay grows with the share of its capacity in use,
+so each is measured at the same share: at one offered rate the faster server is simply less loaded.
+
+`;
   };
+  // At the relay's half-load rate, the share of its own saturated rate the baseline ran at (body size i).
+  const baselineShare = (i) => relay.phases[i].paced.rate / base.phases[i].closed.messagesPerSecond;
   // Microseconds of CPU per delivered message at the paced rate, small bodies: user space and kernel apart.
   const cpuSplit = () => {
     const split = (server) => {
@@ -181,10 +187,9 @@ growing array's old copies, left as garbage in the old generation, brought major
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${pacedRows.join('\n')}
 
-In this run the relay's p99 latency was ${compared(0, 'p99').toFixed(1)}× the baseline's with small bodies (rounds: ${roundsOf(0, 'p99', times)})
-and ${compared(1, 'p99').toFixed(1)}× with large ones (rounds: ${roundsOf(1, 'p99', times)}): the median of the rounds' ratios, each round's
-relay against the baseline run right after it, at the same rate. ${busyAtPacedRate()}
-${ownRateLatency()}
+${ownRateLatency()}At the same offered rate (the relay's half-load rate, which was ${pct(baselineShare(0))} and ${pct(baselineShare(1))} of the baseline's saturated rate
+with small and large bodies), the relay's p99 latency was ${compared(0, 'p99').toFixed(1)}× the baseline's with small bodies (rounds: ${roundsOf(0, 'p99', times)})
+and ${compared(1, 'p99').toFixed(1)}× with large ones (rounds: ${roundsOf(1, 'p99', times)}), the median of the rounds' ratios likewise. ${busyAtPacedRate()}
 ${splitClients(split, machine)}
 ${redis ? `\n${redisLatency(relay, redis)}\n` : ''}
 ### Memory per idle client

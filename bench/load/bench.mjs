@@ -100,6 +100,20 @@ so each is measured at the same share: at one offered rate the faster server is 
 
 `;
   };
+  // The servers' young generation (MiB) when each paced window opened, every round of every server.
+  const newSpaceAtStart = () => {
+    const all = Object.values(r.servers)
+      .flatMap((server) => server.phases.flatMap((p) => [p.paced, p.pacedOwn]))
+      .flatMap((q) => q?.serverNewSpaceAtStart ?? []);
+    return `${mib(Math.min(...all))} to ${mib(Math.max(...all))} MiB`;
+  };
+  const primed = () =>
+    r.options.pacedPrimeMs > 0
+      ? ` Right before each, the server and its clients carry ${seconds(r.options.pacedPrimeMs)} s of saturated traffic, not measured: a
+server sits idle while the others take their turns, V8 shrinks a process's young generation at its first garbage collection after such a
+pause, and at half load it grows back only over seconds, so the window would otherwise catch a server still waking up (see \`pacedPrimeMs\` in
+bench/load/relay-load.mjs). The servers' young generation when their windows opened: ${newSpaceAtStart()}.`
+      : '';
   // At the relay's half-load rate, the share of its own saturated rate the baseline ran at (body size i).
   const baselineShare = (i) => relay.phases[i].paced.rate / base.phases[i].closed.messagesPerSecond;
   // Microseconds of CPU per delivered message at the paced rate, small bodies: user space and kernel apart.
@@ -179,7 +193,7 @@ opening every body, an authenticator per \`ack\`): see the clients' CPU${shared 
 
 Open loop: messages sent at a fixed total rate, ${pct(r.options.pacedFraction)} of the relay's saturated rate for that body size (the
 same rate for the other servers, or ${pct(r.options.pacedFraction)} of their own saturated rate where that is lower${r.options.ownHalfLoad ? `; the baseline also at ${pct(r.options.pacedFraction)} of its own, in the rows that say so` : ''}), spread over all ${int(r.options.clients)} clients; what is due leaves every ${r.options.pacedTickMs} ms (each tick's messages reach the server together, so
-the finer the tick, the closer to independent clients). ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s measured, in ${r.options.rounds} rounds taking the servers in turn; each row is its server's round with the median p99. Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
+the finer the tick, the closer to independent clients). ${seconds(r.options.pacedWarmupMs)} s warm-up, ${seconds(r.options.pacedDurationMs)} s measured, in ${r.options.rounds} rounds taking the servers in turn; each row is its server's round with the median p99.${primed()} Latency: from the sender's \`send\` to the recipient reading the message (for the relay:
 once its body is opened), both in the same process and clock. The clients keep their samples in chunks allocated once: a
 growing array's old copies, left as garbage in the old generation, brought major GCs of the clients' process into the window.
 

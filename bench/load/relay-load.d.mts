@@ -20,6 +20,8 @@ export interface PhaseResult {
   serverCpu: number;
   serverUserCpu: number;
   serverSystemCpu: number;
+  /** V8's young generation in the server (bytes) when the window opened and closed (`start` NaN if the window closed first). */
+  serverNewSpace: { start: number; end: number };
   /** `redis` mode only: share of one core redis-server used over (about) the window. */
   redisCpu?: number;
   /** Every message sent in the phase was delivered before the drain timeout. */
@@ -33,6 +35,8 @@ export interface PhaseResult {
   blocks: { blocksIn: number; framesIn: number; blocksOut: number; framesOut: number };
   /** Phases of {@link runRelayLoad}: every round's figure (msg/s closed, p99 ms paced); this result is the median round. */
   rounds?: number[];
+  /** Phases of {@link runRelayLoad}: `serverNewSpace.start` of every round. */
+  serverNewSpaceAtStart?: number[];
 }
 
 export interface Memory { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }
@@ -92,6 +96,8 @@ export interface RelayLoadOptions {
   /** A fixed open-loop rate (msg/s) for every server instead of `pacedFraction`, for A/B runs of a change (no `p99OwnRate` then); 0: none. */
   pacedRate?: number;
   pacedWarmupMs?: number;
+  /** Saturated traffic (closed loop, not measured) before each open-loop phase, ms: regrows a young generation V8 shrank while the server sat idle. Default 3000; 0: none. */
+  pacedPrimeMs?: number;
   /** How often the open loop sends what is due, ms. Default 1. */
   pacedTickMs?: number;
   pacedDurationMs?: number;

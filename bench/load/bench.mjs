@@ -110,8 +110,9 @@ so each is measured at the same share: at one offered rate the faster server is 
   const primed = () =>
     r.options.pacedPrimeMs > 0
       ? ` Right before each, the server and its clients carry ${seconds(r.options.pacedPrimeMs)} s of saturated traffic, not measured: a
-server sits idle while the others take their turns, V8 shrinks a process's young generation at its first garbage collection after such a
-pause, and at half load it grows back only over seconds, so the window would otherwise catch a server still waking up (see \`pacedPrimeMs\` in
+server sits idle while the others take their turns, V8 shrinks a process's young generation (down to 1 MiB) when it collects garbage after a
+stretch of allocating little, during such a pause or right after it, and at half load it grows back only over seconds, so the window would
+otherwise catch a server still waking up (see \`pacedPrimeMs\` in
 bench/load/relay-load.mjs). The servers' young generation when their windows opened: ${newSpaceAtStart()}.`
       : '';
   // At the relay's half-load rate, the share of its own saturated rate the baseline ran at (body size i).

@@ -42,10 +42,10 @@ const DEFAULTS = {
   /**
    * Saturated traffic (closed loop, not measured) each server carries right before each of its
    * open-loop phases, in ms; 0: none. While the other servers take their turns a server sits idle
-   * (20 s and more), and V8 shrinks a process's young generation at its first garbage collection
-   * after such a pause (to 1 MiB: the allocation rate since the previous one looks low). At half
-   * load it grows back over seconds, as objects survive, so a phase would measure a server that
-   * has just woken up, and the longer it had idled, the worse. In driver runs without this, the
+   * (20 s and more), and V8 shrinks a process's young generation (down to 1 MiB) when it collects
+   * garbage after a stretch of allocating little: during such a pause (a heartbeat's pings) or at
+   * the first collection after it. At half load it grows back over seconds, as objects survive, so
+   * a phase would measure a server that has just woken up. In driver runs without this, the
    * relay's p99 at half load was 5.9 to 57.9 ms over four rounds, its young generation shrunk and
    * regrowing in all but the first; after 3 s of saturated traffic it was at full size at the
    * start of every window. Each phase reports the server's young generation at both ends.

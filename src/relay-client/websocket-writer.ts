@@ -1,13 +1,14 @@
 import type { Socket } from 'node:net';
 import { measureBlock, packClientBlock, writeBlockFrom, type ClientFrame } from '../protocol/relay-frames.js';
+import { blockBuffer, writeBlockBuffer } from '../protocol/socket-write-buffer.js';
 import { frameHeaderBytes, maskPayload, writeFrameHeader } from '../protocol/websocket-frame.js';
 import { WS_OPEN, type WebSocketLike } from './websocket-like.js';
 
 /**
  * Sends a block of client frames (each checked already) as one binary WebSocket message.
  *
- * On Node's `ws`, the block is written into one buffer after its frame header, masked in place
- * and handed to the socket: `ws.send` would copy it into a new buffer to mask it and allocate its
+ * On Node's `ws`, the block is written into one buffer after its frame header (reused while
+ * writes leave at once: protocol/socket-write-buffer.ts), masked in place and handed to the socket: `ws.send` would copy it into a new buffer to mask it and allocate its
  * options and framing objects, for every `send` and every `ack` a client makes. A browser's or
  * React Native's WebSocket (no socket of its own to reach) sends it as usual.
  *
@@ -23,14 +24,13 @@ export function sendClientBlock(ws: WebSocketLike, frames: readonly ClientFrame[
   }
   const size = measureBlock(frames);
   const start = frameHeaderBytes(size, true);
-  // Node only here (a Node socket was found): its pool for most blocks, no zeroed ArrayBuffer of
-  // their own. Every byte is written below.
-  const buffer = Buffer.allocUnsafe(start + size);
+  // Node only here (a Node socket was found). Every byte is written below.
+  const buffer = blockBuffer(socket, start + size);
   if (writeBlockFrom(buffer, start, frames) !== buffer.length) throw new Error('client block length mismatch');
   const key = maskKey();
   writeFrameHeader(buffer, size, key);
   maskPayload(buffer, start, buffer.length, key);
-  socket.write(buffer);
+  writeBlockBuffer(socket, buffer);
 }
 
 /**

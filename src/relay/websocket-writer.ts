@@ -1,11 +1,12 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { measureBlock, writeBlockFrom, type RelayFrame } from '../protocol/relay-frames.js';
+import { blockBuffer, writeBlockBuffer } from '../protocol/socket-write-buffer.js';
 import { frameHeaderBytes, writeFrameHeader } from '../protocol/websocket-frame.js';
 
 /**
  * Sends a block of relay frames as one binary WebSocket message, its frame header and payload in
- * one buffer and one socket write.
+ * one buffer (reused while writes leave at once: protocol/socket-write-buffer.ts) and one socket write.
  *
  * Why not `ws.send`: a server frame leaves it as two chunks (header, payload) written under
  * `cork()`, and Node's writev path allocates arrays and callbacks for each: about a quarter of all
@@ -19,16 +20,17 @@ import { frameHeaderBytes, writeFrameHeader } from '../protocol/websocket-frame.
 export function sendBlock(ws: WebSocket, frames: readonly RelayFrame[]): void {
   const socket = (ws as unknown as { _socket: Socket | null })._socket;
   const size = measureBlock(frames);
-  const start = socket ? frameHeaderBytes(size, false) : 0;
-  // Node's pool for small ones (no ArrayBuffer of its own), and a Buffer, which the socket takes
-  // as it is: most blocks are an `ok` or one `msg`. Every byte is written below, none left stale.
-  const buffer = Buffer.allocUnsafe(start + size);
-  if (writeBlockFrom(buffer, start, frames) !== buffer.length) throw new Error('relay block length mismatch');
+  const start = frameHeaderBytes(size, false);
   if (!socket) {
     // Not a `ws` socket as this module knows it (a future `ws` that renamed `_socket`): its own way.
+    const buffer = Buffer.allocUnsafe(size);
+    if (writeBlockFrom(buffer, 0, frames) !== buffer.length) throw new Error('relay block length mismatch');
     ws.send(buffer);
     return;
   }
+  // Every byte is written below, none left stale.
+  const buffer = blockBuffer(socket, start + size);
+  if (writeBlockFrom(buffer, start, frames) !== buffer.length) throw new Error('relay block length mismatch');
   writeFrameHeader(buffer, size);
-  socket.write(buffer);
+  writeBlockBuffer(socket, buffer);
 }

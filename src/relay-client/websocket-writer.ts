@@ -8,9 +8,10 @@ import { WS_OPEN, type WebSocketLike } from './websocket-like.js';
  * Sends a block of client frames (each checked already) as one binary WebSocket message.
  *
  * On Node's `ws`, the block is written into one buffer after its frame header (reused while
- * writes leave at once: protocol/socket-write-buffer.ts), masked in place and handed to the socket: `ws.send` would copy it into a new buffer to mask it and allocate its
- * options and framing objects, for every `send` and every `ack` a client makes. A browser's or
- * React Native's WebSocket (no socket of its own to reach) sends it as usual.
+ * writes leave at once: protocol/socket-write-buffer.ts), masked in place and handed to the
+ * socket: `ws.send` would copy it into a new buffer to mask it and allocate its options and
+ * framing objects, for every `send` and every `ack` a client makes. A browser's or React
+ * Native's WebSocket (no socket of its own to reach) sends it as usual.
  *
  * Why this keeps the stream valid, as the relay's own writer (relay/websocket-writer.ts): with no
  * extension negotiated (the relay never compresses) and no `Blob` ever sent, `ws` writes every

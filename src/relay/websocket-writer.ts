@@ -6,7 +6,8 @@ import { frameHeaderBytes, writeFrameHeader } from '../protocol/websocket-frame.
 
 /**
  * Sends a block of relay frames as one binary WebSocket message, its frame header and payload in
- * one buffer (reused while writes leave at once: protocol/socket-write-buffer.ts) and one socket write.
+ * one buffer (reused while writes leave at once: protocol/socket-write-buffer.ts) and one socket
+ * write.
  *
  * Why not `ws.send`: a server frame leaves it as two chunks (header, payload) written under
  * `cork()`, and Node's writev path allocates arrays and callbacks for each: about a quarter of all
@@ -20,7 +21,6 @@ import { frameHeaderBytes, writeFrameHeader } from '../protocol/websocket-frame.
 export function sendBlock(ws: WebSocket, frames: readonly RelayFrame[]): void {
   const socket = (ws as unknown as { _socket: Socket | null })._socket;
   const size = measureBlock(frames);
-  const start = frameHeaderBytes(size, false);
   if (!socket) {
     // Not a `ws` socket as this module knows it (a future `ws` that renamed `_socket`): its own way.
     const buffer = Buffer.allocUnsafe(size);
@@ -28,6 +28,7 @@ export function sendBlock(ws: WebSocket, frames: readonly RelayFrame[]): void {
     ws.send(buffer);
     return;
   }
+  const start = frameHeaderBytes(size, false);
   // Every byte is written below, none left stale.
   const buffer = blockBuffer(socket, start + size);
   if (writeBlockFrom(buffer, start, frames) !== buffer.length) throw new Error('relay block length mismatch');

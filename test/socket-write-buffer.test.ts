@@ -29,10 +29,24 @@ async function tcpPair(): Promise<{ writer: net.Socket; reader: net.Socket }> {
   return { writer, reader };
 }
 
-/** Block `index` of `bytes`: its index in the first 4 bytes, then a byte pattern of its own. */
+/** Fills `buffer` as block `index`: the index in its first 4 bytes, then a byte pattern of its own. */
 function fillBlock(buffer: Buffer, index: number): void {
   buffer.writeUInt32BE(index, 0);
   for (let i = 4; i < buffer.length; i++) buffer[i] = (index * 31 + i) & 0xff;
+}
+
+/** Everything `reader` receives, once it is as long as the `blocks` written to it. */
+function readBytes(reader: net.Socket, blocks: Buffer[]): Promise<Buffer> {
+  const total = blocks.reduce((n, b) => n + b.length, 0);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  return new Promise((resolve) => {
+    reader.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (bytes >= total) resolve(Buffer.concat(chunks));
+    });
+  });
 }
 
 describe('blockBuffer / writeBlockBuffer', () => {
@@ -74,38 +88,19 @@ describe('blockBuffer / writeBlockBuffer', () => {
       writeBlockBuffer(writer, block);
       if (writer.writableLength !== 0) {
         held++;
-        const block = blockBuffer(other.writer, 8 * 1024); // all of the reused buffer
-        fillBlock(block, 1_000_000 + held);
-        otherBlocks.push(Buffer.from(block));
-        writeBlockBuffer(other.writer, block);
+        const otherBlock = blockBuffer(other.writer, 8 * 1024); // all of the reused buffer
+        fillBlock(otherBlock, 1_000_000 + held);
+        otherBlocks.push(Buffer.from(otherBlock));
+        writeBlockBuffer(other.writer, otherBlock);
       }
     }
     // A socket with bytes queued gets a buffer of its own: the reused one would only be held too.
     const reused = blockBuffer(other.writer, 100).buffer;
     expect(blockBuffer(writer, 100).buffer).not.toBe(reused);
-    const total = expected.reduce((n, b) => n + b.length, 0);
-    const received: Buffer[] = [];
-    let receivedBytes = 0;
-    const all = new Promise<void>((resolve) => {
-      reader.on('data', (chunk: Buffer) => {
-        received.push(chunk);
-        receivedBytes += chunk.length;
-        if (receivedBytes >= total) resolve();
-      });
-    });
-    const otherBytes = otherBlocks.length * 8 * 1024;
-    const otherReceived: Buffer[] = [];
-    let otherCount = 0;
-    const otherAll = new Promise<void>((resolve) => {
-      other.reader.on('data', (chunk: Buffer) => {
-        otherReceived.push(chunk);
-        otherCount += chunk.length;
-        if (otherCount >= otherBytes) resolve();
-      });
-    });
+    const received = readBytes(reader, expected);
+    const otherReceived = readBytes(other.reader, otherBlocks);
     reader.resume();
-    await Promise.all([all, otherAll]);
-    expect(Buffer.concat(received).equals(Buffer.concat(expected))).toBe(true);
-    expect(Buffer.concat(otherReceived).equals(Buffer.concat(otherBlocks))).toBe(true);
+    expect((await received).equals(Buffer.concat(expected))).toBe(true);
+    expect((await otherReceived).equals(Buffer.concat(otherBlocks))).toBe(true);
   });
 });

@@ -7,8 +7,10 @@
 // - ChaCha20-Poly1305-IETF sealing of a stored body (sealDelivery: the relay, once per accepted
 //   message) at both bench body sizes, and opening it (the recipient);
 // - the X25519 command-key derivation (commandKey: once per queue per connection, both sides);
-// - Node's randomFillSync into 16 bytes (the relay's fresh message id per stored message), against
-//   libsodium's randombytes_buf(16) for comparison.
+// - an X25519 key pair (generateRelayKeyPair: the relay's session key, once per connection);
+// - 16 random bytes from Node's crypto, drawn 4 KiB at a time as the relay draws a fresh message id
+//   per stored message, and one randomFillSync call per id for comparison; libsodium's
+//   randombytes_buf(16), its randomness pooled as sealcall's ready() sets it up (random-pool.ts).
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +24,20 @@ function time(fn, iterations) {
   const start = performance.now();
   for (let i = 0; i < iterations; i++) fn();
   return ((performance.now() - start) * 1000) / iterations;
+}
+
+/** `bytes` random bytes per call, sliced from `poolBytes` drawn at once (the relay's RandomPool). */
+function nodeRandomPool(bytes, poolBytes) {
+  let pool = new Uint8Array(0);
+  let offset = 0;
+  return () => {
+    if (offset + bytes > pool.length) {
+      pool = randomFillSync(new Uint8Array(poolBytes));
+      offset = 0;
+    }
+    offset += bytes;
+    return pool.slice(offset - bytes, offset);
+  };
 }
 
 /** µs per operation, and the sizes they were measured at. */
@@ -54,8 +70,12 @@ export async function relayMicroCosts() {
     openLarge: time(() => p.openDelivery(deliveryKey, msgId, ts, sealedLarge), 10_000),
     /** X25519 + BLAKE2b: a command key (and, at `new`, a delivery key) per queue per connection. */
     commandKey: time(() => p.commandKey(session.secretKey, queue.publicKey, session.publicKey, queue.publicKey), 1000),
+    /** X25519 key pair: the relay's session key, once per connection. */
+    keyPair: time(() => p.generateRelayKeyPair(), 2000),
+    /** As the relay draws message ids (commands.ts): slices of 4 KiB drawn at once. */
+    nodeRandom16Pooled: time(nodeRandomPool(16, 4096), 20_000),
     nodeRandom16: time(() => randomFillSync(new Uint8Array(16)), 20_000),
-    sodiumRandom16: time(() => s.randombytes_buf(16), 5000),
+    sodiumRandom16: time(() => s.randombytes_buf(16), 20_000),
   };
 }
 

@@ -1,5 +1,6 @@
 import _sodium from 'libsodium-wrappers';
 import { SealcallError } from '../errors.js';
+import { poolRandomness } from './random-pool.js';
 
 /** The libsodium API sealcall uses (libsodium-wrappers' shape). */
 export type Sodium = typeof _sodium;
@@ -17,10 +18,12 @@ let loading: Promise<void> | undefined;
 export function ready(provider?: Sodium): Promise<void> {
   if (provider) {
     loading = provider.ready.then(() => {
+      poolRandomness(provider);
       instance = provider;
     });
   }
   loading ??= _sodium.ready.then(() => {
+    poolRandomness(_sodium);
     instance = _sodium;
   });
   return loading;

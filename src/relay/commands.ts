@@ -147,9 +147,9 @@ function stored(result: PushResult, ctx: CommandContext, connection: RelayConnec
 }
 
 /**
- * Message ids from Node's CSPRNG, drawn 4 KiB at a time: a `randomFillSync` call per message cost
- * ~2.5 µs in the load bench, libsodium's `randombytes_buf` (pooled too, but one JavaScript call per
- * byte from WebAssembly) about as much, a slice of the pool a tenth of that (BENCHMARKS.md).
+ * Message ids from Node's CSPRNG, drawn 4 KiB at a time: a slice of the pool cost ~0.15 µs in the
+ * load bench, a `randomFillSync` call per id ~5 µs, libsodium's `randombytes_buf(16)` ~2 µs (its
+ * randomness is pooled too, but it makes a JavaScript call per byte) (BENCHMARKS.md).
  */
 class RandomPool {
   private pool = new Uint8Array(0);

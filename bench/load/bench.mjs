@@ -259,7 +259,7 @@ per call, one thread, the libsodium build the relay uses):
 | ChaCha20-Poly1305 open of a ${int(micro.sizes.large)}-byte body (recipient, every delivered message) | ${micro.openLarge.toFixed(1)} |
 | X25519 command key, \`commandKey\` (both sides, at \`new\` and once per queue per connection; never per message) | ${micro.commandKey.toFixed(1)} |
 | X25519 key pair, \`generateRelayKeyPair\` (relay, every connection's session key) | ${micro.keyPair.toFixed(1)} |
-| Node \`crypto\`, 16 random bytes sliced from 4 KiB drawn at once (relay, every stored message's id) | ${micro.nodeRandom16Pooled.toFixed(2)} |
+| 16 random bytes from a pool of 4 KiB drawn from WebCrypto at once, \`RandomPool\` (relay, every stored message's id) | ${micro.pooledRandom16.toFixed(2)} |
 | Node \`crypto\`, 16 random bytes, one \`randomFillSync\` call each (for comparison) | ${micro.nodeRandom16.toFixed(1)} |
 | libsodium \`randombytes_buf(16)\`, its randomness drawn from WebCrypto 4 KiB at a time (src/crypto/random-pool.ts) | ${micro.sodiumRandom16.toFixed(1)} |
 
@@ -377,14 +377,14 @@ function redisLatency(relay, redis) {
 function cryptoShare(relay, micro) {
   const perMessage = (p) => (p.closed.serverCpu * 1e6) / p.closed.messagesPerSecond;
   const seal = (p) => (p.bodyBytes === micro.sizes.small ? micro.sealSmall : micro.sealLarge);
-  const cost = (p) => micro.verifyAck + micro.nodeRandom16Pooled + seal(p);
+  const cost = (p) => micro.verifyAck + micro.pooledRandom16 + seal(p);
   const part = (p) => `about ${cost(p).toFixed(0)} µs (${pct(cost(p) / perMessage(p))}) of the ${perMessage(p).toFixed(0)} µs of CPU it spent per message with ${int(p.bodyBytes)}-byte bodies`;
   return `The relay's \`ack\` check, its sealing and the message id's random bytes account for
 ${relay.phases.map(part).join(',\nand ')}.
 The rest is its other work per message: decoding, validating and encoding frames, WebSocket I/O
-and queue bookkeeping. The relay draws ids from Node's \`crypto\` (it is Node-only) 4 KiB at a time:
-one \`randomFillSync\` call per id would cost about ${(micro.nodeRandom16 - micro.nodeRandom16Pooled).toFixed(1)} µs more per message, libsodium's
-\`randombytes_buf\` about ${(micro.sodiumRandom16 - micro.nodeRandom16Pooled).toFixed(1)} µs more.`;
+and queue bookkeeping. The relay draws ids from WebCrypto 4 KiB at a time:
+one \`randomFillSync\` call per id would cost about ${(micro.nodeRandom16 - micro.pooledRandom16).toFixed(1)} µs more per message, libsodium's
+\`randombytes_buf\` about ${(micro.sodiumRandom16 - micro.pooledRandom16).toFixed(1)} µs more.`;
 }
 
 // ---- concurrent calls --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ let loading;
  *   `authenticate`, `verifyAuth`, `deliveryKey`, `sealDelivery`, `openDelivery`;
  * - URLs: `socketUrl`, `pinnedRelayKey`;
  * - sending a block as WebSocketTransport does on Node's `ws`: `sendClientBlock`;
- * - libsodium: `ready`, `sodium`.
+ * - libsodium: `ready`, `sodium`; the relay's pool of random bytes: `RandomPool`.
  */
 export function loadRelayProtocol() {
   loading ??= (async () => {
@@ -33,6 +33,7 @@ export function loadRelayProtocol() {
 export { generateRelayKeyPair, verifyHello, commandKey, authenticate, verifyAuth, deliveryKey, sealDelivery, openDelivery } from './src/crypto/relay-keys.ts';
 export { socketUrl, pinnedRelayKey } from './src/protocol/relay-url.ts';
 export { ready, sodium } from './src/crypto/sodium.ts';
+export { RandomPool } from './src/crypto/random-pool.ts';
 export { sendClientBlock } from './src/relay-client/websocket-writer.ts';`,
           resolveDir: ROOT,
           loader: 'ts',

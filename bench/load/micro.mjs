@@ -8,9 +8,9 @@
 //   message) at both bench body sizes, and opening it (the recipient);
 // - the X25519 command-key derivation (commandKey: once per queue per connection, both sides);
 // - an X25519 key pair (generateRelayKeyPair: the relay's session key, once per connection);
-// - 16 random bytes from Node's crypto, drawn 4 KiB at a time as the relay draws a fresh message id
-//   per stored message, and one randomFillSync call per id for comparison; libsodium's
-//   randombytes_buf(16), its randomness pooled as sealcall's ready() sets it up (random-pool.ts).
+// - 16 random bytes from the relay's RandomPool (a fresh message id per stored message), against
+//   one randomFillSync call per id and libsodium's randombytes_buf(16) (its randomness pooled as
+//   sealcall's ready() sets it up) for comparison.
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -24,20 +24,6 @@ function time(fn, iterations) {
   const start = performance.now();
   for (let i = 0; i < iterations; i++) fn();
   return ((performance.now() - start) * 1000) / iterations;
-}
-
-/** `bytes` random bytes per call, sliced from `poolBytes` drawn at once (the relay's RandomPool). */
-function nodeRandomPool(bytes, poolBytes) {
-  let pool = new Uint8Array(0);
-  let offset = 0;
-  return () => {
-    if (offset + bytes > pool.length) {
-      pool = randomFillSync(new Uint8Array(poolBytes));
-      offset = 0;
-    }
-    offset += bytes;
-    return pool.slice(offset - bytes, offset);
-  };
 }
 
 /** µs per operation, and the sizes they were measured at. */
@@ -59,6 +45,7 @@ export async function relayMicroCosts() {
   const large = s.randombytes_buf(MICRO_BODY_BYTES.large);
   const small = s.randombytes_buf(MICRO_BODY_BYTES.small);
   const sealedLarge = p.sealDelivery(deliveryKey, msgId, ts, large);
+  const pool = new p.RandomPool();
   return {
     sizes: { authContent: content.length, ...MICRO_BODY_BYTES },
     /** BLAKE2b-256 keyed with the command key over an ack's authContent bytes. */
@@ -72,8 +59,8 @@ export async function relayMicroCosts() {
     commandKey: time(() => p.commandKey(session.secretKey, queue.publicKey, session.publicKey, queue.publicKey), 1000),
     /** X25519 key pair: the relay's session key, once per connection. */
     keyPair: time(() => p.generateRelayKeyPair(), 2000),
-    /** As the relay draws message ids (commands.ts): slices of 4 KiB drawn at once. */
-    nodeRandom16Pooled: time(nodeRandomPool(16, 4096), 20_000),
+    /** As the relay draws message ids (commands.ts). */
+    pooledRandom16: time(() => pool.bytes(16), 20_000),
     nodeRandom16: time(() => randomFillSync(new Uint8Array(16)), 20_000),
     sodiumRandom16: time(() => s.randombytes_buf(16), 20_000),
   };

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { RandomPool } from '../crypto/random-pool.js';
 import { deliveryKey, generateRelayKeyPair, sealDelivery, verifyAuth } from '../crypto/relay-keys.js';
 import { AUTH_CONTENT_MAX_BYTES, authContent, RELAY_LIMITS, type AckFrame, type ClientFrame, type NewFrame, type RecipientFrame, type SendFrame } from '../protocol/relay-frames.js';
 import type { RelayConnection } from './connection.js';
@@ -122,7 +122,7 @@ function accept(queue: QueueRef | undefined, ctx: CommandContext, connection: Re
   }
   const { options, store } = ctx;
   const ts = options.now();
-  const msgId = messageIds.next();
+  const msgId = messageIds.bytes(RELAY_LIMITS.msgIdBytes);
   // Sealed for the recipient once, as it is stored: what leaves the relay differs from what came in.
   const sealed = sealDelivery(queue.deliveryKey, msgId, ts, frame.body);
   const limits = {
@@ -147,31 +147,11 @@ function stored(result: PushResult, ctx: CommandContext, connection: RelayConnec
 }
 
 /**
- * Message ids from Node's CSPRNG, drawn 4 KiB at a time: a slice of the pool cost ~0.15 µs in the
- * load bench, a `randomFillSync` call per id ~5 µs, libsodium's `randombytes_buf(16)` ~2 µs (its
- * randomness is pooled too, but it makes a JavaScript call per byte) (BENCHMARKS.md).
+ * Message ids, from a pool drawn 4 KiB at a time: an id costs a fraction of a microsecond, a
+ * `randomFillSync` call per id several, libsodium's `randombytes_buf(16)` a few (its randomness
+ * is pooled too, but it makes a JavaScript call per byte): the load bench's micro table.
  */
-class RandomPool {
-  private pool = new Uint8Array(0);
-  private offset = 0;
-
-  constructor(
-    private readonly bytes: number,
-    private readonly poolBytes: number,
-  ) {}
-
-  /** The next `bytes` random bytes, a copy of their own. */
-  next(): Uint8Array {
-    if (this.offset + this.bytes > this.pool.length) {
-      this.pool = randomFillSync(new Uint8Array(this.poolBytes));
-      this.offset = 0;
-    }
-    this.offset += this.bytes;
-    return this.pool.slice(this.offset - this.bytes, this.offset);
-  }
-}
-
-const messageIds = new RandomPool(RELAY_LIMITS.msgIdBytes, 4096);
+const messageIds = new RandomPool();
 
 /** Where each command's authContent is written to be hashed (see {@link authContent}). */
 const AUTH_SCRATCH = new Uint8Array(AUTH_CONTENT_MAX_BYTES);

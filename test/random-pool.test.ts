@@ -41,6 +41,7 @@ describe('libsodium randomness', () => {
     expect(first[0]).toBe(1);
     random.bytes(40); // 60 of 64 bytes used
     expect(random.bytes(8)[0]).toBe(1); // fewer than 8 left: a fresh draw
+    expect(() => random.bytes(65)).toThrow(RangeError); // more than a pool holds
     const module: { getRandomValue?: () => number } = { getRandomValue: () => 0 };
     expect(poolRandomness({ libsodium: module })).toBe(true);
     expect(module.getRandomValue!()).toBe(0x04030201);

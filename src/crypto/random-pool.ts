@@ -27,7 +27,7 @@ export class RandomPool {
     this.offset = poolBytes;
   }
 
-  /** The next `length` random bytes (at most the pool's size), a copy of their own. */
+  /** The next `length` random bytes, a copy of their own. Throws `RangeError` past the pool's size. */
   bytes(length: number): Uint8Array {
     const at = this.take(length);
     const out = this.pool.slice(at, at + length);
@@ -46,6 +46,7 @@ export class RandomPool {
 
   /** Claims `length` bytes of the pool, drawing a fresh pool first if fewer are left. */
   private take(length: number): number {
+    if (length > this.pool.length) throw new RangeError(`at most ${this.pool.length} bytes at a time`);
     if (this.offset + length > this.pool.length) {
       this.crypto.getRandomValues(this.pool);
       this.offset = 0;

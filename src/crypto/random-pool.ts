@@ -9,9 +9,9 @@ function webCrypto(): WebCrypto | undefined {
 }
 
 /**
- * Random bytes from WebCrypto's `getRandomValues`, drawn 4 KiB at a time and handed out in
- * pieces, as `ws` draws its mask keys: one call per small draw (a message id, a 32-bit value) costs
- * far more than the bytes. Each piece is zeroed in the pool as it is handed out, so randomness
+ * Random bytes from WebCrypto's `getRandomValues`, drawn 4 KiB at a time (by default) and handed
+ * out in pieces, as `ws` draws its mask keys: one call per small draw (the relay's message ids,
+ * WebSocketTransport's masking keys, libsodium's 32-bit values) costs far more than the bytes. Each piece is zeroed in the pool as it is handed out, so randomness
  * already used does not stay in memory. Throws `TypeError` where there is no WebCrypto.
  */
 export class RandomPool {

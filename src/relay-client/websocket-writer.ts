@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { RandomPool } from '../crypto/random-pool.js';
 import { measureBlock, packClientBlock, writeBlockFrom, type ClientFrame } from '../protocol/relay-frames.js';
 import { blockBuffer, writeBlockBuffer } from '../protocol/socket-write-buffer.js';
 import { frameHeaderBytes, maskPayload, writeFrameHeader } from '../protocol/websocket-frame.js';
@@ -44,18 +45,14 @@ function rawSocket(ws: WebSocketLike): Socket | undefined {
   return inner._socket;
 }
 
+/** Masking keys, made on first use: a module imported where no block is ever written this way need not have WebCrypto. */
+let maskKeys: RandomPool | undefined;
+
 /**
  * A fresh masking key per frame, from the platform's CSPRNG drawn 8 KiB at a time (as `ws` does):
  * RFC 6455 §5.3 wants keys a party on the path cannot predict.
  */
 function maskKey(): Uint8Array {
-  if (keyOffset === keyPool.length) {
-    crypto.getRandomValues(keyPool);
-    keyOffset = 0;
-  }
-  keyOffset += 4;
-  return keyPool.subarray(keyOffset - 4, keyOffset);
+  maskKeys ??= new RandomPool(8192);
+  return maskKeys.bytes(4);
 }
-
-const keyPool = new Uint8Array(8192);
-let keyOffset = keyPool.length;
